@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Tether",
+    products: [
+        .executable(name: "tether", targets: ["tether"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibUV",
+            path: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            path: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "UV", dependencies: ["CLibUV"]),
+        .target(name: "WebSocket", dependencies: ["CCrypto"]),
+        .target(
+            name: "TetherServer",
+            dependencies: ["UV", "WebSocket", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "tether",
+            dependencies: [
+                "TetherServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

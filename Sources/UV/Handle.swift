@@ -1,0 +1,48 @@
+import CLibUV
+
+/// Base of every libuv handle owner. While the handle is open its `data` holds a retained
+/// reference to this object; the close callback releases it, so an owner can never be freed
+/// while libuv may still call it (closing from inside one of its own callbacks is safe).
+public class Handle {
+    let handle: UnsafeMutablePointer<uv_handle_t>
+    public let loop: Loop
+    public private(set) var isClosing = false
+
+    init(loop: Loop, type: uv_handle_type, initialize: (UnsafeMutableRawPointer) -> Int32) throws(UVError) {
+        self.loop = loop
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: uv_handle_size(type), alignment: 16)
+        handle = memory.bindMemory(to: uv_handle_t.self, capacity: 1)
+        let result = initialize(memory)
+        if result < 0 {
+            memory.deallocate()
+            throw UVError(result)
+        }
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    deinit { handle.deallocate() }
+
+    /// Closes the handle; the owner is released after libuv's close callback.
+    public func close() {
+        guard !isClosing else { return }
+        isClosing = true
+        uv_close(handle, handleDidClose)
+    }
+
+    /// Called once from the close callback; subclasses drop their callbacks here to break cycles.
+    func didClose() { isClosing = true }
+
+    static func owner(of handle: UnsafeMutablePointer<uv_handle_t>) -> Handle {
+        Unmanaged<Handle>.fromOpaque(handle.pointee.data).takeUnretainedValue()
+    }
+}
+
+func handleDidClose(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    let owner = Unmanaged<Handle>.fromOpaque(handle!.pointee.data).takeRetainedValue()
+    owner.didClose()
+}
+
+extension UnsafeMutablePointer where Pointee == uv_handle_t {
+    var asStream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutablePointer<uv_stream_t>(OpaquePointer(self)) }
+    var asTCP: UnsafeMutablePointer<uv_tcp_t> { UnsafeMutablePointer<uv_tcp_t>(OpaquePointer(self)) }
+}

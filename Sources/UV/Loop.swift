@@ -1,0 +1,60 @@
+import CLibUV
+
+/// One libuv event loop and the single read buffer every connection on it reads into.
+///
+/// Reads are consumed synchronously inside the read callback, so one buffer serves all
+/// connections and an idle connection holds no read memory at all.
+public final class Loop {
+    public let raw: UnsafeMutablePointer<uv_loop_t>
+    let readBuffer: UnsafeMutableRawPointer
+    let readBufferSize: Int
+
+    public init(readBufferSize: Int = 64 * 1024) throws(UVError) {
+        raw = .allocate(capacity: 1)
+        self.readBufferSize = readBufferSize
+        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        let result = uv_loop_init(raw)
+        if result < 0 {
+            raw.deallocate()
+            readBuffer.deallocate()
+            throw UVError(result)
+        }
+        raw.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        raw.deallocate()
+    }
+
+    /// Runs until `stop()` or until nothing is left to do.
+    public func run() { uv_run(raw, UV_RUN_DEFAULT) }
+
+    /// Runs one iteration; with `wait` it blocks for I/O if there is nothing ready.
+    @discardableResult
+    public func runOnce(wait: Bool = true) -> Bool {
+        uv_run(raw, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
+    }
+
+    public func stop() { uv_stop(raw) }
+
+    /// The loop's cached clock in milliseconds, updated once per iteration.
+    public var now: UInt64 { uv_now(raw) }
+
+    /// Number of handles still open (closing ones included).
+    public var openHandleCount: Int {
+        var count = 0
+        uv_walk(raw, { _, arg in arg!.assumingMemoryBound(to: Int.self).pointee += 1 }, &count)
+        return count
+    }
+
+    /// Closes every handle, lets their close callbacks run and closes the loop.
+    /// Throws if libuv still holds something (a leak).
+    public func close() throws(UVError) {
+        uv_walk(raw, { handle, _ in
+            if uv_is_closing(handle) == 0 { uv_close(handle, handleDidClose) }
+        }, nil)
+        uv_run(raw, UV_RUN_DEFAULT)
+        try UVError.check(uv_loop_close(raw))
+    }
+}

@@ -1,0 +1,25 @@
+import CLibUV
+
+/// Runs a callback once per loop iteration, right after that iteration's I/O callbacks
+/// (a uv_check handle): the place to flush work gathered during the tick.
+public final class TickHook: Handle {
+    private var callback: (() -> Void)?
+
+    public init(loop: Loop, _ callback: @escaping () -> Void) throws(UVError) {
+        try super.init(loop: loop, type: UV_CHECK) { memory in
+            uv_check_init(loop.raw, memory.assumingMemoryBound(to: uv_check_t.self))
+        }
+        self.callback = callback
+        uv_check_start(UnsafeMutablePointer(OpaquePointer(handle))) { check in
+            let owner = Handle.owner(of: UnsafeMutablePointer(OpaquePointer(check!))) as! TickHook
+            owner.callback?()
+        }
+        // A check handle alone must not keep the loop alive.
+        uv_unref(handle)
+    }
+
+    override func didClose() {
+        super.didClose()
+        callback = nil
+    }
+}

@@ -1,0 +1,223 @@
+/// What the decoder found in the bytes it was fed. Payloads point into the fed buffer or the
+/// decoder's message buffer and are valid only during the callback.
+public enum FrameEvent {
+    case text(UnsafeRawBufferPointer)
+    case binary(UnsafeRawBufferPointer)
+    case ping(UnsafeRawBufferPointer)
+    case pong(UnsafeRawBufferPointer)
+    /// A valid close frame; `code` is nil when the frame had no payload.
+    case close(code: UInt16?, reason: UnsafeRawBufferPointer)
+    /// The peer broke the protocol: close with this code. The decoder accepts nothing more.
+    case failure(CloseCode, reason: String)
+}
+
+/// Incremental RFC 6455 frame decoder: bytes in any chunking in, whole messages out.
+///
+/// Payloads are unmasked in place in the caller's buffer. A message that arrives whole in one
+/// buffer is handed out without a copy; only a message split across reads or frames is gathered
+/// in `message`, which is the only thing kept between reads besides a partial header.
+public struct FrameDecoder {
+    public let role: Role
+    public let maxMessageBytes: Int
+
+    private enum Phase { case header, payload, closed }
+    private var phase = Phase.header
+
+    // Header being assembled (at most 14 bytes).
+    private var header: (UInt64, UInt64) = (0, 0)
+    private var headerCount = 0
+    private var headerNeeded = 2
+
+    // Frame being read.
+    private var opcode = Opcode.continuation
+    private var fin = false
+    private var frameLength = 0
+    private var remaining = 0
+    private var maskKey: UInt32 = 0
+
+    // Message being assembled.
+    private var messageOpcode: Opcode?
+    private var message: [UInt8] = []
+    private var control: [UInt8] = []
+    private var utf8 = UTF8Validator()
+
+    public init(role: Role = .server, maxMessageBytes: Int = 1 << 20) {
+        self.role = role
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// True after a close frame or a protocol failure: later bytes are ignored.
+    public var isClosed: Bool { phase == .closed }
+
+    /// Bytes this decoder holds between reads (for memory accounting).
+    public var bufferedBytes: Int { message.capacity + control.capacity }
+
+    public mutating func feed(_ bytes: UnsafeMutableRawBufferPointer, _ emit: (FrameEvent) -> Void) {
+        var index = 0
+        let count = bytes.count
+        while phase != .closed {
+            if phase == .header {
+                guard index < count else { return }
+                index += readHeader(UnsafeRawBufferPointer(rebasing: bytes[index...]), emit)
+                if phase != .payload { continue }
+                if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: true, emit); continue }
+            }
+            guard index < count else { return }
+            let take = min(remaining, count - index)
+            let slice = UnsafeMutableRawBufferPointer(rebasing: bytes[index..<index + take])
+            let whole = take == frameLength
+            applyMask(maskKey, offset: frameLength - remaining, to: slice)
+            remaining -= take
+            index += take
+            payload(UnsafeRawBufferPointer(slice), whole: whole, emit)
+        }
+    }
+
+    // MARK: Header
+
+    /// Consumes header bytes; returns how many. Moves to `.payload` when the header is complete.
+    private mutating func readHeader(_ bytes: UnsafeRawBufferPointer, _ emit: (FrameEvent) -> Void) -> Int {
+        var used = 0
+        var assembled = header
+        while headerCount < headerNeeded && used < bytes.count && phase == .header {
+            withUnsafeMutableBytes(of: &assembled) { $0[headerCount] = bytes[used] }
+            headerCount += 1
+            used += 1
+            if headerCount == 2 {
+                withUnsafeBytes(of: assembled) { startHeader($0[0], $0[1], emit) }
+            }
+        }
+        header = assembled
+        if phase == .header && headerCount == headerNeeded { finishHeader(emit) }
+        return used
+    }
+
+    private mutating func startHeader(_ first: UInt8, _ second: UInt8, _ emit: (FrameEvent) -> Void) {
+        guard first & 0x70 == 0 else { return fail(.protocolError, "reserved bits set without an extension", emit) }
+        guard let code = Opcode(rawValue: first & 0x0F) else { return fail(.protocolError, "reserved opcode", emit) }
+        let masked = second & 0x80 != 0
+        if masked != (role == .server) {
+            return fail(.protocolError, role == .server ? "client frames must be masked" : "server frames must not be masked", emit)
+        }
+        opcode = code
+        fin = first & 0x80 != 0
+        let length7 = Int(second & 0x7F)
+        if code.isControl {
+            guard fin else { return fail(.protocolError, "fragmented control frame", emit) }
+            guard length7 <= 125 else { return fail(.protocolError, "control frame payload over 125 bytes", emit) }
+        } else if code == .continuation {
+            guard messageOpcode != nil else { return fail(.protocolError, "continuation without a message", emit) }
+        } else {
+            guard messageOpcode == nil else { return fail(.protocolError, "new message inside a fragmented one", emit) }
+        }
+        headerNeeded = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (masked ? 4 : 0)
+    }
+
+    private mutating func finishHeader(_ emit: (FrameEvent) -> Void) {
+        var length = 0
+        var keyOffset = 2
+        withUnsafeBytes(of: &header) { storage in
+            let length7 = Int(storage[1] & 0x7F)
+            switch length7 {
+            case 126:
+                length = Int(storage[2]) << 8 | Int(storage[3])
+                keyOffset = 4
+            case 127:
+                var wide: UInt64 = 0
+                for position in 2..<10 { wide = wide << 8 | UInt64(storage[position]) }
+                length = wide > UInt64(Int.max) ? -1 : Int(wide)
+                keyOffset = 10
+            default:
+                length = length7
+            }
+            maskKey = role == .server ? storage.loadUnaligned(fromByteOffset: keyOffset, as: UInt32.self) : 0
+        }
+        headerCount = 0
+        headerNeeded = 2
+        guard length >= 0 else { return fail(.protocolError, "payload length has its top bit set", emit) }
+        if !opcode.isControl && length > maxMessageBytes - message.count {
+            return fail(.messageTooBig, "message exceeds \(maxMessageBytes) bytes", emit)
+        }
+        if opcode == .text || opcode == .binary {
+            messageOpcode = opcode
+            utf8 = UTF8Validator()
+        }
+        frameLength = length
+        remaining = length
+        phase = .payload
+    }
+
+    // MARK: Payload
+
+    private mutating func payload(_ slice: UnsafeRawBufferPointer, whole: Bool, _ emit: (FrameEvent) -> Void) {
+        if opcode.isControl {
+            if whole { return finishFrame(slice, whole: true, emit) }
+            control.append(contentsOf: slice)
+            if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: false, emit) }
+            return
+        }
+        if messageOpcode == .text && !utf8.validate(slice) {
+            return fail(.invalidPayload, "text is not valid UTF-8", emit)
+        }
+        if whole && fin && message.isEmpty { return finishFrame(slice, whole: true, emit) }
+        message.append(contentsOf: slice)
+        if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: false, emit) }
+    }
+
+    /// Called once per frame when its last payload byte is in. `direct` holds the whole payload
+    /// when it arrived in one piece; otherwise the payload was gathered in a buffer.
+    private mutating func finishFrame(_ direct: UnsafeRawBufferPointer, whole: Bool, _ emit: (FrameEvent) -> Void) {
+        phase = .header
+        switch opcode {
+        case .ping, .pong, .close:
+            if whole {
+                control(direct, emit)
+            } else {
+                control.withUnsafeBytes { control($0, emit) }
+                control = []
+            }
+        case .text, .binary, .continuation:
+            guard fin else { return }
+            if messageOpcode == .text && !utf8.isComplete {
+                return fail(.invalidPayload, "text ends inside a UTF-8 sequence", emit)
+            }
+            let kind = messageOpcode!
+            messageOpcode = nil
+            if whole && message.isEmpty {
+                emit(kind == .text ? .text(direct) : .binary(direct))
+            } else {
+                message.withUnsafeBytes { emit(kind == .text ? .text($0) : .binary($0)) }
+                message = []
+            }
+        }
+    }
+
+    private mutating func control(_ payload: UnsafeRawBufferPointer, _ emit: (FrameEvent) -> Void) {
+        switch opcode {
+        case .ping: emit(.ping(payload))
+        case .pong: emit(.pong(payload))
+        default: close(payload, emit)
+        }
+    }
+
+    private mutating func close(_ payload: UnsafeRawBufferPointer, _ emit: (FrameEvent) -> Void) {
+        if payload.isEmpty {
+            phase = .closed
+            return emit(.close(code: nil, reason: payload))
+        }
+        guard payload.count >= 2 else { return fail(.protocolError, "close payload of one byte", emit) }
+        let code = UInt16(payload[0]) << 8 | UInt16(payload[1])
+        guard CloseCode.isAllowedOnWire(code) else { return fail(.protocolError, "close code \(code) not allowed", emit) }
+        let reason = UnsafeRawBufferPointer(rebasing: payload[2...])
+        guard UTF8Validator.isValid(reason) else { return fail(.invalidPayload, "close reason is not valid UTF-8", emit) }
+        phase = .closed
+        emit(.close(code: code, reason: reason))
+    }
+
+    private mutating func fail(_ code: CloseCode, _ reason: String, _ emit: (FrameEvent) -> Void) {
+        phase = .closed
+        message = []
+        control = []
+        emit(.failure(code, reason: reason))
+    }
+}

@@ -1,0 +1,36 @@
+import UV
+
+/// A delegate built from closures, so each test states only the reactions it cares about.
+final class Probe: TCPConnectionDelegate {
+    var onRead: (TCPConnection, UnsafeMutableRawBufferPointer) -> Void = { _, _ in }
+    var onEnd: (TCPConnection, UVError?) -> Void = { connection, _ in connection.close() }
+    var onDrain: (TCPConnection) -> Void = { _ in }
+    var closed = 0
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) { onRead(connection, bytes) }
+    func connection(_ connection: TCPConnection, didEndWith error: UVError?) { onEnd(connection, error) }
+    func connectionDidDrain(_ connection: TCPConnection) { onDrain(connection) }
+    func connectionDidClose(_ connection: TCPConnection) { closed += 1 }
+}
+
+/// Runs the loop one iteration at a time until `done` holds, at most `limit` iterations.
+func run(_ loop: Loop, limit: Int = 1_000_000, until done: () -> Bool) {
+    var iterations = 0
+    while !done() && iterations < limit {
+        loop.runOnce(wait: true)
+        iterations += 1
+    }
+}
+
+func listen(_ loop: Loop) throws -> (TCPListener, SocketAddress) {
+    let listener = try TCPListener(loop: loop, host: "127.0.0.1", port: 0)
+    let port = listener.localAddress!.port
+    return (listener, try SocketAddress(host: "127.0.0.1", port: port))
+}
+
+/// A timer that fails a stuck test instead of letting it hang: it stops the loop after `ms`.
+func watchdog(_ loop: Loop, ms: UInt64 = 20_000, fired: @escaping () -> Void) throws -> Timer {
+    let timer = try Timer(loop: loop)
+    timer.start(afterMilliseconds: ms) { fired() }
+    return timer
+}

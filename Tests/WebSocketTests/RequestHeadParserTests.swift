@@ -1,0 +1,77 @@
+import Testing
+import WebSocket
+
+private enum Parsed: Equatable {
+    case head(method: String, path: String, query: [String], headers: Int, consumed: Int)
+    case failure(Int)
+    case needMore
+}
+
+/// Feeds `text` in the given chunks and reports the first outcome that is not `needMore`.
+private func parse(_ text: String, chunks: [Int]? = nil) -> Parsed {
+    let bytes = Array(text.utf8)
+    var parser = RequestHeadParser()
+    var offset = 0
+    for size in chunks ?? [bytes.count] {
+        let chunk = Array(bytes[offset..<offset + size])
+        let consumedBefore = offset
+        offset += size
+        let outcome = chunk.withUnsafeBytes { parser.feed($0) }
+        switch outcome {
+        case .needMore: continue
+        case .failure(let status, _): return .failure(status)
+        case .head(let head, let consumed):
+            return .head(method: head.method, path: head.path, query: head.query.map { "\($0.name)=\($0.value)" },
+                         headers: head.headers.count, consumed: consumedBefore + consumed)
+        }
+    }
+    return .needMore
+}
+
+private func allChunkingsAgree(_ text: String) -> Bool {
+    let whole = parse(text)
+    return chunkings(of: text.utf8.count).allSatisfy { parse(text, chunks: $0) == whole }
+}
+
+@Suite struct RequestHeadParserTests {
+    @Test func parsesPathQueryAndHeadersUnderEveryChunking() {
+        let request = "GET /box%2042?device_id=a%3Ab&queryStatus=x,y&flag HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2\r\n\r\nEXTRA"
+        #expect(parse(request) == .head(method: "GET", path: "/box 42", query: ["device_id=a:b", "queryStatus=x,y", "flag="],
+                                        headers: 3, consumed: request.utf8.count - 5))
+        #expect(allChunkingsAgree(request))
+    }
+
+    @Test func bareLineFeedsAreTolerated() {
+        #expect(parse("GET / HTTP/1.1\nHost: h\n\n") == .head(method: "GET", path: "/", query: [], headers: 1, consumed: 24))
+    }
+
+    @Test("malformed heads are 400", arguments: [
+        "GET\r\n\r\n", "GET / HTTP/1.1 extra\r\n\r\n", "GET nopath HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nNo colon\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", "GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "GET /%zz HTTP/1.1\r\n\r\n",
+        "GET / FTP/1.0\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
+    ])
+    func malformed(_ request: String) {
+        #expect(parse(request) == .failure(400))
+        #expect(allChunkingsAgree(request))
+    }
+
+    @Test func http2RequestLineIs505() {
+        #expect(parse("GET / HTTP/2.0\r\n\r\n") == .failure(505))
+    }
+
+    @Test func headOver8KiBIs431EvenWithoutTerminator() {
+        let big = "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 9000)
+        #expect(parse(big) == .failure(431))
+    }
+
+    @Test func moreThan64HeadersIs431() {
+        let many = "GET / HTTP/1.1\r\n" + (0..<65).map { "H\($0): v\r\n" }.joined() + "\r\n"
+        #expect(parse(many) == .failure(431))
+        let allowed = "GET / HTTP/1.1\r\n" + (0..<64).map { "H\($0): v\r\n" }.joined() + "\r\n"
+        if case .head = parse(allowed) {} else { Issue.record("64 headers must be accepted") }
+    }
+
+    @Test func incompleteHeadNeedsMore() {
+        #expect(parse("GET / HTTP/1.1\r\nHost: x\r\n") == .needMore)
+    }
+}

@@ -1,0 +1,52 @@
+"""Starts the built `tether` binary on a free port for each test module."""
+import os
+import re
+import subprocess
+
+import pytest
+
+BIN = os.environ.get("TETHER_BIN", ".build/debug/tether")
+
+
+class RunningServer:
+    def __init__(self, *args, env=None):
+        full_env = dict(os.environ, **(env or {}))
+        self.process = subprocess.Popen(
+            [BIN, "--host", "127.0.0.1", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
+        line = self.process.stdout.readline()
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not match:
+            self.process.kill()
+            raise RuntimeError(f"server did not start: {line!r} {self.process.stderr.read()}")
+        self.port = int(match.group(1))
+        self.url = f"ws://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture(scope="module")
+def echo_server():
+    server = RunningServer("--echo")
+    yield server
+    assert server.stop() == 0
+
+
+@pytest.fixture
+def start_server():
+    started = []
+
+    def start(*args, env=None):
+        server = RunningServer(*args, env=env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

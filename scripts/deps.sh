@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what building and testing Tether needs, only when it is missing.
+#   scripts/deps.sh build   C libraries (libuv, libcrypto) and pkg-config
+#   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest)
+set -euo pipefail
+what="${1:-build}"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else
+        echo "deps: need root (or sudo) to run: $*" >&2
+        echo "deps: install libuv1-dev libssl-dev pkg-config yourself, then re-run make" >&2
+        exit 1
+    fi
+}
+
+apt_updated=0
+apt_install() {
+    if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv libcrypto; then
+    echo "deps: installing libuv1-dev libssl-dev pkg-config"
+    apt_install libuv1-dev libssl-dev pkg-config
+fi
+
+if [ "$what" = test ]; then
+    if ! python3 -c 'import websockets, pytest' >/dev/null 2>&1; then
+        echo "deps: installing Python websockets and pytest"
+        python3 -m pip install -q websockets pytest
+    fi
+fi
