@@ -25,19 +25,22 @@ let package = Package(
         ),
         .target(name: "UV", dependencies: ["CLibUV"]),
         .target(name: "WebSocket", dependencies: ["CCrypto"]),
+        .target(name: "Switchboard"),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["UV", "WebSocket", "Switchboard", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "tether",
             dependencies: [
                 "TetherServer",
+                "Switchboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import Switchboard
 import UV
 import WebSocket
 
@@ -13,16 +14,27 @@ final class Connection: TCPConnectionDelegate {
         /// A close was sent or the request was answered for good: input is discarded until EOF.
         case closing
     }
-    private var state = State.http(RequestHeadParser())
+    var state = State.http(RequestHeadParser())
+
+    /// The device this connection speaks for (nil for HTTP and /echo).
+    var deviceID: String?
+    var isEcho = false
+    /// An accepted WebSocket that has not started closing (`state` may be borrowed while decoding).
+    var isOpen = false
+    /// Loop time of the last bytes received, and of the unanswered ping (0: none).
+    var lastSeen: UInt64
+    var pingSentAt: UInt64 = 0
 
     init(tcp: TCPConnection, server: Server) {
         self.tcp = tcp
         self.server = server
+        lastSeen = server.loop.now
     }
 
     // MARK: TCPConnectionDelegate
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        lastSeen = server.loop.now
         var bytes = bytes
         while !bytes.isEmpty {
             switch state {
@@ -33,7 +45,7 @@ final class Connection: TCPConnectionDelegate {
                 case .needMore:
                     return
                 case .failure(let status, let reason):
-                    return respondAndClose(.json(status, statusBody(2, reason)))
+                    return respondAndClose(.json(status, HTTPRoutes.text(Reply(.malformed, reason))))
                 case .head(let head, let consumed):
                     bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
                     handle(head)
@@ -41,7 +53,7 @@ final class Connection: TCPConnectionDelegate {
             case .webSocket(var decoder):
                 state = .closing   // the decoder is out of `state` while it runs: no copy on write
                 decoder.feed(bytes) { handle($0) }
-                if case .closing = state, !decoder.isClosed { state = .webSocket(decoder) }
+                if isOpen && !decoder.isClosed { state = .webSocket(decoder) }
                 return
             case .closing:
                 return
@@ -50,10 +62,11 @@ final class Connection: TCPConnectionDelegate {
     }
 
     func connection(_ connection: TCPConnection, didEndWith error: UVError?) {
-        tcp.close()
+        terminate()
     }
 
     func connectionDidClose(_ connection: TCPConnection) {
+        leaveSwitchboard()
         server.connectionDidClose(self)
     }
 
@@ -62,7 +75,7 @@ final class Connection: TCPConnectionDelegate {
     private func handle(_ head: HTTPRequestHead) {
         if Handshake.isUpgradeRequest(head) { return upgrade(head) }
         guard head.method == "GET" else {
-            return respondAndClose(.json(405, statusBody(2, "only GET is served"), headers: [("Allow", "GET")]))
+            return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET is served")), headers: [("Allow", "GET")]))
         }
         let response = HTTPRoutes.respond(to: head, server: server)
         response.serialized(keepAlive: head.keepAlive).withUnsafeBytes { _ = tcp.write($0) }
@@ -76,10 +89,25 @@ final class Connection: TCPConnectionDelegate {
     private func upgrade(_ head: HTTPRequestHead) {
         let response = Handshake.respond(to: head)
         guard response.status == 101 else { return respondAndClose(response) }
-        guard server.config.echo, head.path == "/echo" else {
-            return respondAndClose(.json(404, statusBody(2, "no WebSocket endpoint at \(head.path)")))
+        if server.config.echo && head.path == "/echo" {
+            isEcho = true
+            return accept(response)
         }
+        switch DeviceRequest.parse(head) {
+        case .failure(let refusal):
+            respondAndClose(refusal)
+        case .success(let request):
+            accept(response)
+            server.register(self, as: request.deviceID)
+            if !request.queryStatus.isEmpty, case .success(let map) = server.switchboard.queryStatus(request.queryStatus, watcher: self) {
+                send(Reply(.ok, "ok", dataJSON: map))
+            }
+        }
+    }
+
+    private func accept(_ response: HTTPResponse) {
         state = .webSocket(FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes))
+        isOpen = true
         response.serialized(keepAlive: true).withUnsafeBytes { _ = tcp.write($0) }
     }
 
@@ -88,47 +116,29 @@ final class Connection: TCPConnectionDelegate {
         finishClosing()
     }
 
-    // MARK: WebSocket
-
-    private func handle(_ event: FrameEvent) {
-        switch event {
-        case .text(let payload):
-            send(.text, payload)
-        case .binary(let payload):
-            send(.binary, payload)
-        case .ping(let payload):
-            send(.pong, payload)
-        case .pong:
-            break
-        case .close(let code, _):
-            // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
-            let payload: [UInt8] = code.map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } ?? []
-            payload.withUnsafeBytes { send(.close, $0) }
-            finishClosing()
-        case .failure(let code, let reason):
-            sendClose(code, reason: reason)
-        }
-    }
-
-    func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
-        let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
-        header.withUnsafeBytes { _ = tcp.write($0, payload) }
-    }
-
-    /// Starts a server-side close: the peer gets a few seconds to answer before TCP is cut.
-    func sendClose(_ code: CloseCode, reason: String) {
-        FrameHeader.closePayload(code, reason: reason).withUnsafeBytes { send(.close, $0) }
-        finishClosing()
-    }
+    // MARK: Ending
 
     /// Stops interpreting input, sends FIN after what is queued, and waits (bounded) for EOF.
-    private func finishClosing() {
+    /// The device leaves the switchboard now, so its offline goes out with this tick.
+    func finishClosing() {
         state = .closing
+        isOpen = false
+        leaveSwitchboard()
         tcp.shutdown()
         server.beginClosing(self)
     }
 
-    private func statusBody(_ status: Int, _ message: String) -> String {
-        "{\"status\":\(status),\"message\":\"\(jsonEscaped(message))\"}"
+    /// Closes the socket at once (peer gone, or it did not finish closing in time).
+    func terminate() {
+        state = .closing
+        isOpen = false
+        leaveSwitchboard()
+        tcp.close()
+    }
+
+    private func leaveSwitchboard() {
+        guard let id = deviceID else { return }
+        deviceID = nil
+        server.switchboard.unregister(id, self)
     }
 }

@@ -1,13 +1,35 @@
+import Switchboard
 import WebSocket
 
 /// Plain HTTP requests (not upgrades).
 enum HTTPRoutes {
     static func respond(to head: HTTPRequestHead, server: Server) -> HTTPResponse {
+        var response: HTTPResponse
         switch head.path {
         case "/healthz":
-            return .json(200, "{\"status\":\"ok\"}")
+            response = .json(200, "{\"status\":\"ok\"}")
+        case "/online_status":
+            response = onlineStatus(head, server.switchboard)
         default:
-            return .json(404, "{\"status\":2,\"message\":\"no route for \(jsonEscaped(head.path))\"}")
+            response = .json(404, text(Reply(.malformed, "no route for \(head.path)")))
+        }
+        if let origin = server.config.corsOrigin {
+            response.headers.append(("Access-Control-Allow-Origin", origin))
+        }
+        return response
+    }
+
+    /// `GET /online_status?deviceid=ID[,ID...]` (or `device_id=`).
+    static func onlineStatus(_ head: HTTPRequestHead, _ switchboard: Switchboard<Connection>) -> HTTPResponse {
+        guard let list = head.queryValue("deviceid") ?? head.queryValue("device_id"), !list.isEmpty else {
+            return .json(400, text(Reply(.malformed, "missing deviceid")))
+        }
+        let ids = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        switch switchboard.queryStatus(ids, watcher: nil) {
+        case .success(let map): return .json(200, text(Reply(.ok, "ok", dataJSON: map)))
+        case .failure(let problem): return .json(400, text(Reply(.malformed, problem.description)))
         }
     }
+
+    static func text(_ reply: Reply) -> String { String(decoding: reply.bytes, as: UTF8.self) }
 }

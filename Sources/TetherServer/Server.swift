@@ -1,23 +1,40 @@
 import Glibc
 import Logging
+import Switchboard
 import UV
+import WebSocket
 
-/// Owns the loop, the listener and every connection; runs until SIGINT/SIGTERM.
+/// Owns the loop, the listener, the switchboard and every connection; runs until SIGINT/SIGTERM.
 public final class Server {
     public let config: ServerConfig
     public let loop: Loop
     let logger: Logger
+    let switchboard: Switchboard<Connection>
+    let heartbeat: HeartbeatPolicy
+    var heartbeatWheel: TimingWheel<Connection>
     private var listener: TCPListener?
     private var signals: [Signal] = []
     private var sweepTimer: Timer?
+    private var tickHook: TickHook?
     var connections: [ObjectIdentifier: Connection] = [:]
     /// Connections waiting for the peer to finish a close, with their deadline in loop time.
     var closing: [ObjectIdentifier: UInt64] = [:]
+    /// Recipients over the queued-bytes cap, with the time they went over.
+    var overCap: [ObjectIdentifier: (connection: Connection, since: UInt64)] = [:]
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
         self.logger = logger
         loop = try Loop()
+        switchboard = Switchboard(presence: config.presence, allowClientBroadcast: config.allowClientBroadcast)
+        heartbeat = HeartbeatPolicy(intervalMilliseconds: config.pingIntervalMilliseconds,
+                                    timeoutMilliseconds: config.pingTimeoutMilliseconds)
+        heartbeatWheel = TimingWheel(resolution: Server.sweepMilliseconds(config), now: loop.now)
+    }
+
+    /// The sweep runs often enough for the shortest deadline it enforces, at most every second.
+    static func sweepMilliseconds(_ config: ServerConfig) -> UInt64 {
+        max(10, min(1000, config.pingIntervalMilliseconds / 4, config.pingTimeoutMilliseconds / 4, config.closeTimeoutMilliseconds / 4))
     }
 
     /// Binds and starts accepting; returns the bound address.
@@ -32,9 +49,11 @@ public final class Server {
         for number in [SIGINT, SIGTERM] {
             signals.append(try Signal(loop: loop, signal: number) { [unowned self] in stop() })
         }
+        let period = Server.sweepMilliseconds(config)
         let sweep = try Timer(loop: loop)
-        sweep.start(afterMilliseconds: 250, repeatEvery: 250) { [unowned self] in sweepClosing() }
+        sweep.start(afterMilliseconds: period, repeatEvery: period) { [unowned self] in self.sweep() }
         sweepTimer = sweep
+        tickHook = try TickHook(loop: loop) { [unowned self] in flushPresence() }
         return listener.localAddress!
     }
 
@@ -42,6 +61,8 @@ public final class Server {
     public func run() throws {
         loop.run()
         connections.removeAll()
+        overCap.removeAll()
+        heartbeatWheel = TimingWheel(resolution: 1, now: 0)
         try loop.close()
     }
 
@@ -64,20 +85,42 @@ public final class Server {
     }
 
     func connectionDidClose(_ connection: Connection) {
-        connections[ObjectIdentifier(connection)] = nil
-        closing[ObjectIdentifier(connection)] = nil
+        let id = ObjectIdentifier(connection)
+        connections[id] = nil
+        closing[id] = nil
+        overCap[id] = nil
     }
 
     func beginClosing(_ connection: Connection) {
         closing[ObjectIdentifier(connection)] = loop.now + config.closeTimeoutMilliseconds
     }
 
-    /// Cuts connections whose peer did not finish the close in time.
-    private func sweepClosing() {
+    /// One timer for every deadline: unfinished closes, heartbeats, slow consumers.
+    private func sweep() {
         let now = loop.now
         for (id, deadline) in closing where deadline <= now {
             closing[id] = nil
             connections[id]?.tcp.close()
         }
+        for connection in heartbeatWheel.takeDue(now: now) {
+            connection.checkHeartbeat(now: now)
+        }
+        for (id, entry) in overCap {
+            if entry.connection.tcp.queuedBytes <= config.maxQueuedBytes {
+                overCap[id] = nil
+            } else if now - entry.since >= config.slowConsumerMilliseconds {
+                overCap[id] = nil
+                logger.debug("closing slow consumer", metadata: ["device": "\(entry.connection.deviceID ?? "")"])
+                entry.connection.fail(.policyViolation, reason: "slow consumer")
+            }
+        }
+    }
+
+    /// A recipient is busy while its queue is over the cap; the first time, the clock starts.
+    func isBusy(_ recipient: Connection) -> Bool {
+        guard recipient.tcp.queuedBytes > config.maxQueuedBytes else { return false }
+        let id = ObjectIdentifier(recipient)
+        if overCap[id] == nil { overCap[id] = (recipient, loop.now) }
+        return true
     }
 }

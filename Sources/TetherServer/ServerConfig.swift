@@ -1,3 +1,5 @@
+import Switchboard
+
 /// Everything the server can be told at start. Each field states its default.
 public struct ServerConfig: Sendable {
     /// Address to listen on. Default "0.0.0.0"; "::" for IPv6 (and IPv4 where dual-stack).
@@ -8,6 +10,20 @@ public struct ServerConfig: Sendable {
     public var maxMessageBytes = 1 << 20
     /// Serve the `/echo` WebSocket endpoint (conformance testing). Default off.
     public var echo = false
+    /// Who hears presence events. Default `.all`.
+    public var presence = PresenceMode.all
+    /// Let devices send to "all". Default off (status 4).
+    public var allowClientBroadcast = false
+    /// A connection silent this long is pinged. Default 30 s.
+    public var pingIntervalMilliseconds: UInt64 = 30_000
+    /// A pinged connection silent this long after the ping is closed. Default 10 s.
+    public var pingTimeoutMilliseconds: UInt64 = 10_000
+    /// Outbound bytes a recipient may have queued before senders get status 5. Default 4 MiB.
+    public var maxQueuedBytes = 4 << 20
+    /// How long a recipient may stay over `maxQueuedBytes` before it is closed with 1008. Default 10 s.
+    public var slowConsumerMilliseconds: UInt64 = 10_000
+    /// Access-Control-Allow-Origin for HTTP answers, when set. Default none.
+    public var corsOrigin: String?
     /// How long a closing connection waits for the peer's close or EOF. Default 3000 ms.
     public var closeTimeoutMilliseconds: UInt64 = 3000
     /// Listen backlog. Default 1024.

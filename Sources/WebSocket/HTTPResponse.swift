@@ -1,5 +1,6 @@
 /// An HTTP/1.1 response, serialized in one piece (responses here are small).
-public struct HTTPResponse: Sendable {
+/// It is also an Error: a refusal travels as the response that states it.
+public struct HTTPResponse: Sendable, Error {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]

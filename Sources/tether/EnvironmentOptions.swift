@@ -25,3 +25,13 @@ struct EnvironmentOptions {
         }
     }
 }
+
+extension EnvironmentOptions {
+    func double(_ name: String) throws -> Double? {
+        guard let text = string(name) else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw ValidationError("TETHER_\(name)=\(text) is not a number")
+        }
+        return value
+    }
+}

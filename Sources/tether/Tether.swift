@@ -1,35 +1,51 @@
 import ArgumentParser
 import Foundation
+import Switchboard
 import TetherServer
 
 /// `tether`: flags, each also settable as TETHER_<FLAG> (flags win), then the server runs.
 @main
 struct Tether: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A WebSocket server that lets set-top boxes and phones find and message each other."
+        abstract: "A WebSocket server that lets set-top boxes and phones find and message each other.",
+        discussion: "Every option can also be set by an environment variable TETHER_<OPTION> (e.g. TETHER_PORT); the flag wins."
     )
 
-    @Option(help: "Address to listen on (env TETHER_HOST). Default 0.0.0.0.")
+    @Option(help: "Address to listen on. Default 0.0.0.0.")
     var host: String?
 
-    @Option(help: "TCP port; 0 picks a free one (env TETHER_PORT). Default 8080.")
+    @Option(help: "TCP port; 0 picks a free one. Default 8080.")
     var port: Int?
 
-    @Option(help: "Largest WebSocket message in bytes; larger closes with 1009 (env TETHER_MAX_MESSAGE_BYTES). Default 1048576.")
+    @Option(help: "Largest WebSocket message in bytes; larger closes with 1009. Default 1048576.")
     var maxMessageBytes: Int?
 
-    @Flag(inversion: .prefixedNo, help: "Serve the /echo WebSocket endpoint for conformance tests (env TETHER_ECHO). Default off.")
+    @Option(help: "Presence announcements: all, watchers or off. Default all.")
+    var presence: String?
+
+    @Option(help: "Seconds of silence before a connection is pinged. Default 30.")
+    var pingInterval: Double?
+
+    @Option(help: "Seconds a pinged connection may stay silent before it is closed. Default 10.")
+    var pingTimeout: Double?
+
+    @Option(help: "Queued outbound bytes over which a recipient is busy (status 5). Default 4194304.")
+    var maxQueuedBytes: Int?
+
+    @Option(help: "Seconds a recipient may stay busy before it is closed with 1008. Default 10.")
+    var slowConsumerSeconds: Double?
+
+    @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
+    var corsOrigin: String?
+
+    @Flag(inversion: .prefixedNo, help: "Let devices send to \"all\". Default off.")
+    var allowClientBroadcast: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Serve the /echo WebSocket endpoint for conformance tests. Default off.")
     var echo: Bool?
 
     mutating func run() throws {
-        let environment = EnvironmentOptions(ProcessInfo.processInfo.environment)
-        var config = ServerConfig()
-        config.host = host ?? environment.string("HOST") ?? config.host
-        config.port = try port ?? environment.int("PORT", in: 0...65535) ?? config.port
-        config.maxMessageBytes = try maxMessageBytes ?? environment.int("MAX_MESSAGE_BYTES", in: 1...(1 << 30)) ?? config.maxMessageBytes
-        config.echo = try echo ?? environment.bool("ECHO") ?? config.echo
-        try validate(config)
-
+        let config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
         let server = try Server(config: config)
         let address = try server.start()
         print("tether listening on \(address)")
@@ -37,8 +53,40 @@ struct Tether: ParsableCommand {
         try server.run()
     }
 
-    private func validate(_ config: ServerConfig) throws {
-        guard (0...65535).contains(config.port) else { throw ValidationError("--port must be 0...65535") }
-        guard config.maxMessageBytes >= 1 else { throw ValidationError("--max-message-bytes must be positive") }
+    /// Flags first, then TETHER_* variables, then defaults; bad values stop the start (exit 2).
+    func resolve(_ env: EnvironmentOptions) throws -> ServerConfig {
+        var config = ServerConfig()
+        config.host = host ?? env.string("HOST") ?? config.host
+        config.port = try checked("port", port, in: 0...65535) ?? env.int("PORT", in: 0...65535) ?? config.port
+        config.maxMessageBytes = try checked("max-message-bytes", maxMessageBytes, in: 1...(1 << 30))
+            ?? env.int("MAX_MESSAGE_BYTES", in: 1...(1 << 30)) ?? config.maxMessageBytes
+        if let mode = presence ?? env.string("PRESENCE") {
+            guard let parsed = PresenceMode(rawValue: mode) else {
+                throw ValidationError("presence must be all, watchers or off, not \(mode)")
+            }
+            config.presence = parsed
+        }
+        config.pingIntervalMilliseconds = try milliseconds("ping-interval", pingInterval, env, "PING_INTERVAL") ?? config.pingIntervalMilliseconds
+        config.pingTimeoutMilliseconds = try milliseconds("ping-timeout", pingTimeout, env, "PING_TIMEOUT") ?? config.pingTimeoutMilliseconds
+        config.slowConsumerMilliseconds = try milliseconds("slow-consumer-seconds", slowConsumerSeconds, env, "SLOW_CONSUMER_SECONDS")
+            ?? config.slowConsumerMilliseconds
+        config.maxQueuedBytes = try checked("max-queued-bytes", maxQueuedBytes, in: 1024...(1 << 40))
+            ?? env.int("MAX_QUEUED_BYTES", in: 1024...(1 << 40)) ?? config.maxQueuedBytes
+        config.corsOrigin = corsOrigin ?? env.string("CORS_ORIGIN")
+        config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
+        config.echo = try echo ?? env.bool("ECHO") ?? config.echo
+        return config
+    }
+
+    private func checked(_ name: String, _ value: Int?, in range: ClosedRange<Int>) throws -> Int? {
+        guard let value else { return nil }
+        guard range.contains(value) else { throw ValidationError("--\(name) must be in \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
+    private func milliseconds(_ name: String, _ flag: Double?, _ env: EnvironmentOptions, _ envName: String) throws -> UInt64? {
+        guard let seconds = try flag ?? env.double(envName) else { return nil }
+        guard seconds >= 0.01 && seconds <= 86_400 else { throw ValidationError("--\(name) must be 0.01...86400 seconds") }
+        return UInt64(seconds * 1000)
     }
 }

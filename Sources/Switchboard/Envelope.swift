@@ -1,0 +1,142 @@
+/// The routing fields of a message `{"from":"A","to":"B","msg":...}`, found by one scan of the
+/// sender's bytes. Ranges index into those bytes; nothing is copied unless a field has escapes.
+public struct Envelope {
+    public var from: String
+    public var to: String
+    /// Raw JSON of the optional `id` field, copied into error replies.
+    public var idJSON: [UInt8]?
+    /// Raw JSON of `msg` and of `data` (used by server commands).
+    public var msgRange: Range<Int>
+    public var dataRange: Range<Int>?
+
+    public enum Problem: Error, Equatable {
+        /// Not JSON, too deep, not an object, or a routing field missing or of the wrong type.
+        case malformed(String)
+    }
+
+    /// Scans and validates `bytes` (the whole payload must be valid JSON, nesting at most 64).
+    public static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<Envelope, Problem> {
+        var scanner = JSONScanner(bytes)
+        var from: String?
+        var to: String?
+        var idJSON: [UInt8]?
+        var msg: Range<Int>?
+        var data: Range<Int>?
+        do throws(JSONScanner.Failure) {
+            let isObject = try scanner.scan { (key, keyEscaped, value, kind) throws(JSONScanner.Failure) in
+                let name = keyEscaped ? JSONString.decode(bytes, key) : JSONString.plain(bytes, key)
+                switch name {
+                case "from":
+                    guard from == nil else { throw .invalid("duplicate \"from\"") }
+                    guard kind == UInt8(ascii: "\"") else { throw .invalid("\"from\" must be a string") }
+                    from = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
+                case "to":
+                    guard to == nil else { throw .invalid("duplicate \"to\"") }
+                    guard kind == UInt8(ascii: "\"") else { throw .invalid("\"to\" must be a string") }
+                    to = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
+                case "msg": msg = value
+                case "data": data = value
+                case "id": idJSON = Array(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                default: break
+                }
+            }
+            guard isObject else { return .failure(.malformed("message must be a JSON object")) }
+        } catch {
+            switch error {
+            case .tooDeep: return .failure(.malformed("JSON nested deeper than \(JSONScanner.maxDepth)"))
+            case .invalid(let reason): return .failure(.malformed("not valid JSON: \(reason)"))
+            }
+        }
+        guard let from else { return .failure(.malformed("missing \"from\"")) }
+        guard let to else { return .failure(.malformed("missing \"to\"")) }
+        guard let msg else { return .failure(.malformed("missing \"msg\"")) }
+        return .success(Envelope(from: from, to: to, idJSON: idJSON, msgRange: msg, dataRange: data))
+    }
+
+    /// Pulls the `id` of a message that failed to scan, when it is at least valid JSON, so the
+    /// error reply can still name it.
+    public static func idJSON(of bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        var scanner = JSONScanner(bytes)
+        var id: [UInt8]?
+        _ = try? scanner.scan { (key, escaped, value, _) throws(JSONScanner.Failure) in
+            if !escaped && JSONString.plain(bytes, key) == "id" { id = Array(UnsafeRawBufferPointer(rebasing: bytes[value])) }
+        }
+        return id
+    }
+}
+
+/// Strings inside scanned JSON.
+enum JSONString {
+    static func plain(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// The string's value with escapes resolved (the scanner has validated them).
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
+        guard raw.contains(UInt8(ascii: "\\")) else { return String(decoding: raw, as: UTF8.self) }
+        var out = ""
+        // \u escapes gather here first: a surrogate pair is two escapes in a row.
+        var units: [UInt16] = []
+        func flushUnits() {
+            if !units.isEmpty { out += String(decoding: units, as: UTF16.self); units.removeAll() }
+        }
+        var index = 0
+        var plainStart = 0
+        while index < raw.count {
+            guard raw[index] == UInt8(ascii: "\\") else { index += 1; continue }
+            if plainStart < index {
+                flushUnits()
+                out += String(decoding: UnsafeRawBufferPointer(rebasing: raw[plainStart..<index]), as: UTF8.self)
+            }
+            let code = raw[index + 1]
+            index += 2
+            if code == UInt8(ascii: "u") {
+                let hex = String(decoding: UnsafeRawBufferPointer(rebasing: raw[index..<index + 4]), as: UTF8.self)
+                units.append(UInt16(hex, radix: 16) ?? 0xFFFD)
+                index += 4
+            } else {
+                flushUnits()
+                switch code {
+                case UInt8(ascii: "b"): out += "\u{08}"
+                case UInt8(ascii: "f"): out += "\u{0C}"
+                case UInt8(ascii: "n"): out += "\n"
+                case UInt8(ascii: "r"): out += "\r"
+                case UInt8(ascii: "t"): out += "\t"
+                default: out.unicodeScalars.append(Unicode.Scalar(code))
+                }
+            }
+            plainStart = index
+        }
+        flushUnits()
+        if plainStart < raw.count {
+            out += String(decoding: UnsafeRawBufferPointer(rebasing: raw[plainStart..<raw.count]), as: UTF8.self)
+        }
+        return out
+    }
+}
+
+extension JSONString {
+    /// The strings of a validated JSON array, or nil if it is not an array of strings.
+    static func stringArray(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> [String]? {
+        var index = range.lowerBound
+        func skipSpace() { while index < range.upperBound, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 } }
+        guard bytes[index] == UInt8(ascii: "[") else { return nil }
+        index += 1
+        var result: [String] = []
+        skipSpace()
+        if bytes[index] == UInt8(ascii: "]") { return result }
+        while true {
+            skipSpace()
+            guard bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let start = index + 1
+            index = start
+            while bytes[index] != UInt8(ascii: "\"") { index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1 }
+            result.append(decode(bytes, start..<index))
+            index += 1
+            skipSpace()
+            if bytes[index] == UInt8(ascii: "]") { return result }
+            index += 1   // ','
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// Status codes of replies the server sends to a device (see docs/protocol.md).
+public enum Status: Int, Sendable {
+    case ok = 0
+    case targetOffline = 1
+    case malformed = 2
+    case binaryUnsupported = 3
+    case forbidden = 4
+    case recipientBusy = 5
+    case rateLimited = 6
+}
+
+/// `{"status":N,"message":"...","data":{...},"id":<the client's id>}`: built on the cold path
+/// (errors and server commands), so plain string building is fine.
+public struct Reply: Equatable, Sendable {
+    public var status: Status
+    public var message: String
+    /// Raw JSON for `data`, or nil to leave it out.
+    public var dataJSON: String?
+    /// The raw JSON of the client's `id` field, copied back as is.
+    public var idJSON: [UInt8]?
+
+    public init(_ status: Status, _ message: String, dataJSON: String? = nil, idJSON: [UInt8]? = nil) {
+        self.status = status
+        self.message = message
+        self.dataJSON = dataJSON
+        self.idJSON = idJSON
+    }
+
+    public var bytes: [UInt8] {
+        var text = "{\"status\":\(status.rawValue),\"message\":\"\(jsonEscape(message))\""
+        if let dataJSON { text += ",\"data\":" + dataJSON }
+        var bytes = Array(text.utf8)
+        if let idJSON { bytes += Array(",\"id\":".utf8) + idJSON }
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    /// `{"A":"online","B":"offline"}` for a status query.
+    public static func statusMap(_ states: [(String, Bool)]) -> String {
+        "{" + states.map { "\"\(jsonEscape($0.0))\":\"\($0.1 ? "online" : "offline")\"" }.joined(separator: ",") + "}"
+    }
+}
+
+/// Escapes text for a JSON string literal (without the quotes).
+public func jsonEscape(_ text: String) -> String {
+    var result = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result
+}

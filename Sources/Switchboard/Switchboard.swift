@@ -1,0 +1,168 @@
+/// The routing and presence rules as plain state: which device is where, who may send what to
+/// whom, and which presence events are owed to whom at the end of a tick. No I/O: the server
+/// asks, performs the answer and reports what happened.
+///
+/// `Peer` is the server's connection type; the switchboard only keeps and compares references.
+public final class Switchboard<Peer: AnyObject> {
+    public let presence: PresenceMode
+    public let allowClientBroadcast: Bool
+    public static var maxQueryIDs: Int { 100 }
+
+    private var devices: [String: Peer] = [:]
+    private var pending: [PresenceEvent] = []
+    /// watchers mode: subject id -> its watchers, and each watcher's subjects (for cleanup).
+    private var watchersOf: [String: [ObjectIdentifier: Peer]] = [:]
+    private var subjectsOf: [ObjectIdentifier: Set<String>] = [:]
+
+    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false) {
+        self.presence = presence
+        self.allowClientBroadcast = allowClientBroadcast
+    }
+
+    public var deviceCount: Int { devices.count }
+    public func peer(for id: String) -> Peer? { devices[id] }
+    public func isOnline(_ id: String) -> Bool { devices[id] != nil }
+    public func forEachPeer(_ body: (Peer) -> Void) { for peer in devices.values { body(peer) } }
+
+    // MARK: Registration
+
+    /// Registers `peer` as device `id`. Returns the connection it replaces, if any: that one is to
+    /// be closed with 4001, and no presence change is announced since the device never left.
+    public func register(_ id: String, _ peer: Peer) -> Peer? {
+        let previous = devices.updateValue(peer, forKey: id)
+        if let previous {
+            forgetWatches(of: previous)
+        } else if presence != .off {
+            pending.append(PresenceEvent(device: id, online: true))
+        }
+        return previous
+    }
+
+    /// The connection `peer` of device `id` ended. Offline is announced only if it was still the
+    /// device's current connection (a replaced one leaves quietly).
+    public func unregister(_ id: String, _ peer: Peer) {
+        forgetWatches(of: peer)
+        guard let current = devices[id], current === peer else { return }
+        devices[id] = nil
+        if presence != .off { pending.append(PresenceEvent(device: id, online: false)) }
+    }
+
+    /// Unregisters without announcing (a draining server, whose devices will reconnect elsewhere).
+    public func unregisterQuietly(_ id: String, _ peer: Peer) {
+        forgetWatches(of: peer)
+        if let current = devices[id], current === peer { devices[id] = nil }
+    }
+
+    // MARK: Watching
+
+    /// `watcher` hears about `subjects` from now on (watchers mode; ignored otherwise).
+    public func watch(_ watcher: Peer, _ subjects: [String]) {
+        guard presence == .watchers else { return }
+        let key = ObjectIdentifier(watcher)
+        for subject in subjects {
+            watchersOf[subject, default: [:]][key] = watcher
+            subjectsOf[key, default: []].insert(subject)
+        }
+    }
+
+    private func forgetWatches(of peer: Peer) {
+        guard presence == .watchers, let subjects = subjectsOf.removeValue(forKey: ObjectIdentifier(peer)) else { return }
+        for subject in subjects {
+            watchersOf[subject]?[ObjectIdentifier(peer)] = nil
+            if watchersOf[subject]?.isEmpty == true { watchersOf[subject] = nil }
+        }
+    }
+
+    // MARK: Routing
+
+    public enum Route {
+        /// Forward the sender's bytes unchanged to this peer.
+        case deliver(Peer)
+        /// Forward the sender's bytes to every other device (only with --allow-client-broadcast).
+        case broadcast
+        /// Answer the sender with this reply.
+        case reply(Reply)
+    }
+
+    /// Decides what happens to a text message from device `senderID` (connection `sender`).
+    public func route(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from senderID: String, sender: Peer) -> Route {
+        guard envelope.from == senderID else {
+            return .reply(Reply(.forbidden, "\"from\" must be your own device id", idJSON: envelope.idJSON))
+        }
+        switch envelope.to {
+        case "server":
+            return .reply(command(envelope, payload: payload, sender: sender))
+        case "all":
+            if allowClientBroadcast { return .broadcast }
+            return .reply(Reply(.forbidden, "broadcast to \"all\" is not allowed", idJSON: envelope.idJSON))
+        default:
+            break
+        }
+        if let problem = DeviceID.problem(with: envelope.to) {
+            return .reply(Reply(.malformed, "\"to\": \(problem)", idJSON: envelope.idJSON))
+        }
+        guard let recipient = devices[envelope.to] else {
+            return .reply(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(envelope.to, false)]), idJSON: envelope.idJSON))
+        }
+        if presence == .watchers {
+            watch(sender, [envelope.to])
+            watch(recipient, [senderID])
+        }
+        return .deliver(recipient)
+    }
+
+    /// `{"to":"server","msg":"queryStatus","data":["B","C"]}`.
+    private func command(_ envelope: Envelope, payload: UnsafeRawBufferPointer, sender: Peer) -> Reply {
+        let msg = JSONString.plain(payload, envelope.msgRange)
+        guard msg == "\"queryStatus\"" else {
+            return Reply(.malformed, "unknown server command", idJSON: envelope.idJSON)
+        }
+        guard let range = envelope.dataRange, let ids = JSONString.stringArray(payload, range) else {
+            return Reply(.malformed, "queryStatus needs \"data\": an array of device ids", idJSON: envelope.idJSON)
+        }
+        switch queryStatus(ids, watcher: sender) {
+        case .success(let json): return Reply(.ok, "ok", dataJSON: json, idJSON: envelope.idJSON)
+        case .failure(let problem): return Reply(.malformed, problem.description, idJSON: envelope.idJSON)
+        }
+    }
+
+    /// The status map for `ids`, which also makes `watcher` a watcher of them.
+    public func queryStatus(_ ids: [String], watcher: Peer?) -> Result<String, QueryProblem> {
+        guard !ids.isEmpty else { return .failure(QueryProblem("no device ids to query")) }
+        guard ids.count <= Switchboard.maxQueryIDs else {
+            return .failure(QueryProblem("at most \(Switchboard.maxQueryIDs) ids per query"))
+        }
+        if let bad = ids.first(where: { !DeviceID.isValid($0) }) {
+            return .failure(QueryProblem("\(DeviceID.problem(with: bad)!): \(bad)"))
+        }
+        if let watcher { watch(watcher, ids) }
+        return .success(Reply.statusMap(ids.map { ($0, devices[$0] != nil) }))
+    }
+
+    // MARK: Presence
+
+    /// Events queued since the last call, and who gets them; nil when there are none.
+    public func takePresence() -> PresenceDelivery<Peer>? {
+        guard !pending.isEmpty else { return nil }
+        let events = pending
+        pending.removeAll(keepingCapacity: true)
+        if presence == .all { return .everyone(events) }
+        var order: [ObjectIdentifier] = []
+        var byPeer: [ObjectIdentifier: (peer: Peer, events: [PresenceEvent])] = [:]
+        func add(_ peer: Peer, _ event: PresenceEvent) {
+            let key = ObjectIdentifier(peer)
+            if byPeer[key] == nil { order.append(key); byPeer[key] = (peer, []) }
+            byPeer[key]!.events.append(event)
+        }
+        for event in events {
+            if event.online, let subject = devices[event.device] { add(subject, event) }
+            for watcher in watchersOf[event.device]?.values ?? [:].values { add(watcher, event) }
+        }
+        return .individually(order.map { byPeer[$0]! })
+    }
+}
+
+public struct QueryProblem: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

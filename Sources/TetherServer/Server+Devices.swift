@@ -1,0 +1,14 @@
+import Switchboard
+import WebSocket
+
+extension Server {
+    /// Makes `connection` device `id`; a connection it replaces is closed with 4001.
+    func register(_ connection: Connection, as id: String) {
+        connection.deviceID = id
+        if let replaced = switchboard.register(id, connection) {
+            replaced.deviceID = nil
+            replaced.fail(.replaced, reason: "replaced")
+        }
+        heartbeatWheel.schedule(connection, at: loop.now + config.pingIntervalMilliseconds)
+    }
+}
