@@ -8,7 +8,7 @@ import WebSocket
 public final class Server {
     public let config: ServerConfig
     public let loop: Loop
-    let logger: Logger
+    public let logger: Logger
     let switchboard: Switchboard<Connection>
     let heartbeat: HeartbeatPolicy
     var heartbeatWheel: TimingWheel<Connection>

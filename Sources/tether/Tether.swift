@@ -46,9 +46,11 @@ struct Tether: ParsableCommand {
 
     mutating func run() throws {
         let config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
+        let fileLimit = raiseOpenFileLimit()
         let server = try Server(config: config)
         let address = try server.start()
         print("tether listening on \(address)")
+        server.logger.info("open-file limit \(fileLimit): room for about \(fileLimit > 64 ? fileLimit - 64 : 0) connections")
         fflush(nil)
         try server.run()
     }
