@@ -136,6 +136,17 @@ final class Connection: TCPConnectionDelegate {
         tcp.close()
     }
 
+    /// The server is going away: close with 1001, and leave without announcing offline (the
+    /// device did not choose to leave; it will reconnect elsewhere).
+    func goAway() {
+        guard isOpen else { return terminate() }
+        if let id = deviceID {
+            deviceID = nil
+            server.switchboard.unregisterQuietly(id, self)
+        }
+        fail(.goingAway, reason: "server going away")
+    }
+
     private func leaveSwitchboard() {
         guard let id = deviceID else { return }
         deviceID = nil

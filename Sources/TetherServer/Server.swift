@@ -66,10 +66,19 @@ public final class Server {
         try loop.close()
     }
 
+    private var draining = false
+
+    /// Graceful stop: no new connections, every device gets close 1001 without an offline storm,
+    /// and the loop ends when all are closed or after the close timeout. A second call ends it at once.
     public func stop() {
-        logger.info("stopping")
+        if draining { return loop.stop() }
+        draining = true
+        logger.info("draining", metadata: ["connections": "\(connections.count)"])
         listener?.close()
-        loop.stop()
+        for connection in connections.values { connection.goAway() }
+        if connections.isEmpty { return loop.stop() }
+        let deadline = try? Timer(loop: loop)
+        deadline?.start(afterMilliseconds: config.closeTimeoutMilliseconds + 100) { [unowned self] in loop.stop() }
     }
 
     private func accept(_ tcp: TCPConnection) {
@@ -89,6 +98,7 @@ public final class Server {
         connections[id] = nil
         closing[id] = nil
         overCap[id] = nil
+        if draining && connections.isEmpty { loop.stop() }
     }
 
     func beginClosing(_ connection: Connection) {

@@ -264,3 +264,22 @@ def test_online_status_http(start_server):
             missing = request(server.port, b"GET /online_status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert missing.startswith(b"HTTP/1.1 400") and b'"status":2' in missing
     run(go())
+
+
+def test_sigterm_closes_devices_with_1001_without_offline_events(start_server):
+    server = start_server()
+
+    async def go():
+        a = await connect(server, "gw-a")
+        b = await connect(server, "gw-b")
+        await recv_until(a, lambda m: m == presence("gw-b", "online"))
+        server.process.terminate()
+        received = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                received.append(json.loads(await asyncio.wait_for(a.recv(), 5)))
+        assert closed.value.rcvd.code == 1001
+        assert all(m.get("msg") != "offline" for m in received)
+        await b.close()
+    run(go())
+    assert server.process.wait(timeout=10) == 0
