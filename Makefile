@@ -1,10 +1,16 @@
 # Tether: `make run` serves on :8080, `make test` runs every test. See README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 SWIFT ?= swift
 PORT ?= 8080
 BIN_DEBUG = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 BIN_RELEASE = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
-.PHONY: deps test-deps build release run test test-swift test-e2e clean
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
+WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
+
+.PHONY: deps test-deps build release run test test-swift test-e2e fuzz clean
 
 deps:
 	@scripts/deps.sh build
@@ -29,6 +35,15 @@ test-swift:
 # End-to-end tests with an independent client (Python websockets) against the built server.
 test-e2e:
 	TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e
+
+# libFuzzer over the frame decoder and the request-head parser, each for FUZZ_SECONDS
+# (no crash, no hang over 10 s, RSS under 2 GiB). Crashes are written to fuzz-out/.
+fuzz: deps
+	mkdir -p .build fuzz-out
+	swiftc $(FUZZ_FLAGS) -module-name FuzzDecoder $(WEBSOCKET_SOURCES) Fuzz/FrameDecoderFuzz.swift -lcrypto -o .build/fuzz-decoder
+	swiftc $(FUZZ_FLAGS) -module-name FuzzRequestHead $(WEBSOCKET_SOURCES) Fuzz/RequestHeadFuzz.swift -lcrypto -o .build/fuzz-request-head
+	.build/fuzz-decoder -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
+	.build/fuzz-request-head -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
 
 clean:
 	rm -rf .build
