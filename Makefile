@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
 WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
 
-.PHONY: deps test-deps build release run test test-swift test-e2e fuzz clean
+.PHONY: deps test-deps build release run test test-swift test-e2e fuzz microbench clean
 
 deps:
 	@scripts/deps.sh build
@@ -44,6 +44,10 @@ fuzz: deps
 	swiftc $(FUZZ_FLAGS) -module-name FuzzRequestHead $(WEBSOCKET_SOURCES) Fuzz/RequestHeadFuzz.swift -lcrypto -o .build/fuzz-request-head
 	.build/fuzz-decoder -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
 	.build/fuzz-request-head -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
+
+# Hot-path micro-benchmarks (decode, unmask, UTF-8, envelope scan, encode), release build.
+microbench: release
+	$(BIN_RELEASE)/tether-microbench
 
 clean:
 	rm -rf .build

@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "tether-microbench", dependencies: ["WebSocket", "Switchboard"]),
         .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),

@@ -24,20 +24,21 @@ public struct Envelope {
         var data: Range<Int>?
         do throws(JSONScanner.Failure) {
             let isObject = try scanner.scan { (key, keyEscaped, value, kind) throws(JSONScanner.Failure) in
-                let name = keyEscaped ? JSONString.decode(bytes, key) : JSONString.plain(bytes, key)
+                // Keys are compared as bytes: no String is made for members that do not matter.
+                let name = keyEscaped ? Field(JSONString.decode(bytes, key)) : Field(bytes, key)
                 switch name {
-                case "from":
+                case .from:
                     guard from == nil else { throw .invalid("duplicate \"from\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"from\" must be a string") }
                     from = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
-                case "to":
+                case .to:
                     guard to == nil else { throw .invalid("duplicate \"to\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"to\" must be a string") }
                     to = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
-                case "msg": msg = value
-                case "data": data = value
-                case "id": idJSON = Array(UnsafeRawBufferPointer(rebasing: bytes[value]))
-                default: break
+                case .msg: msg = value
+                case .data: data = value
+                case .id: idJSON = Array(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                case .other: break
                 }
             }
             guard isObject else { return .failure(.malformed("message must be a JSON object")) }
@@ -62,6 +63,29 @@ public struct Envelope {
             if !escaped && JSONString.plain(bytes, key) == "id" { id = Array(UnsafeRawBufferPointer(rebasing: bytes[value])) }
         }
         return id
+    }
+}
+
+/// The member names the envelope cares about.
+enum Field {
+    case from, to, msg, data, id, other
+
+    init(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        let key = UnsafeRawBufferPointer(rebasing: bytes[range])
+        switch key.count {
+        case 2: self = Field.matches(key, "to") ? .to : Field.matches(key, "id") ? .id : .other
+        case 3: self = Field.matches(key, "msg") ? .msg : .other
+        case 4: self = Field.matches(key, "from") ? .from : Field.matches(key, "data") ? .data : .other
+        default: self = .other
+        }
+    }
+
+    init(_ name: String) {
+        self = Array(name.utf8).withUnsafeBytes { Field($0, 0..<$0.count) }
+    }
+
+    private static func matches(_ key: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(key)
     }
 }
 
