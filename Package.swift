@@ -5,10 +5,12 @@ let package = Package(
     name: "Tether",
     products: [
         .executable(name: "tether", targets: ["tether"]),
+        .executable(name: "tether-bench", targets: ["tether-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -37,6 +39,14 @@ let package = Package(
                 "Switchboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .target(
+            name: "BenchKit",
+            dependencies: ["UV", "WebSocket", .product(name: "Histogram", package: "hdrhistogram-swift")]
+        ),
+        .executableTarget(
+            name: "tether-bench",
+            dependencies: ["BenchKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "tether-microbench", dependencies: ["WebSocket", "Switchboard"]),
         .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),

@@ -1,0 +1,40 @@
+import UV
+
+/// `connect --conns N`: open N devices with bounded handshakes in flight and hold them; report
+/// the rate, handshake latency and the server's RSS growth per connection.
+public enum ConnectScenario {
+    public static func run(target: BenchTarget, connections: Int, holdSeconds: Double, timeoutSeconds: Double) throws -> Report {
+        _ = ProcessStats.raiseFileLimit()
+        let loop = try Loop()
+        let fleet = try Fleet(loop: loop, target: target)
+        let rssBefore = target.serverPID.flatMap(ProcessStats.rssKiB)
+        let cpuBefore = ProcessStats.ownCPUSeconds()
+        let start = monotonicNanoseconds()
+        fleet.open((0..<connections).map { "\(target.idPrefix)c-\($0)" })
+        runLoop(loop, seconds: timeoutSeconds, progress: { "connect: \(fleet.opened)/\(connections) open, \(fleet.failed) failed" }) { fleet.settled }
+        let elapsed = Double((fleet.lastOpenedAt > start ? fleet.lastOpenedAt : monotonicNanoseconds()) - start) / 1e9
+        let benchCPU = ProcessStats.ownCPUSeconds() - cpuBefore
+        runLoop(loop, seconds: holdSeconds) { false }
+        let rssAfter = target.serverPID.flatMap(ProcessStats.rssKiB)
+
+        var report = Report(scenario: "connect")
+        report.add("conns", connections)
+        report.add("opened", fleet.opened)
+        report.add("failed", fleet.failed)
+        report.add("conns_per_s", Double(fleet.opened) / max(elapsed, 1e-9), digits: 0)
+        report.addLatency("handshake", fleet.handshakes)
+        if let rssBefore, let rssAfter {
+            report.add("server_rss_before_kib", rssBefore)
+            report.add("server_rss_after_kib", rssAfter)
+            report.add("server_kib_per_conn", Double(rssAfter - rssBefore) / Double(max(fleet.opened, 1)), digits: 3)
+        }
+        report.addBenchCPU(seconds: benchCPU, over: elapsed)
+        for (reason, count) in fleet.failureReasons.sorted(by: { $0.value > $1.value }).prefix(3) {
+            report.warn("\(count) failed: \(reason)")
+        }
+        fleet.abortAll()
+        runLoop(loop, seconds: 5) { fleet.ended == fleet.clients.count }
+        try? loop.close()
+        return report
+    }
+}

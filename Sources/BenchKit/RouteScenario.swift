@@ -1,0 +1,162 @@
+import Histogram
+import UV
+
+/// `route --pairs P --window W [--rate R]`: phone-i sends to box-i with at most W in flight
+/// (or R per second per pair); reports delivered msg/s, one-way latency and any message lost,
+/// duplicated or reordered.
+public final class RouteScenario {
+    let pairs: Int
+    let window: Int
+    let rate: Double?
+    let seconds: Double
+    private var ledgers: [RouteLedger]
+    private var prefixes: [[UInt8]]
+    private var latency = newLatencyHistogram()
+    private var fleet: Fleet!
+    private var sending = false
+    private var deadline: UInt64 = 0
+    private var receivedInWindow = 0
+    private var errors = 0
+    private var nextDue: [UInt64]
+
+    public init(pairs: Int, window: Int, rate: Double?, seconds: Double) {
+        self.pairs = pairs
+        self.window = max(1, window)
+        self.rate = rate
+        self.seconds = seconds
+        ledgers = Array(repeating: RouteLedger(), count: pairs)
+        prefixes = []
+        nextDue = Array(repeating: 0, count: pairs)
+    }
+
+    public func run(target: BenchTarget) throws -> Report {
+        _ = ProcessStats.raiseFileLimit()
+        let loop = try Loop()
+        fleet = try Fleet(loop: loop, target: target)
+        let boxes = (0..<pairs).map { "\(target.idPrefix)box-\($0)" }
+        let phones = (0..<pairs).map { "\(target.idPrefix)phone-\($0)" }
+        prefixes = (0..<pairs).map { Array("{\"from\":\"\(phones[$0])\",\"to\":\"\(boxes[$0])\",\"msg\":\"".utf8) }
+        fleet.onText = { [unowned self] client, payload in received(client.index, payload) }
+        fleet.open(boxes)
+        fleet.open(phones)
+        guard runLoop(loop, seconds: 60, until: { fleet.settled }), fleet.failed == 0 else {
+            var report = Report(scenario: "route")
+            report.add("error", "only \(fleet.opened) of \(2 * pairs) clients connected")
+            return report
+        }
+        runLoop(loop, seconds: 0.3) { false }   // let connect-time presence frames pass
+
+        let serverCPUBefore = target.serverPID.flatMap(ProcessStats.cpuSeconds)
+        let benchCPUBefore = ProcessStats.ownCPUSeconds()
+        let start = monotonicNanoseconds()
+        deadline = start + UInt64(seconds * 1e9)
+        sending = true
+        var pacer: Timer?
+        if let rate {
+            let period = UInt64(1e9 / rate)
+            for pair in 0..<pairs { nextDue[pair] = start + period * UInt64(pair) / UInt64(pairs) }
+            pacer = try Timer(loop: loop)
+            pacer?.start(afterMilliseconds: 1, repeatEvery: 1) { [unowned self] in pace(period: period) }
+        } else {
+            for pair in 0..<pairs { for _ in 0..<window { send(pair) } }
+        }
+        runLoop(loop, seconds: seconds + 1, progress: { [unowned self] in "route: \(receivedInWindow) delivered" }) {
+            monotonicNanoseconds() >= deadline
+        }
+        sending = false
+        pacer?.close()
+        let serverCPUAfter = target.serverPID.flatMap(ProcessStats.cpuSeconds)
+        let benchCPU = ProcessStats.ownCPUSeconds() - benchCPUBefore
+        runLoop(loop, seconds: 3) { ledgers.allSatisfy { $0.inFlight == 0 } }   // drain
+
+        var report = Report(scenario: "route")
+        report.add("pairs", pairs)
+        report.add("window", rate == nil ? String(window) : "paced")
+        if let rate { report.add("rate_per_pair", rate, digits: 0) }
+        report.add("seconds", seconds, digits: 1)
+        report.add("msgs_per_s", Double(receivedInWindow) / seconds, digits: 0)
+        report.addLatency("latency", latency)
+        report.add("sent", ledgers.reduce(0) { $0 + $1.sent })
+        report.add("lost", ledgers.reduce(0) { $0 + $1.lost })
+        report.add("duplicated", ledgers.reduce(0) { $0 + $1.duplicated })
+        report.add("reordered", ledgers.reduce(0) { $0 + $1.reordered })
+        report.add("error_replies", errors)
+        if let before = serverCPUBefore, let after = serverCPUAfter {
+            report.add("server_cpu", (after - before) / seconds, digits: 2)
+            report.add("server_cpu_us_per_msg", (after - before) * 1e6 / Double(max(receivedInWindow, 1)), digits: 3)
+        }
+        report.addBenchCPU(seconds: benchCPU, over: seconds)
+        fleet.abortAll()
+        runLoop(loop, seconds: 5) { fleet.ended == fleet.clients.count }
+        try? loop.close()
+        return report
+    }
+
+    private func pace(period: UInt64) {
+        guard sending else { return }
+        let now = monotonicNanoseconds()
+        for pair in 0..<pairs {
+            while nextDue[pair] <= now && nextDue[pair] < deadline {
+                send(pair)
+                nextDue[pair] += period
+            }
+        }
+    }
+
+    /// `{"from":"phone-i","to":"box-i","msg":"SEQ:SENDNS"}`, built in place without a String.
+    private func send(_ pair: Int) {
+        let sequence = ledgers[pair].nextSequence()
+        let client = fleet.clients[pairs + pair]
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: prefixes[pair].count + 48) { buffer in
+            var length = 0
+            for byte in prefixes[pair] { buffer[length] = byte; length += 1 }
+            length += writeDecimal(UInt64(sequence), into: buffer, at: length)
+            buffer[length] = UInt8(ascii: ":"); length += 1
+            length += writeDecimal(monotonicNanoseconds(), into: buffer, at: length)
+            buffer[length] = UInt8(ascii: "\""); buffer[length + 1] = UInt8(ascii: "}"); length += 2
+            client.sendText(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[0..<length])))
+        }
+    }
+
+    private func received(_ index: Int, _ payload: UnsafeRawBufferPointer) {
+        guard index < pairs else {
+            // A phone got something: a status reply is an error; presence frames are ignored.
+            if payload.starts(with: Array("{\"status\"".utf8)) { errors += 1 }
+            return
+        }
+        guard let (sequence, sentAt) = parseTail(payload) else { return }
+        let now = monotonicNanoseconds()
+        ledgers[index].record(sequence)
+        latency.record(now > sentAt ? now - sentAt : 0)
+        if now <= deadline { receivedInWindow += 1 }
+        if sending && rate == nil && ledgers[index].inFlight < window { send(index) }
+    }
+
+    /// Reads `SEQ:SENDNS"}` from the end of the payload.
+    private func parseTail(_ payload: UnsafeRawBufferPointer) -> (Int, UInt64)? {
+        var index = payload.count - 3
+        guard index > 0, payload[payload.count - 1] == UInt8(ascii: "}"), payload[payload.count - 2] == UInt8(ascii: "\"") else { return nil }
+        var sentAt: UInt64 = 0, scale: UInt64 = 1
+        while index >= 0, payload[index] != UInt8(ascii: ":") {
+            sentAt += UInt64(payload[index] &- 48) * scale; scale *= 10; index -= 1
+        }
+        index -= 1
+        var sequence = 0, place = 1
+        while index >= 0, payload[index] != UInt8(ascii: "\"") {
+            sequence += Int(payload[index] &- 48) * place; place *= 10; index -= 1
+        }
+        return (sequence, sentAt)
+    }
+}
+
+func writeDecimal(_ value: UInt64, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+    var digits = 0
+    var rest = value
+    repeat { digits += 1; rest /= 10 } while rest > 0
+    rest = value
+    for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+        buffer[position] = UInt8(48 + rest % 10)
+        rest /= 10
+    }
+    return digits
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import BenchKit
+
+/// `tether-bench`: load scripts for Tether and any server speaking the reference protocol.
+@main
+struct TetherBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load scripts: connect, route and presence scenarios against a Tether-protocol server (loopback only).",
+        subcommands: [Connect.self, Route.self, Presence.self]
+    )
+}
+
+struct Common: ParsableArguments {
+    @Option(help: "Server address (loopback).") var host = "127.0.0.1"
+    @Option(help: "Server port.") var port = 8080
+    @Option(help: "Spread client sockets over 127.0.0.1...127.0.0.K.") var srcIPs = 1
+    @Option(help: "Prefix for every device id, so runs do not collide.") var idPrefix = ""
+    @Option(help: "URL form: query (/?device_id=ID) or path (/ID).") var pathForm = "query"
+    @Option(help: "Handshakes in flight at most.") var handshakes = 256
+    @Option(help: "Server PID, to read its CPU and RSS from /proc.") var serverPid: Int32?
+    @Option(help: "Also write the results as JSON to this file.") var json: String?
+
+    func validate() throws {
+        guard host.hasPrefix("127.") || host == "::1" || host == "localhost" else {
+            throw ValidationError("the bench only targets loopback addresses")
+        }
+        guard pathForm == "query" || pathForm == "path" else { throw ValidationError("--path-form is query or path") }
+    }
+
+    var target: BenchTarget {
+        var target = BenchTarget()
+        target.host = host == "localhost" ? "127.0.0.1" : host
+        target.port = port
+        target.sourceAddresses = srcIPs
+        target.idPrefix = idPrefix
+        target.pathForm = pathForm
+        target.maxHandshakesInFlight = handshakes
+        target.serverPID = serverPid
+        return target
+    }
+}
+
+struct Connect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Open N devices and hold them.")
+    @OptionGroup var common: Common
+    @Option(help: "Connections to open.") var conns = 1000
+    @Option(help: "Seconds to hold them before closing.") var hold = 1.0
+    @Option(help: "Give up after this many seconds.") var timeout = 120.0
+
+    func run() throws {
+        try ConnectScenario.run(target: common.target, connections: conns, holdSeconds: hold, timeoutSeconds: timeout)
+            .print(json: common.json)
+    }
+}
+
+struct Route: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Phones send to boxes; measure rate, latency and losses.")
+    @OptionGroup var common: Common
+    @Option(help: "Phone/box pairs.") var pairs = 50
+    @Option(help: "Messages in flight per pair.") var window = 16
+    @Option(help: "Paced messages per second per pair (instead of a window).") var rate: Double?
+    @Option(help: "Measured seconds.") var seconds = 10.0
+
+    func run() throws {
+        let scenario = RouteScenario(pairs: pairs, window: rate == nil ? window : Int.max / 2, rate: rate, seconds: seconds)
+        try scenario.run(target: common.target).print(json: common.json)
+    }
+}
+
+struct Presence: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Watchers see devices come and go.")
+    @OptionGroup var common: Common
+    @Option(help: "Watchers.") var conns = 2000
+    @Option(help: "Devices coming and going per cycle.") var devices = 50
+    @Option(help: "Cycles.") var cycles = 3
+
+    func run() throws {
+        try PresenceScenario(watchers: conns, devices: devices, cycles: cycles).run(target: common.target).print(json: common.json)
+    }
+}
