@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
 WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
 
-.PHONY: deps test-deps build release run test test-swift test-e2e fuzz microbench clean
+.PHONY: deps test-deps bench-deps build release run test test-swift test-e2e fuzz microbench bench clean
 
 deps:
 	@scripts/deps.sh build
@@ -48,6 +48,14 @@ fuzz: deps
 # Hot-path micro-benchmarks (decode, unmask, UTF-8, envelope scan, encode), release build.
 microbench: release
 	$(BIN_RELEASE)/tether-microbench
+
+# The reference servers' runtime (node-ws); Hummingbird is used when its anchor has been built.
+bench-deps: deps
+	@[ -d /usr/share/nodejs/ws ] || scripts/deps.sh bench
+
+# The standard load suite against Tether and the reference servers; rewrites docs/benchmarks.md.
+bench: bench-deps release
+	scripts/bench.sh
 
 clean:
 	rm -rf .build

@@ -2,6 +2,7 @@
 # Installs what building and testing Tether needs, only when it is missing.
 #   scripts/deps.sh build   C libraries (libuv, libcrypto) and pkg-config
 #   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest)
+#   scripts/deps.sh bench   the above, plus node-ws for the reference server
 set -euo pipefail
 what="${1:-build}"
 
@@ -24,6 +25,11 @@ apt_install() {
 if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv libcrypto; then
     echo "deps: installing libuv1-dev libssl-dev pkg-config"
     apt_install libuv1-dev libssl-dev pkg-config
+fi
+
+if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
+    echo "deps: installing nodejs and node-ws for the reference server"
+    command -v node >/dev/null 2>&1 && apt_install node-ws || apt_install nodejs node-ws
 fi
 
 if [ "$what" = test ]; then

@@ -13,7 +13,7 @@ struct TetherBench: ParsableCommand {
 struct Common: ParsableArguments {
     @Option(help: "Server address (loopback).") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 8080
-    @Option(help: "Spread client sockets over 127.0.0.1...127.0.0.K.") var srcIPs = 1
+    @Option(name: .customLong("src-ips"), help: "Spread client sockets over 127.0.0.1...127.0.0.K.") var srcIPs = 1
     @Option(help: "Prefix for every device id, so runs do not collide.") var idPrefix = ""
     @Option(help: "URL form: query (/?device_id=ID) or path (/ID).") var pathForm = "query"
     @Option(help: "Handshakes in flight at most.") var handshakes = 256

@@ -1,0 +1,145 @@
+"""Turns the JSON rows of `make bench` into docs/benchmarks.md and an SVG chart."""
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+out, report_path, chart_path, *servers = sys.argv[1:]
+
+ROWS = ["connect", "route-w1", "route-w16", "route-w64", "route-paced", "presence"]
+# (row, metric, label, higher_is_better, goal as a multiple of node-ws or an absolute limit)
+GOALS = [
+    ("route-w1", "msgs_per_s", "route msg/s, window 1", True, ">= 2.3x node-ws"),
+    ("route-w16", "msgs_per_s", "route msg/s, window 16", True, ">= 2.9x node-ws"),
+    ("route-w64", "msgs_per_s", "route msg/s, window 64", True, ">= 2.6x node-ws"),
+    ("route-w16", "server_cpu_us_per_msg", "server CPU per routed message (window 16)", False, "<= node-ws / 2.6"),
+    ("route-paced", "latency_p99_us", "paced 20k msg/s, p99 latency", False, "<= node-ws / 4"),
+    ("presence", "fanout_frames_per_s", "presence fan-out frames/s", True, ">= 8x node-ws"),
+    ("connect", "conns_per_s", "connect rate", True, ">= 4x node-ws"),
+    ("connect", "server_kib_per_conn", "server RSS per idle connection (KiB)", False, "<= 0.40 KiB"),
+]
+
+
+def load(server, row):
+    path = os.path.join(out, f"{server}.{row}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+data = {s: {r: load(s, r) for r in ROWS} for s in servers}
+
+
+def value(server, row, metric):
+    entry = data[server][row]
+    return None if entry is None else entry.get(metric)
+
+
+lines = ["# Benchmarks", ""]
+lines += [
+    "Every number below was produced by `make bench` (scripts/bench.sh) in one run on the project's",
+    "shared 2-core machine: a fresh server per row pinned to CPU 0 (`taskset -c 0`), the bench",
+    "(`tether-bench`, the project's own load scripts) pinned to CPU 1. Absolute figures drift with the",
+    "machine's neighbours; the ratios between servers measured in the same run are what to read.",
+    "",
+    f"Run: {datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC')}, `nproc` = {os.cpu_count()}, servers: {', '.join(servers)}.",
+    "",
+    "Rows (the standard suite):",
+    "",
+    "| row | command (plus `--port P --server-pid PID --src-ips 4 --json F`) | server presence |",
+    "| --- | --- | --- |",
+    "| connect | `tether-bench connect --conns 19000 --hold 2` | off |",
+    "| route-w1/16/64 | `tether-bench route --pairs 50 --window W --seconds 10` | off |",
+    "| route-paced | `tether-bench route --pairs 1000 --rate 20 --seconds 10` (20,000 msg/s) | off |",
+    "| presence | `tether-bench presence --conns 2000 --devices 50 --cycles 3` | all |",
+    "",
+]
+
+for row in ROWS:
+    keys = []
+    for s in servers:
+        entry = data[s][row]
+        if entry:
+            keys += [k for k in entry if k not in keys and k not in ("scenario", "warnings")]
+    if not keys:
+        continue
+    lines += [f"## {row}", "", "| metric | " + " | ".join(servers) + " |", "| --- |" + " --- |" * len(servers)]
+    for k in keys:
+        lines.append(f"| {k} | " + " | ".join(str(value(s, row, k)) if value(s, row, k) is not None else "-" for s in servers) + " |")
+    warnings = [f"{s}: {w}" for s in servers for w in ((data[s][row] or {}).get("warnings") or [])]
+    lines += [""] + [f"- warning, {w}" for w in warnings] + ([""] if warnings else [])
+
+lines += ["## Tether against the goals", "",
+          "| goal | target | tether | node-ws | ratio | met |", "| --- | --- | --- | --- | --- | --- |"]
+for row, metric, label, higher, target in GOALS:
+    t = value("tether", row, metric)
+    n = value("node-ws", row, metric) if "node-ws" in servers else None
+    ratio = "-"
+    met = "-"
+    if t is not None and n not in (None, 0):
+        r = (t / n) if higher else (n / t if t else float("inf"))
+        ratio = f"{r:.2f}x"
+        need = None
+        if "node-ws" in target:
+            need = float(target.split()[1].rstrip("x")) if target.startswith(">=") else float(target.split()[-1])
+        if need is not None:
+            met = "yes" if r >= need else "no"
+    if target.startswith("<= 0.40") and t is not None:
+        met = "yes" if t <= 0.40 else "no"
+    lines.append(f"| {label} | {target} | {t if t is not None else '-'} | {n if n is not None else '-'} | {ratio} | {met} |")
+lines += ["", "Ratios are Tether's advantage (higher is better for Tether in every line).", ""]
+
+notes_path = os.path.join("docs", "benchmarks-notes.md")
+if os.path.exists(notes_path):
+    with open(notes_path) as f:
+        lines += [f.read().rstrip(), ""]
+
+micro = os.path.join(out, "microbench.md")
+if os.path.exists(micro):
+    with open(micro) as f:
+        lines += ["## Hot-path micro-benchmarks", "", "Command: `make microbench` (release; plain timed loops, best of 7 rounds).", "",
+                  f.read().rstrip(), ""]
+
+lines += ["![msg/s and p99 latency per server](images/bench.svg)", ""]
+with open(report_path, "w") as f:
+    f.write("\n".join(lines))
+
+# Chart: route msg/s (bars) and route p99 latency (bars), per server, per window.
+colors = {"tether": "#2b7bb9", "node-ws": "#d9822b", "hummingbird": "#5c9e31"}
+routes = ["route-w1", "route-w16", "route-w64", "route-paced"]
+width, height, pad = 760, 300, 50
+panel = (width - 3 * pad) / 2
+
+
+def panel_svg(x0, metric, title):
+    vals = [(r, s, value(s, r, metric) or 0) for r in routes for s in servers]
+    top = max([v for _, _, v in vals] + [1])
+    out = [f'<text x="{x0 + panel / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
+    group = panel / len(routes)
+    bar = group / (len(servers) + 1)
+    for gi, r in enumerate(routes):
+        for si, s in enumerate(servers):
+            v = value(s, r, metric) or 0
+            h = (height - 2 * pad) * v / top
+            x = x0 + gi * group + si * bar
+            y = height - pad - h
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar * 0.9:.1f}" height="{h:.1f}" fill="{colors.get(s, "#888")}"/>')
+        out.append(f'<text x="{x0 + gi * group + group / 2 - bar / 2:.1f}" y="{height - pad + 15}" text-anchor="middle" font-size="10">{r.replace("route-", "")}</text>')
+    out.append(f'<line x1="{x0}" y1="{height - pad}" x2="{x0 + panel}" y2="{height - pad}" stroke="#333"/>')
+    out.append(f'<text x="{x0}" y="{pad - 8}" font-size="10">max {top:,.0f}</text>')
+    return out
+
+
+svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">',
+       f'<rect width="{width}" height="{height}" fill="white"/>']
+svg += panel_svg(pad, "msgs_per_s", "routed msg/s (higher is better)")
+svg += panel_svg(2 * pad + panel, "latency_p99_us", "p99 latency, µs (lower is better)")
+for i, s in enumerate(servers):
+    svg.append(f'<rect x="{pad + i * 120}" y="{height - 18}" width="10" height="10" fill="{colors.get(s, "#888")}"/>')
+    svg.append(f'<text x="{pad + i * 120 + 14}" y="{height - 9}" font-size="11">{s}</text>')
+svg.append("</svg>")
+os.makedirs(os.path.dirname(chart_path), exist_ok=True)
+with open(chart_path, "w") as f:
+    f.write("\n".join(svg) + "\n")
