@@ -55,7 +55,7 @@ public final class WSClient: TCPConnectionDelegate {
     /// Sends one masked text frame built in the shared scratch buffer.
     public func sendText(_ payload: UnsafeRawBufferPointer) {
         guard isOpen, let tcp else { return }
-        Scratch.shared.withFrame(payload, maskKey: maskKey) { _ = tcp.write($0) }
+        Scratch.shared.withFrame(payload, maskKey: maskKey) { tcp.send($0) }
     }
 
     public func close() {
@@ -88,7 +88,7 @@ public final class WSClient: TCPConnectionDelegate {
             switch event {
             case .text(let payload): delegate.client(self, didReceiveText: payload)
             case .ping(let payload):
-                Scratch.shared.withFrame(payload, maskKey: maskKey, opcode: .pong) { _ = connection.write($0) }
+                Scratch.shared.withFrame(payload, maskKey: maskKey, opcode: .pong) { connection.send($0) }
             case .close:
                 isOpen = false
                 connection.close()

@@ -47,7 +47,7 @@ extension Connection {
 
     func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
         let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
-        header.withUnsafeBytes { _ = tcp.write($0, payload) }
+        header.withUnsafeBytes { tcp.send($0, payload) }
     }
 
     func send(_ reply: Reply) {

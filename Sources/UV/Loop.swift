@@ -8,6 +8,10 @@ public final class Loop {
     public let raw: UnsafeMutablePointer<uv_loop_t>
     let readBuffer: UnsafeMutableRawPointer
     let readBufferSize: Int
+    /// Connections with bytes gathered by `TCPConnection.send`, flushed after this iteration's I/O.
+    var corked: [TCPConnection] = []
+    weak var corkFlusher: TickHook?
+    var spareCorkBuffers: [[UInt8]] = []
 
     public init(readBufferSize: Int = 64 * 1024) throws(UVError) {
         raw = .allocate(capacity: 1)

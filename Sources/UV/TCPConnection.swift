@@ -22,6 +22,9 @@ extension TCPConnectionDelegate {
 /// connection owns no read or write buffer, so the wrapper's cost stays well under 1 KiB.
 public final class TCPConnection: Handle {
     public var delegate: (any TCPConnectionDelegate)?
+    /// Bytes sent with `send` during this iteration (empty, no storage, when idle).
+    var corkBuffer: [UInt8] = []
+    var hasCork = false
 
     public init(loop: Loop) throws(UVError) {
         try super.init(loop: loop, type: UV_TCP) { memory in
@@ -31,11 +34,12 @@ public final class TCPConnection: Handle {
 
     var stream: UnsafeMutablePointer<uv_stream_t> { handle.asStream }
 
-    /// Bytes handed to libuv that the kernel has not taken yet.
-    public var queuedBytes: Int { uv_stream_get_write_queue_size(stream) }
+    /// Bytes not yet taken by the kernel: queued in libuv, plus those corked for this iteration.
+    public var queuedBytes: Int { uv_stream_get_write_queue_size(stream) + corkBuffer.count }
 
     override func didClose() {
         super.didClose()
+        corkBuffer = []
         let delegate = self.delegate
         self.delegate = nil
         delegate?.connectionDidClose(self)
@@ -100,6 +104,11 @@ public final class TCPConnection: Handle {
     private func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
                        shared: SharedBuffer?) -> Bool {
         guard !isClosing else { return false }
+        if hasCork { flushCork() }
+        return writeNow(first, second, shared: shared)
+    }
+
+    func writeNow(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, shared: SharedBuffer?) -> Bool {
         let total = first.count + second.count
         if total == 0 { return true }
         var buffers = (uvBuffer(first), uvBuffer(second))
@@ -166,6 +175,7 @@ public final class TCPConnection: Handle {
     /// Sends FIN once everything queued is written; reading goes on until the peer's EOF.
     public func shutdown() {
         guard !isClosing else { return }
+        if hasCork { flushCork() }
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         if uv_shutdown(request, stream, { request, _ in request?.deallocate() }) < 0 {
             request.deallocate()

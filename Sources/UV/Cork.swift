@@ -1,0 +1,59 @@
+/// Corking: bytes sent with `TCPConnection.send` during a loop iteration are gathered per
+/// connection and written with one syscall when the iteration's I/O is done (uWS corks the same
+/// way). Under load many small frames to one peer become one write; at low load it costs nothing,
+/// since the iteration ends at once.
+extension Loop {
+    func cork(_ connection: TCPConnection) {
+        if corked.isEmpty && corkFlusher == nil {
+            corkFlusher = try? TickHook(loop: self) { [unowned self] in flushCorked() }
+        }
+        corked.append(connection)
+    }
+
+    /// Writes every corked connection's gathered bytes (also safe to call at any time).
+    public func flushCorked() {
+        guard !corked.isEmpty else { return }
+        let connections = corked
+        corked.removeAll(keepingCapacity: true)
+        for connection in connections { connection.flushCork() }
+    }
+
+    /// A cleared buffer for a connection to gather into; buffers are reused across iterations.
+    func takeCorkBuffer() -> [UInt8] {
+        spareCorkBuffers.popLast() ?? []
+    }
+
+    func recycle(_ buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        if buffer.capacity <= 256 * 1024 && spareCorkBuffers.count < 64 { spareCorkBuffers.append(buffer) }
+        buffer = []
+    }
+}
+
+extension TCPConnection {
+    /// Queues `first` then `second` to go out at the end of this loop iteration, together with
+    /// everything else sent to this connection meanwhile. Order with `write` is kept: a direct
+    /// write first sends what is corked.
+    public func send(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+        guard !isClosing else { return }
+        if !hasCork {
+            corkBuffer = loop.takeCorkBuffer()
+            hasCork = true
+            loop.cork(self)
+        }
+        corkBuffer.append(contentsOf: first)
+        corkBuffer.append(contentsOf: second)
+    }
+
+    /// Bytes gathered for the end of this iteration.
+    public var corkedBytes: Int { corkBuffer.count }
+
+    func flushCork() {
+        guard hasCork else { return }
+        hasCork = false
+        var buffer = corkBuffer
+        corkBuffer = []
+        if !isClosing { buffer.withUnsafeBytes { _ = writeNow($0, UnsafeRawBufferPointer(start: nil, count: 0), shared: nil) } }
+        loop.recycle(&buffer)
+    }
+}

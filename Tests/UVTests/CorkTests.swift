@@ -1,0 +1,39 @@
+import Testing
+import UV
+
+@Suite struct CorkTests {
+    @Test func sendsInOneIterationGoOutTogetherInOrderWithDirectWrites() throws {
+        let loop = try Loop()
+        let (listener, address) = try listen(loop)
+        var received: [UInt8] = []
+        var reads = 0
+        let serverSide = Probe()
+        serverSide.onRead = { _, bytes in received.append(contentsOf: bytes); reads += 1 }
+        listener.onConnection = { connection in
+            connection.delegate = serverSide
+            try? connection.startReading()
+        }
+        var client: TCPConnection?
+        TCPConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        run(loop, limit: 1000) { client != nil }
+        let sender = try #require(client)
+
+        [UInt8]([1, 2]).withUnsafeBytes { a in [UInt8]([3]).withUnsafeBytes { b in sender.send(a, b) } }
+        [UInt8]([4]).withUnsafeBytes { sender.send($0) }
+        #expect(sender.corkedBytes == 4)
+        #expect(sender.queuedBytes >= 4)
+        [UInt8]([5, 6]).withUnsafeBytes { _ = sender.write($0) }     // a direct write sends the cork first
+        #expect(sender.corkedBytes == 0)
+        [UInt8]([7]).withUnsafeBytes { sender.send($0) }
+        #expect(sender.corkedBytes == 1)
+        loop.runOnce(wait: false)                                    // end of iteration: flushed
+        #expect(sender.corkedBytes == 0)
+
+        var timedOut = false
+        let guardTimer = try watchdog(loop) { timedOut = true }
+        run(loop) { received.count >= 7 || timedOut }
+        guardTimer.close()
+        #expect(received == [1, 2, 3, 4, 5, 6, 7])
+        try loop.close()
+    }
+}
