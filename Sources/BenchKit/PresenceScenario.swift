@@ -6,11 +6,13 @@ public final class PresenceScenario {
     let watchers: Int
     let devices: Int
     let cycles: Int
+    let phaseTimeout: Double
     private var ledger: PresenceLedger
     private var seenInPhase = 0
     private var devicePrefix: [UInt8] = []
 
-    public init(watchers: Int, devices: Int, cycles: Int) {
+    public init(watchers: Int, devices: Int, cycles: Int, phaseTimeout: Double = 60) {
+        self.phaseTimeout = phaseTimeout
         self.watchers = watchers
         self.devices = devices
         self.cycles = cycles
@@ -41,12 +43,12 @@ public final class PresenceScenario {
             seenInPhase = 0
             var start = monotonicNanoseconds()
             fleet.open((0..<devices).map { "\(target.idPrefix)d-\(cycle)-\($0)" })
-            complete = runLoop(loop, seconds: 60, progress: progress) { seenInPhase == watchers * devices } && complete
+            complete = runLoop(loop, seconds: phaseTimeout, progress: progress) { seenInPhase == watchers * devices } && complete
             phaseTimes.append(Double(monotonicNanoseconds() - start) / 1e9)
             seenInPhase = 0
             start = monotonicNanoseconds()
             fleet.closeAll()
-            complete = runLoop(loop, seconds: 60, progress: progress) { seenInPhase == watchers * devices } && complete
+            complete = runLoop(loop, seconds: phaseTimeout, progress: progress) { seenInPhase == watchers * devices } && complete
             phaseTimes.append(Double(monotonicNanoseconds() - start) / 1e9)
             runLoop(loop, seconds: 5) { fleet.ended == fleet.clients.count }
         }

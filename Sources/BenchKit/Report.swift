@@ -10,6 +10,8 @@ public struct Report {
 
     public init(scenario: String) { self.scenario = scenario }
 
+    public func value(_ key: String) -> String? { values.first { $0.0 == key }?.1 }
+
     public mutating func add(_ key: String, _ value: Int) { values.append((key, String(value))) }
     public mutating func add(_ key: String, _ value: Double, digits: Int = 1) { values.append((key, format(value, digits))) }
     public mutating func add(_ key: String, _ value: String) { values.append((key, value)) }

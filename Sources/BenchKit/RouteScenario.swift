@@ -132,20 +132,27 @@ public final class RouteScenario {
         if sending && rate == nil && ledgers[index].inFlight < window { send(index) }
     }
 
-    /// Reads `SEQ:SENDNS"}` from the end of the payload.
+    /// Reads `SEQ:SENDNS"}` from the end of the payload; nil for anything else (presence frames).
     private func parseTail(_ payload: UnsafeRawBufferPointer) -> (Int, UInt64)? {
-        var index = payload.count - 3
-        guard index > 0, payload[payload.count - 1] == UInt8(ascii: "}"), payload[payload.count - 2] == UInt8(ascii: "\"") else { return nil }
-        var sentAt: UInt64 = 0, scale: UInt64 = 1
-        while index >= 0, payload[index] != UInt8(ascii: ":") {
-            sentAt += UInt64(payload[index] &- 48) * scale; scale *= 10; index -= 1
+        let count = payload.count
+        guard count > 4, payload[count - 1] == UInt8(ascii: "}"), payload[count - 2] == UInt8(ascii: "\"") else { return nil }
+        var index = count - 3
+        func number(until stop: UInt8) -> UInt64? {
+            var value: UInt64 = 0, scale: UInt64 = 1, digits = 0
+            while index >= 0, payload[index] != stop {
+                let digit = payload[index] &- 48
+                guard digit < 10, digits < 20 else { return nil }
+                value &+= UInt64(digit) &* scale
+                scale &*= 10
+                digits += 1
+                index -= 1
+            }
+            guard index >= 0, digits > 0 else { return nil }
+            index -= 1
+            return value
         }
-        index -= 1
-        var sequence = 0, place = 1
-        while index >= 0, payload[index] != UInt8(ascii: "\"") {
-            sequence += Int(payload[index] &- 48) * place; place *= 10; index -= 1
-        }
-        return (sequence, sentAt)
+        guard let sentAt = number(until: UInt8(ascii: ":")), let sequence = number(until: UInt8(ascii: "\"")) else { return nil }
+        return (Int(sequence), sentAt)
     }
 }
 
