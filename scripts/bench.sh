@@ -50,6 +50,7 @@ for server in "${servers[@]}"; do
     done
     row "$server" off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
     row "$server" all presence presence --conns 2000 --devices 50 --cycles 3
+    row "$server" off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 done
 
 "$BIN/tether-microbench" >"$OUT/microbench.md"

@@ -7,7 +7,7 @@ import sys
 
 out, report_path, chart_path, *servers = sys.argv[1:]
 
-ROWS = ["connect", "route-w1", "route-w16", "route-w64", "route-paced", "presence"]
+ROWS = ["connect", "route-w1", "route-w16", "route-w64", "route-paced", "presence", "churn"]
 # (row, metric, label, higher_is_better, goal as a multiple of node-ws or an absolute limit)
 GOALS = [
     ("route-w1", "msgs_per_s", "route msg/s, window 1", True, ">= 2.3x node-ws"),
@@ -54,6 +54,7 @@ lines += [
     "| route-w1/16/64 | `tether-bench route --pairs 50 --window W --seconds 10` | off |",
     "| route-paced | `tether-bench route --pairs 1000 --rate 20 --seconds 10` (20,000 msg/s) | off |",
     "| presence | `tether-bench presence --conns 2000 --devices 50 --cycles 3` | all |",
+    "| churn | `tether-bench churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds 10` | off |",
     "",
 ]
 

@@ -29,9 +29,31 @@ public final class RouteScenario {
         nextDue = Array(repeating: 0, count: pairs)
     }
 
+    private var pacer: Timer?
+    private var serverCPUBefore: Double?
+    private var serverCPUAfter: Double?
+    private var benchCPUBefore = 0.0
+    private var benchCPU = 0.0
+
     public func run(target: BenchTarget) throws -> Report {
         _ = ProcessStats.raiseFileLimit()
         let loop = try Loop()
+        var report = Report(scenario: "route")
+        if let problem = try connect(loop: loop, target: target) {
+            report.add("error", problem)
+            return report
+        }
+        try start(loop: loop, target: target)
+        finish(loop: loop, target: target)
+        addResults(to: &report)
+        fleet.abortAll()
+        runLoop(loop, seconds: 5) { fleet.ended == fleet.clients.count }
+        try? loop.close()
+        return report
+    }
+
+    /// Opens the boxes, then the phones; returns a problem if not all of them connected.
+    func connect(loop: Loop, target: BenchTarget) throws -> String? {
         fleet = try Fleet(loop: loop, target: target)
         let boxes = (0..<pairs).map { "\(target.idPrefix)box-\($0)" }
         let phones = (0..<pairs).map { "\(target.idPrefix)phone-\($0)" }
@@ -40,57 +62,62 @@ public final class RouteScenario {
         fleet.open(boxes)
         fleet.open(phones)
         guard runLoop(loop, seconds: 60, until: { fleet.settled }), fleet.failed == 0 else {
-            var report = Report(scenario: "route")
-            report.add("error", "only \(fleet.opened) of \(2 * pairs) clients connected")
-            return report
+            return "only \(fleet.opened) of \(2 * pairs) clients connected"
         }
         runLoop(loop, seconds: 0.3) { false }   // let connect-time presence frames pass
+        return nil
+    }
 
-        let serverCPUBefore = target.serverPID.flatMap(ProcessStats.cpuSeconds)
-        let benchCPUBefore = ProcessStats.ownCPUSeconds()
-        let start = monotonicNanoseconds()
-        deadline = start + UInt64(seconds * 1e9)
+    /// Starts the measured window: a full window per pair, or the pacer.
+    func start(loop: Loop, target: BenchTarget) throws {
+        serverCPUBefore = target.serverPID.flatMap(ProcessStats.cpuSeconds)
+        benchCPUBefore = ProcessStats.ownCPUSeconds()
+        let begin = monotonicNanoseconds()
+        deadline = begin + UInt64(seconds * 1e9)
         sending = true
-        var pacer: Timer?
         if let rate {
             let period = UInt64(1e9 / rate)
-            for pair in 0..<pairs { nextDue[pair] = start + period * UInt64(pair) / UInt64(pairs) }
+            for pair in 0..<pairs { nextDue[pair] = begin + period * UInt64(pair) / UInt64(pairs) }
             pacer = try Timer(loop: loop)
             pacer?.start(afterMilliseconds: 1, repeatEvery: 1) { [unowned self] in pace(period: period) }
         } else {
             for pair in 0..<pairs { for _ in 0..<window { send(pair) } }
         }
+    }
+
+    /// Runs to the end of the window, stops sending and waits (bounded) for what is in flight.
+    func finish(loop: Loop, target: BenchTarget) {
         runLoop(loop, seconds: seconds + 1, progress: { [unowned self] in "route: \(receivedInWindow) delivered" }) {
             monotonicNanoseconds() >= deadline
         }
         sending = false
         pacer?.close()
-        let serverCPUAfter = target.serverPID.flatMap(ProcessStats.cpuSeconds)
-        let benchCPU = ProcessStats.ownCPUSeconds() - benchCPUBefore
-        runLoop(loop, seconds: 3) { ledgers.allSatisfy { $0.inFlight == 0 } }   // drain
+        serverCPUAfter = target.serverPID.flatMap(ProcessStats.cpuSeconds)
+        benchCPU = ProcessStats.ownCPUSeconds() - benchCPUBefore
+        runLoop(loop, seconds: 3) { ledgers.allSatisfy { $0.inFlight == 0 } }
+    }
 
-        var report = Report(scenario: "route")
-        report.add("pairs", pairs)
-        report.add("window", rate == nil ? String(window) : "paced")
-        if let rate { report.add("rate_per_pair", rate, digits: 0) }
-        report.add("seconds", seconds, digits: 1)
-        report.add("msgs_per_s", Double(receivedInWindow) / seconds, digits: 0)
-        report.addLatency("latency", latency)
-        report.add("sent", ledgers.reduce(0) { $0 + $1.sent })
-        report.add("lost", ledgers.reduce(0) { $0 + $1.lost })
-        report.add("duplicated", ledgers.reduce(0) { $0 + $1.duplicated })
-        report.add("reordered", ledgers.reduce(0) { $0 + $1.reordered })
-        report.add("error_replies", errors)
+    func addResults(to report: inout Report, prefix: String = "") {
+        report.add(prefix + "pairs", pairs)
+        report.add(prefix + "window", rate == nil ? String(window) : "paced")
+        if let rate { report.add(prefix + "rate_per_pair", rate, digits: 0) }
+        report.add(prefix + "seconds", seconds, digits: 1)
+        report.add(prefix + "msgs_per_s", Double(receivedInWindow) / seconds, digits: 0)
+        report.addLatency(prefix + "latency", latency)
+        report.add(prefix + "sent", ledgers.reduce(0) { $0 + $1.sent })
+        report.add(prefix + "lost", ledgers.reduce(0) { $0 + $1.lost })
+        report.add(prefix + "duplicated", ledgers.reduce(0) { $0 + $1.duplicated })
+        report.add(prefix + "reordered", ledgers.reduce(0) { $0 + $1.reordered })
+        report.add(prefix + "error_replies", errors)
         if let before = serverCPUBefore, let after = serverCPUAfter {
             report.add("server_cpu", (after - before) / seconds, digits: 2)
             report.add("server_cpu_us_per_msg", (after - before) * 1e6 / Double(max(receivedInWindow, 1)), digits: 3)
         }
         report.addBenchCPU(seconds: benchCPU, over: seconds)
-        fleet.abortAll()
-        runLoop(loop, seconds: 5) { fleet.ended == fleet.clients.count }
-        try? loop.close()
-        return report
     }
+
+    func closeAll() { fleet.abortAll() }
+    var clientsEnded: Bool { fleet.ended == fleet.clients.count }
 
     private func pace(period: UInt64) {
         guard sending else { return }

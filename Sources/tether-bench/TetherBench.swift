@@ -6,7 +6,7 @@ import BenchKit
 struct TetherBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load scripts: connect, route and presence scenarios against a Tether-protocol server (loopback only).",
-        subcommands: [Connect.self, Route.self, Presence.self]
+        subcommands: [Connect.self, Route.self, Presence.self, Churn.self]
     )
 }
 
@@ -76,5 +76,20 @@ struct Presence: ParsableCommand {
 
     func run() throws {
         try PresenceScenario(watchers: conns, devices: devices, cycles: cycles).run(target: common.target).print(json: common.json)
+    }
+}
+
+struct Churn: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Devices reconnect while steady pairs keep talking.")
+    @OptionGroup var common: Common
+    @Option(help: "Devices held.") var conns = 5000
+    @Option(help: "Fraction of them reconnecting each second.") var fraction = 0.02
+    @Option(help: "Steady phone/box pairs.") var pairs = 100
+    @Option(help: "Paced messages per second per steady pair.") var rate = 20.0
+    @Option(help: "Measured seconds.") var seconds = 10.0
+
+    func run() throws {
+        try ChurnScenario.run(target: common.target, connections: conns, fraction: fraction, pairs: pairs, rate: rate, seconds: seconds)
+            .print(json: common.json)
     }
 }
