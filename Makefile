@@ -21,8 +21,10 @@ test-deps:
 build: deps
 	$(SWIFT) build
 
+# RELEASE_FLAGS lets the container build link the Swift runtime statically.
+RELEASE_FLAGS ?=
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(RELEASE_FLAGS)
 
 run: release
 	$(BIN_RELEASE)/tether --port $(PORT)

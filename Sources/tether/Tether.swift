@@ -44,6 +44,21 @@ struct Tether: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Serve the /echo WebSocket endpoint for conformance tests. Default off.")
     var echo: Bool?
 
+    /// Bad flags or environment values stop the start with one line and exit code 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                let line = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid configuration"
+                FileHandle.standardError.write(Data("tether: \(line)\n".utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
     mutating func run() throws {
         let config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
         let fileLimit = raiseOpenFileLimit()

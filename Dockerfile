@@ -1,0 +1,22 @@
+# Build with the official Swift image, run on slim Debian with libuv only.
+#   docker build -t tether .
+#   docker run --rm -p 8080:8080 --ulimit nofile=1048576:1048576 tether
+FROM swift:6.1-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN apt-get update && apt-get install -y --no-install-recommends libuv1-dev libssl-dev pkg-config make \
+    && rm -rf /var/lib/apt/lists/*
+RUN make release RELEASE_FLAGS="--static-swift-stdlib --product tether" \
+    && cp "$(swift build -c release --show-bin-path)/tether" /tether
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libuv1 libssl3 curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --no-create-home --uid 10001 tether
+COPY --from=build /tether /usr/local/bin/tether
+USER tether
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+ENTRYPOINT ["/usr/local/bin/tether"]
+CMD ["--host", "0.0.0.0", "--port", "8080"]
