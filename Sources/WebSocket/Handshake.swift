@@ -13,8 +13,9 @@ public enum Handshake {
     /// The 101 response for a valid upgrade request, or the error response for an invalid one.
     /// No subprotocol or extension is accepted, so offers of them are not echoed.
     public static func respond(to head: HTTPRequestHead) -> HTTPResponse {
-        func reject(_ status: Int, _ message: String, _ headers: [(name: String, value: String)] = []) -> HTTPResponse {
-            (.json(status, "{\"status\":2,\"message\":\"\(jsonEscaped(message))\"}", headers: headers))
+        // The messages are fixed text without quotes or backslashes, so they need no escaping.
+        func reject(_ status: Int, _ message: StaticString, _ headers: [(name: String, value: String)] = []) -> HTTPResponse {
+            (.json(status, "{\"status\":2,\"message\":\"\(message)\"}", headers: headers))
         }
         guard head.method == "GET" else { return reject(405, "only GET can upgrade", [("Allow", "GET")]) }
         guard head.versionMinor >= 1 else { return reject(400, "WebSocket needs HTTP/1.1") }

@@ -31,9 +31,12 @@ async def announce(sender, text):
             state["presence"] += 1
         if fault_here and FAULT == "drop-presence" and state["presence"] == 2:
             continue
-        await ws.send(text)
-        if fault_here and FAULT == "duplicate-presence" and state["presence"] == 2:
+        try:
             await ws.send(text)
+            if fault_here and FAULT == "duplicate-presence" and state["presence"] == 2:
+                await ws.send(text)
+        except websockets.ConnectionClosed:
+            pass   # the watcher left meanwhile
 
 
 async def handler(ws):
