@@ -61,17 +61,39 @@ extension Connection {
         finishClosing()
     }
 
-    /// Called by the heartbeat sweep when this connection is due.
-    func checkHeartbeat(now: UInt64) {
+    /// Called by the sweep when this connection is due: the request deadline while it speaks
+    /// HTTP (a slowloris client is cut here), the heartbeat once it is a WebSocket.
+    func checkDeadlines(now: UInt64) {
+        // An entry filed before the check time moved is stale (it fires within one slot of its time).
+        guard now + server.heartbeatWheel.resolution > nextCheck else { return }
+        if case .http(let parser) = state {
+            let deadline = requestSince + server.config.handshakeTimeoutMilliseconds
+            guard now >= deadline else { return scheduleCheck(at: deadline) }
+            if parser.bufferedBytes > 0 {
+                let reply = HTTPResponse.json(408, HTTPRoutes.text(Reply(.malformed, "request head not complete in time")))
+                reply.serialized(keepAlive: false).withUnsafeBytes { _ = tcp.write($0) }
+                return finishClosing()
+            }
+            return terminate()
+        }
+        checkHeartbeat(now: now)
+    }
+
+    func scheduleCheck(at time: UInt64) {
+        nextCheck = time
+        server.heartbeatWheel.schedule(self, at: time)
+    }
+
+    private func checkHeartbeat(now: UInt64) {
         guard isOpen else { return }
         let pending = pingSentAt == 0 ? nil : pingSentAt
         switch server.heartbeat.decide(now: now, lastSeen: lastSeen, pingSentAt: pending) {
         case .check(let time):
-            server.heartbeatWheel.schedule(self, at: time)
+            scheduleCheck(at: time)
         case .ping(let next):
             pingSentAt = now
             send(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
-            server.heartbeatWheel.schedule(self, at: next)
+            scheduleCheck(at: next)
         case .dead:
             server.logger.debug("heartbeat timeout", metadata: ["device": "\(deviceID ?? "-")"])
             terminate()

@@ -24,11 +24,18 @@ final class Connection: TCPConnectionDelegate {
     /// Loop time of the last bytes received, and of the unanswered ping (0: none).
     var lastSeen: UInt64
     var pingSentAt: UInt64 = 0
+    /// When the current HTTP request began (accept, or the previous keep-alive answer).
+    var requestSince: UInt64
+    /// When the sweep should look at this connection next; wheel entries for other times are stale.
+    var nextCheck: UInt64 = 0
+    /// Accepted over --max-connections: every request is answered 503.
+    var overCapacity = false
 
     init(tcp: TCPConnection, server: Server) {
         self.tcp = tcp
         self.server = server
         lastSeen = server.loop.now
+        requestSince = lastSeen
     }
 
     // MARK: TCPConnectionDelegate
@@ -73,6 +80,9 @@ final class Connection: TCPConnectionDelegate {
     // MARK: HTTP
 
     private func handle(_ head: HTTPRequestHead) {
+        if overCapacity {
+            return respondAndClose(.json(503, HTTPRoutes.text(Reply(.malformed, "server at capacity, retry later")), headers: [("Retry-After", "1")]))
+        }
         if Handshake.isUpgradeRequest(head) { return upgrade(head) }
         guard head.method == "GET" else {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET is served")), headers: [("Allow", "GET")]))
@@ -81,6 +91,7 @@ final class Connection: TCPConnectionDelegate {
         response.serialized(keepAlive: head.keepAlive).withUnsafeBytes { _ = tcp.write($0) }
         if head.keepAlive {
             state = .http(RequestHeadParser())
+            requestSince = server.loop.now
         } else {
             finishClosing()
         }
@@ -108,6 +119,7 @@ final class Connection: TCPConnectionDelegate {
     private func accept(_ response: HTTPResponse) {
         state = .webSocket(FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes))
         isOpen = true
+        scheduleCheck(at: server.loop.now + server.config.pingIntervalMilliseconds)
         response.serialized(keepAlive: true).withUnsafeBytes { _ = tcp.write($0) }
     }
 

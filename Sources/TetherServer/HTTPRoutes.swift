@@ -8,6 +8,8 @@ enum HTTPRoutes {
         switch head.path {
         case "/healthz":
             response = .json(200, "{\"status\":\"ok\"}")
+        case "/readyz":
+            response = server.draining ? .json(503, "{\"status\":\"draining\"}") : .json(200, "{\"status\":\"ready\"}")
         case "/online_status":
             response = onlineStatus(head, server.switchboard)
         default:

@@ -9,6 +9,5 @@ extension Server {
             replaced.deviceID = nil
             replaced.fail(.replaced, reason: "replaced")
         }
-        heartbeatWheel.schedule(connection, at: loop.now + config.pingIntervalMilliseconds)
     }
 }

@@ -34,7 +34,8 @@ public final class Server {
 
     /// The sweep runs often enough for the shortest deadline it enforces, at most every second.
     static func sweepMilliseconds(_ config: ServerConfig) -> UInt64 {
-        max(10, min(1000, config.pingIntervalMilliseconds / 4, config.pingTimeoutMilliseconds / 4, config.closeTimeoutMilliseconds / 4))
+        max(10, min(1000, config.pingIntervalMilliseconds / 4, config.pingTimeoutMilliseconds / 4, config.closeTimeoutMilliseconds / 4,
+                    config.handshakeTimeoutMilliseconds / 4))
     }
 
     /// Binds and starts accepting; returns the bound address.
@@ -66,7 +67,7 @@ public final class Server {
         try loop.close()
     }
 
-    private var draining = false
+    var draining = false
 
     /// Graceful stop: no new connections, every device gets close 1001 without an offline storm,
     /// and the loop ends when all are closed or after the close timeout. A second call ends it at once.
@@ -81,9 +82,20 @@ public final class Server {
         deadline?.start(afterMilliseconds: config.closeTimeoutMilliseconds + 100) { [unowned self] in loop.stop() }
     }
 
+    private var refusing = false
+
     private func accept(_ tcp: TCPConnection) {
         let connection = Connection(tcp: tcp, server: self)
+        if connections.count >= config.maxConnections {
+            connection.overCapacity = true
+            if !refusing { logger.warning("at --max-connections \(config.maxConnections): answering 503") }
+            refusing = true
+        } else {
+            refusing = false
+        }
         connections[ObjectIdentifier(connection)] = connection
+        // The request deadline first; once upgraded, the heartbeat takes over.
+        connection.scheduleCheck(at: loop.now + config.handshakeTimeoutMilliseconds)
         tcp.delegate = connection
         try? tcp.setNoDelay(true)
         do {
@@ -113,7 +125,7 @@ public final class Server {
             connections[id]?.tcp.close()
         }
         for connection in heartbeatWheel.takeDue(now: now) {
-            connection.checkHeartbeat(now: now)
+            connection.checkDeadlines(now: now)
         }
         for (id, entry) in overCap {
             if entry.connection.tcp.queuedBytes <= config.maxQueuedBytes {

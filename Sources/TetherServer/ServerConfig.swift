@@ -26,6 +26,11 @@ public struct ServerConfig: Sendable {
     public var corsOrigin: String?
     /// How long a closing connection waits for the peer's close or EOF. Default 3000 ms.
     public var closeTimeoutMilliseconds: UInt64 = 3000
+    /// A request head (the handshake included) must arrive within this time of the connection
+    /// opening or of the previous keep-alive answer. Default 5 s.
+    public var handshakeTimeoutMilliseconds: UInt64 = 5000
+    /// Connections served at once; more are answered 503. Default: the open-file limit minus 64.
+    public var maxConnections = Int.max
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
 

@@ -35,6 +35,12 @@ struct Tether: ParsableCommand {
     @Option(help: "Seconds a recipient may stay busy before it is closed with 1008. Default 10.")
     var slowConsumerSeconds: Double?
 
+    @Option(help: "Seconds a client has to send a complete request head (the handshake). Default 5.")
+    var handshakeTimeout: Double?
+
+    @Option(help: "Connections served at once; more get HTTP 503. Default: the open-file limit minus 64.")
+    var maxConnections: Int?
+
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
 
@@ -60,12 +66,13 @@ struct Tether: ParsableCommand {
     }
 
     mutating func run() throws {
-        let config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
         let fileLimit = raiseOpenFileLimit()
+        var config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
+        if config.maxConnections == Int.max { config.maxConnections = Int(max(fileLimit, 128) - 64) }
         let server = try Server(config: config)
         let address = try server.start()
         print("tether listening on \(address)")
-        server.logger.info("open-file limit \(fileLimit): room for about \(fileLimit > 64 ? fileLimit - 64 : 0) connections")
+        server.logger.info("open-file limit \(fileLimit): serving at most \(config.maxConnections) connections")
         fflush(nil)
         try server.run()
     }
@@ -89,6 +96,10 @@ struct Tether: ParsableCommand {
             ?? config.slowConsumerMilliseconds
         config.maxQueuedBytes = try checked("max-queued-bytes", maxQueuedBytes, in: 1024...(1 << 40))
             ?? env.int("MAX_QUEUED_BYTES", in: 1024...(1 << 40)) ?? config.maxQueuedBytes
+        config.handshakeTimeoutMilliseconds = try milliseconds("handshake-timeout", handshakeTimeout, env, "HANDSHAKE_TIMEOUT")
+            ?? config.handshakeTimeoutMilliseconds
+        config.maxConnections = try checked("max-connections", maxConnections, in: 1...(1 << 30))
+            ?? env.int("MAX_CONNECTIONS", in: 1...(1 << 30)) ?? config.maxConnections
         config.corsOrigin = corsOrigin ?? env.string("CORS_ORIGIN")
         config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
         config.echo = try echo ?? env.bool("ECHO") ?? config.echo
