@@ -5,8 +5,18 @@ import WebSocket
 /// One socket's life: HTTP request head, then either plain HTTP responses or a WebSocket
 /// (upgrade, frames, close), then a bounded wait for the peer to finish closing.
 final class Connection: TCPConnectionDelegate {
+    // Stored fields are ordered by size so an idle connection packs tightly.
     let tcp: TCPConnection
     unowned let server: Server
+    /// Loop time of the last bytes received, and of the unanswered ping (0: none).
+    var lastSeen: UInt64
+    var pingSentAt: UInt64 = 0
+    /// When the current HTTP request began (accept, or the previous keep-alive answer).
+    var requestSince: UInt64
+    /// When the sweep should look at this connection next; wheel entries for other times are stale.
+    var nextCheck: UInt64 = 0
+    /// The device this connection speaks for (nil for HTTP and /echo).
+    var deviceID: String?
 
     enum State {
         case http(RequestHeadParser)
@@ -16,18 +26,9 @@ final class Connection: TCPConnectionDelegate {
     }
     var state = State.http(RequestHeadParser())
 
-    /// The device this connection speaks for (nil for HTTP and /echo).
-    var deviceID: String?
     var isEcho = false
     /// An accepted WebSocket that has not started closing (`state` may be borrowed while decoding).
     var isOpen = false
-    /// Loop time of the last bytes received, and of the unanswered ping (0: none).
-    var lastSeen: UInt64
-    var pingSentAt: UInt64 = 0
-    /// When the current HTTP request began (accept, or the previous keep-alive answer).
-    var requestSince: UInt64
-    /// When the sweep should look at this connection next; wheel entries for other times are stale.
-    var nextCheck: UInt64 = 0
     /// Accepted over --max-connections: every request is answered 503.
     var overCapacity = false
 

@@ -17,33 +17,48 @@ public enum FrameEvent {
 /// buffer is handed out without a copy; only a message split across reads or frames is gathered
 /// in `message`, which is the only thing kept between reads besides a partial header.
 public struct FrameDecoder {
+    // Fields are ordered by size and narrowed (lengths fit 32 bits: a message is at most
+    // maxMessageBytes <= 1 GiB) so an idle connection's decoder stays at 64 bytes.
+    private var header: (UInt64, UInt64) = (0, 0)   // header being assembled (at most 14 bytes)
+    private var message: [UInt8] = []                // message being assembled across reads/frames
+    private var control: [UInt8] = []                // control payload split across reads
+    private let storedMaxMessageBytes: UInt32
+    private var storedFrameLength: UInt32 = 0
+    private var storedRemaining: UInt32 = 0
+    private var maskKey: UInt32 = 0
     public let role: Role
-    public let maxMessageBytes: Int
-
-    private enum Phase { case header, payload, closed }
     private var phase = Phase.header
-
-    // Header being assembled (at most 14 bytes).
-    private var header: (UInt64, UInt64) = (0, 0)
-    private var headerCount = 0
-    private var headerNeeded = 2
-
-    // Frame being read.
+    private var storedHeaderCount: UInt8 = 0
+    private var storedHeaderNeeded: UInt8 = 2
     private var opcode = Opcode.continuation
     private var fin = false
-    private var frameLength = 0
-    private var remaining = 0
-    private var maskKey: UInt32 = 0
-
-    // Message being assembled.
     private var messageOpcode: Opcode?
-    private var message: [UInt8] = []
-    private var control: [UInt8] = []
     private var utf8 = UTF8Validator()
 
+    private enum Phase: UInt8 { case header, payload, closed }
+
+    public var maxMessageBytes: Int { Int(storedMaxMessageBytes) }
+    private var frameLength: Int {
+        get { Int(storedFrameLength) }
+        set { storedFrameLength = UInt32(newValue) }
+    }
+    private var remaining: Int {
+        get { Int(storedRemaining) }
+        set { storedRemaining = UInt32(newValue) }
+    }
+    private var headerCount: Int {
+        get { Int(storedHeaderCount) }
+        set { storedHeaderCount = UInt8(newValue) }
+    }
+    private var headerNeeded: Int {
+        get { Int(storedHeaderNeeded) }
+        set { storedHeaderNeeded = UInt8(newValue) }
+    }
+
+    /// `maxMessageBytes` is capped at 1 GiB.
     public init(role: Role = .server, maxMessageBytes: Int = 1 << 20) {
         self.role = role
-        self.maxMessageBytes = maxMessageBytes
+        storedMaxMessageBytes = UInt32(min(max(maxMessageBytes, 0), 1 << 30))
     }
 
     /// True after a close frame or a protocol failure: later bytes are ignored.

@@ -48,3 +48,10 @@ import WebSocket
         }
     }
 }
+
+@Suite struct FootprintTests {
+    /// Every idle connection carries a decoder: keep it within one cache line.
+    @Test func anIdleDecoderFitsIn64Bytes() {
+        #expect(MemoryLayout<FrameDecoder>.size <= 64)
+    }
+}
