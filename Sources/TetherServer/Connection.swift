@@ -101,6 +101,9 @@ final class Connection: TCPConnectionDelegate {
     private func upgrade(_ head: HTTPRequestHead) {
         let response = Handshake.respond(to: head)
         guard response.status == 101 else { return respondAndClose(response) }
+        if !server.config.allowedOrigins.isEmpty, !server.config.allowedOrigins.contains(head.header("origin") ?? "") {
+            return respondAndClose(.json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed"))))
+        }
         if server.config.echo && head.path == "/echo" {
             isEcho = true
             return accept(response)

@@ -31,6 +31,9 @@ public struct ServerConfig: Sendable {
     public var handshakeTimeoutMilliseconds: UInt64 = 5000
     /// Connections served at once; more are answered 503. Default: the open-file limit minus 64.
     public var maxConnections = Int.max
+    /// Browser origins allowed to open a WebSocket (the `Origin` header); others get 403.
+    /// Empty (the default) allows every origin, and clients that send none.
+    public var allowedOrigins: [String] = []
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
 

@@ -41,6 +41,9 @@ struct Tether: ParsableCommand {
     @Option(help: "Connections served at once; more get HTTP 503. Default: the open-file limit minus 64.")
     var maxConnections: Int?
 
+    @Option(help: "Comma-separated origins allowed to open a WebSocket; others get 403. Default: any.")
+    var allowedOrigins: String?
+
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
 
@@ -101,6 +104,9 @@ struct Tether: ParsableCommand {
         config.maxConnections = try checked("max-connections", maxConnections, in: 1...(1 << 30))
             ?? env.int("MAX_CONNECTIONS", in: 1...(1 << 30)) ?? config.maxConnections
         config.corsOrigin = corsOrigin ?? env.string("CORS_ORIGIN")
+        if let origins = allowedOrigins ?? env.string("ALLOWED_ORIGINS") {
+            config.allowedOrigins = origins.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
+        }
         config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
         config.echo = try echo ?? env.bool("ECHO") ?? config.echo
         return config

@@ -44,3 +44,20 @@ def test_readyz_answers_ready(start_server):
     server = start_server()
     reply = request(server.port, b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b'{"status":"ready"}')
+
+
+def test_disallowed_origin_gets_403(start_server):
+    import asyncio
+    import websockets
+    from websockets.exceptions import InvalidStatus
+    server = start_server("--allowed-origins", "https://tv.example,https://phone.example")
+
+    async def go():
+        async with websockets.connect(server.url + "/?device_id=o-ok", origin="https://tv.example"):
+            pass
+        try:
+            await websockets.connect(server.url + "/?device_id=o-bad", origin="https://evil.example")
+            raise AssertionError("should be refused")
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 403
+    asyncio.run(go())
