@@ -33,8 +33,8 @@ if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
 fi
 
 if [ "$what" = test ]; then
-    if ! python3 -c 'import websockets, pytest' >/dev/null 2>&1; then
-        echo "deps: installing Python websockets and pytest"
-        python3 -m pip install -q websockets pytest
+    if ! python3 -c 'import websockets, pytest, prometheus_client' >/dev/null 2>&1; then
+        echo "deps: installing Python websockets, pytest and prometheus_client"
+        python3 -m pip install -q websockets pytest prometheus_client
     fi
 fi

@@ -37,6 +37,7 @@ extension Connection {
             if server.isBusy(recipient) {
                 return send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(envelope.to, true)]), idJSON: envelope.idJSON))
             }
+            server.metrics.messagesRouted += 1
             recipient.send(.text, payload)
         case .broadcast:
             server.broadcast(payload, except: self)
@@ -47,10 +48,12 @@ extension Connection {
 
     func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
         let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
+        server.metrics.bytesOut += UInt64(header.count + payload.count)
         header.withUnsafeBytes { tcp.send($0, payload) }
     }
 
     func send(_ reply: Reply) {
+        if reply.status != .ok { server.metrics.routingErrors[reply.status.rawValue, default: 0] += 1 }
         reply.bytes.withUnsafeBytes { send(.text, $0) }
     }
 
@@ -96,6 +99,7 @@ extension Connection {
             scheduleCheck(at: next)
         case .dead:
             server.logger.debug("heartbeat timeout", metadata: ["device": "\(deviceID ?? "-")"])
+            server.metrics.heartbeatTimeouts += 1
             terminate()
         }
     }

@@ -43,6 +43,7 @@ final class Connection: TCPConnectionDelegate {
 
     func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         lastSeen = server.loop.now
+        server.metrics.bytesIn += UInt64(bytes.count)
         var bytes = bytes
         while !bytes.isEmpty {
             switch state {
@@ -128,6 +129,7 @@ final class Connection: TCPConnectionDelegate {
     }
 
     private func respondAndClose(_ response: HTTPResponse) {
+        if response.status >= 400 { server.metrics.handshakesFailed[response.status, default: 0] += 1 }
         response.serialized(keepAlive: false).withUnsafeBytes { _ = tcp.write($0) }
         finishClosing()
     }

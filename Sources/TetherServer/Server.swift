@@ -10,6 +10,7 @@ public final class Server {
     public let loop: Loop
     public let logger: Logger
     let switchboard: Switchboard<Connection>
+    let metrics = Metrics()
     let heartbeat: HeartbeatPolicy
     var heartbeatWheel: TimingWheel<Connection>
     private var listener: TCPListener?
@@ -52,7 +53,13 @@ public final class Server {
         }
         let period = Server.sweepMilliseconds(config)
         let sweep = try Timer(loop: loop)
-        sweep.start(afterMilliseconds: period, repeatEvery: period) { [unowned self] in self.sweep() }
+        var expected = loop.now + period
+        sweep.start(afterMilliseconds: period, repeatEvery: period) { [unowned self] in
+            let now = loop.now
+            metrics.recordLag(now > expected ? now - expected : 0, now: now)
+            expected = now + period
+            self.sweep()
+        }
         sweepTimer = sweep
         tickHook = try TickHook(loop: loop) { [unowned self] in flushPresence() }
         return listener.localAddress!
@@ -86,6 +93,7 @@ public final class Server {
 
     private func accept(_ tcp: TCPConnection) {
         let connection = Connection(tcp: tcp, server: self)
+        metrics.connectionsTotal += 1
         if connections.count >= config.maxConnections {
             connection.overCapacity = true
             if !refusing { logger.warning("at --max-connections \(config.maxConnections): answering 503") }
@@ -133,6 +141,7 @@ public final class Server {
             } else if now - entry.since >= config.slowConsumerMilliseconds {
                 overCap[id] = nil
                 logger.debug("closing slow consumer", metadata: ["device": "\(entry.connection.deviceID ?? "")"])
+                metrics.slowConsumerCloses += 1
                 entry.connection.fail(.policyViolation, reason: "slow consumer")
             }
         }

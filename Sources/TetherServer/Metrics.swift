@@ -1,0 +1,76 @@
+import Glibc
+
+/// Counters for `GET /metrics`, in the Prometheus text format. Written by hand: a handful of
+/// counters updated on the loop need no registry or locks, and the text format is short.
+final class Metrics {
+    var connectionsTotal: UInt64 = 0
+    var handshakesFailed: [Int: UInt64] = [:]        // by HTTP status
+    var messagesRouted: UInt64 = 0
+    var routingErrors: [Int: UInt64] = [:]           // by reply status
+    var presenceEvents: UInt64 = 0
+    var presenceFrames: UInt64 = 0
+    var bytesIn: UInt64 = 0
+    var bytesOut: UInt64 = 0
+    var heartbeatTimeouts: UInt64 = 0
+    var slowConsumerCloses: UInt64 = 0
+    /// Largest lateness of the sweep timer in the current and previous minute (loop lag).
+    var lagMaxMilliseconds: [UInt64] = [0, 0]
+    var lagMinute: UInt64 = 0
+
+    func recordLag(_ milliseconds: UInt64, now: UInt64) {
+        let minute = now / 60_000
+        if minute != lagMinute {
+            lagMaxMilliseconds = [minute == lagMinute + 1 ? lagMaxMilliseconds[1] : 0, 0]
+            lagMinute = minute
+        }
+        lagMaxMilliseconds[1] = max(lagMaxMilliseconds[1], milliseconds)
+    }
+
+    func render(connections: Int, devices: Int) -> String {
+        var text = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, UInt64)]) {
+            text += "# HELP tether_\(name) \(help)\n# TYPE tether_\(name) \(type)\n"
+            for (labels, value) in samples { text += "tether_\(name)\(labels) \(value)\n" }
+        }
+        func byStatus(_ counts: [Int: UInt64]) -> [(String, UInt64)] {
+            counts.sorted { $0.key < $1.key }.map { ("{status=\"\($0.key)\"}", $0.value) }
+        }
+        metric("connections", "gauge", "Open connections.", [("", UInt64(connections))])
+        metric("devices", "gauge", "Registered devices.", [("", UInt64(devices))])
+        metric("connections_total", "counter", "Connections accepted.", [("", connectionsTotal)])
+        metric("handshakes_failed_total", "counter", "Requests refused before an upgrade, by HTTP status.", byStatus(handshakesFailed))
+        metric("messages_routed_total", "counter", "Messages forwarded to their recipient.", [("", messagesRouted)])
+        metric("routing_errors_total", "counter", "Error replies to senders, by status.", byStatus(routingErrors))
+        metric("presence_events_total", "counter", "Online and offline events.", [("", presenceEvents)])
+        metric("presence_frames_total", "counter", "Presence frames written (events times recipients).", [("", presenceFrames)])
+        metric("bytes_in_total", "counter", "Bytes read from sockets.", [("", bytesIn)])
+        metric("bytes_out_total", "counter", "Bytes handed to sockets.", [("", bytesOut)])
+        metric("heartbeat_timeouts_total", "counter", "Connections closed for silence after a ping.", [("", heartbeatTimeouts)])
+        metric("slow_consumer_closes_total", "counter", "Connections closed with 1008 for staying over the queue cap.", [("", slowConsumerCloses)])
+        metric("loop_lag_max_milliseconds", "gauge", "Largest sweep-timer lateness over the last one to two minutes.", [("", lagMaxMilliseconds.max() ?? 0)])
+        metric("open_fds", "gauge", "Open file descriptors.", [("", UInt64(Metrics.openDescriptors()))])
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        metric("fd_limit", "gauge", "Open-file limit.", [("", UInt64(limit.rlim_cur))])
+        metric("resident_memory_bytes", "gauge", "Resident set size.", [("", Metrics.residentBytes())])
+        return text
+    }
+
+    static func openDescriptors() -> Int {
+        guard let directory = opendir("/proc/self/fd") else { return 0 }
+        defer { closedir(directory) }
+        var count = 0
+        while readdir(directory) != nil { count += 1 }
+        return max(0, count - 3)   // ".", ".." and the directory's own descriptor
+    }
+
+    static func residentBytes() -> UInt64 {
+        guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 128)
+        guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+        let fields = String(cString: line).split(separator: " ")
+        guard fields.count > 1 else { return 0 }
+        return (UInt64(fields[1]) ?? 0) * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
