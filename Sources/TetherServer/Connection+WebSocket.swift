@@ -25,7 +25,7 @@ extension Connection {
 
     /// A device's text message: forwarded byte for byte, or answered with a status reply.
     private func route(_ payload: UnsafeRawBufferPointer) {
-        guard let sender = deviceID else { return }
+        guard let sender = deviceID, withinRateLimit() else { return }
         let envelope: Envelope
         switch Envelope.scan(payload) {
         case .success(let scanned): envelope = scanned
@@ -44,6 +44,29 @@ extension Connection {
         case .reply(let reply):
             send(reply)
         }
+    }
+
+    /// Takes a token for one message; refuses with status 6, and closes a persistent flood with 1008.
+    private func withinRateLimit() -> Bool {
+        let rate = server.config.maxMessagesPerSecond
+        guard rate > 0 else { return true }
+        let now = server.loop.now
+        let burst = Float(rate * 2)
+        if rateStamp == 0 { rateTokens = burst }
+        rateTokens = min(burst, rateTokens + Float(now &- rateStamp) * Float(rate) / 1000)
+        rateStamp = now
+        if rateTokens >= burst { rateRefused = 0 }
+        if rateTokens >= 1 {
+            rateTokens -= 1
+            return true
+        }
+        rateRefused += 1
+        if rateRefused > UInt32(rate * 3) {
+            fail(.policyViolation, reason: "message rate limit")
+        } else {
+            send(Reply(.rateLimited, "over \(rate) messages per second; slow down"))
+        }
+        return false
     }
 
     func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {

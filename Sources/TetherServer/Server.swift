@@ -86,7 +86,7 @@ public final class Server {
         for connection in connections.values { connection.goAway() }
         if connections.isEmpty { return loop.stop() }
         let deadline = try? Timer(loop: loop)
-        deadline?.start(afterMilliseconds: config.closeTimeoutMilliseconds + 100) { [unowned self] in loop.stop() }
+        deadline?.start(afterMilliseconds: config.drainMilliseconds) { [unowned self] in loop.stop() }
     }
 
     private var refusing = false

@@ -34,6 +34,12 @@ public struct ServerConfig: Sendable {
     /// Browser origins allowed to open a WebSocket (the `Origin` header); others get 403.
     /// Empty (the default) allows every origin, and clients that send none.
     public var allowedOrigins: [String] = []
+    /// Messages a device may send per second (token bucket, bursts up to twice that); over it the
+    /// sender gets status 6, and one that keeps flooding (3 seconds' worth refused before the
+    /// bucket refills) is closed with 1008. 0 (the default) turns the limit off.
+    public var maxMessagesPerSecond = 0
+    /// How long a drain (SIGTERM) waits for devices to close before exiting. Default 10 s.
+    public var drainMilliseconds: UInt64 = 10_000
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
 

@@ -44,6 +44,12 @@ struct Tether: ParsableCommand {
     @Option(help: "Comma-separated origins allowed to open a WebSocket; others get 403. Default: any.")
     var allowedOrigins: String?
 
+    @Option(help: "Messages per second a device may send (status 6 over it, 1008 for a flood); 0 is off. Default 0.")
+    var maxMessagesPerSecond: Int?
+
+    @Option(help: "Seconds a drain (SIGTERM/SIGINT) waits for devices to close. Default 10.")
+    var drainSeconds: Double?
+
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
 
@@ -103,6 +109,9 @@ struct Tether: ParsableCommand {
             ?? config.handshakeTimeoutMilliseconds
         config.maxConnections = try checked("max-connections", maxConnections, in: 1...(1 << 30))
             ?? env.int("MAX_CONNECTIONS", in: 1...(1 << 30)) ?? config.maxConnections
+        config.maxMessagesPerSecond = try checked("max-messages-per-second", maxMessagesPerSecond, in: 0...1_000_000)
+            ?? env.int("MAX_MESSAGES_PER_SECOND", in: 0...1_000_000) ?? config.maxMessagesPerSecond
+        config.drainMilliseconds = try milliseconds("drain-seconds", drainSeconds, env, "DRAIN_SECONDS") ?? config.drainMilliseconds
         config.corsOrigin = corsOrigin ?? env.string("CORS_ORIGIN")
         if let origins = allowedOrigins ?? env.string("ALLOWED_ORIGINS") {
             config.allowedOrigins = origins.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
