@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "TetherServer",
                 "Switchboard",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

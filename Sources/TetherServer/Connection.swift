@@ -172,6 +172,7 @@ final class Connection: TCPConnectionDelegate {
     private func leaveSwitchboard() {
         guard let id = deviceID else { return }
         deviceID = nil
+        server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         server.switchboard.unregister(id, self)
     }
 }

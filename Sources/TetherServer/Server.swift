@@ -17,6 +17,21 @@ public final class Server {
     private var signals: [Signal] = []
     private var sweepTimer: Timer?
     private var tickHook: TickHook?
+    private var minuteTimer: Timer?
+    private var lastMinute = (routed: UInt64(0), errors: UInt64(0), refused: UInt64(0), accepted: UInt64(0))
+
+    /// Aggregated counts once a minute at info; single connections and messages are never logged at info.
+    private func logMinute() {
+        let errors = metrics.routingErrors.values.reduce(0, +)
+        let refused = metrics.handshakesFailed.values.reduce(0, +)
+        logger.info("last minute", metadata: [
+            "connections": "\(connections.count)", "devices": "\(switchboard.deviceCount)",
+            "accepted": "\(metrics.connectionsTotal - lastMinute.accepted)",
+            "routed": "\(metrics.messagesRouted - lastMinute.routed)",
+            "error_replies": "\(errors - lastMinute.errors)", "refused": "\(refused - lastMinute.refused)",
+        ])
+        lastMinute = (metrics.messagesRouted, errors, refused, metrics.connectionsTotal)
+    }
     var connections: [ObjectIdentifier: Connection] = [:]
     /// Connections waiting for the peer to finish a close, with their deadline in loop time.
     var closing: [ObjectIdentifier: UInt64] = [:]
@@ -62,6 +77,9 @@ public final class Server {
         }
         sweepTimer = sweep
         tickHook = try TickHook(loop: loop) { [unowned self] in flushPresence() }
+        let minute = try Timer(loop: loop)
+        minute.start(afterMilliseconds: 60_000, repeatEvery: 60_000) { [unowned self] in logMinute() }
+        minuteTimer = minute
         return listener.localAddress!
     }
 

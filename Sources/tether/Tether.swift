@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Switchboard
 import TetherServer
 
@@ -50,6 +51,12 @@ struct Tether: ParsableCommand {
     @Option(help: "Seconds a drain (SIGTERM/SIGINT) waits for devices to close. Default 10.")
     var drainSeconds: Double?
 
+    @Option(help: "Log lines as json (one object per line on stdout) or text. Default text.")
+    var logFormat: String?
+
+    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical. Default info.")
+    var logLevel: String?
+
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
 
@@ -75,14 +82,25 @@ struct Tether: ParsableCommand {
     }
 
     mutating func run() throws {
+        let environment = EnvironmentOptions(ProcessInfo.processInfo.environment)
+        let level = logLevel ?? environment.string("LOG_LEVEL") ?? "info"
+        let format = logFormat ?? environment.string("LOG_FORMAT") ?? "text"
+        guard let parsedLevel = Logger.Level(rawValue: level) else { throw ValidationError("log level \(level) is not one of trace...critical") }
+        guard format == "json" || format == "text" else { throw ValidationError("log format must be json or text, not \(format)") }
+        LoggingSystem.bootstrap { label in
+            if format == "json" { return JSONLogHandler(label: label, logLevel: parsedLevel) }
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = parsedLevel
+            return handler
+        }
         let fileLimit = raiseOpenFileLimit()
         var config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
         if config.maxConnections == Int.max { config.maxConnections = Int(max(fileLimit, 128) - 64) }
         let server = try Server(config: config)
         let address = try server.start()
         print("tether listening on \(address)")
+        fflush(nil)   // the first stdout line, before any log line
         server.logger.info("open-file limit \(fileLimit): serving at most \(config.maxConnections) connections")
-        fflush(nil)
         try server.run()
     }
 

@@ -30,3 +30,24 @@ def test_bad_values_fail_with_one_line_and_exit_2():
         code, lines = run_bad(args, env)
         assert code == 2, (args, env, lines)
         assert len(lines) == 1 and lines[0].startswith("tether: "), lines
+
+
+def test_json_logs_are_one_object_per_line():
+    import json
+    server = RunningServer("--log-format", "json", "--log-level", "debug")
+    try:
+        from rawws import RawClient
+        client = RawClient(server.port, path="/?device_id=log-box")
+        client.close()
+    finally:
+        assert server.stop() == 0
+    lines = [line for line in server.process.stdout.read().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert all({"time", "level", "message"} <= set(r) for r in records)
+    assert any(r["message"] == "device connected" and r.get("device") == "log-box" for r in records)
+
+
+def test_bad_log_settings_exit_2():
+    for args in (["--log-format", "xml"], ["--log-level", "loud"]):
+        code, lines = run_bad(args)
+        assert code == 2 and len(lines) == 1, (args, lines)
