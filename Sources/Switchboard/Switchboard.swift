@@ -98,10 +98,11 @@ public final class Switchboard<Peer: AnyObject> {
         default:
             break
         }
-        if let problem = DeviceID.problem(with: envelope.to) {
-            return .reply(Reply(.malformed, "\"to\": \(problem)", idJSON: envelope.idJSON))
-        }
+        // Registered ids are valid, so the id rules are checked only when the lookup misses.
         guard let recipient = devices[envelope.to] else {
+            if let problem = DeviceID.problem(with: envelope.to) {
+                return .reply(Reply(.malformed, "\"to\": \(problem)", idJSON: envelope.idJSON))
+            }
             return .reply(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(envelope.to, false)]), idJSON: envelope.idJSON))
         }
         if presence == .watchers {
