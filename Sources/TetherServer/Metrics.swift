@@ -13,17 +13,20 @@ final class Metrics {
     var bytesOut: UInt64 = 0
     var heartbeatTimeouts: UInt64 = 0
     var slowConsumerCloses: UInt64 = 0
-    /// Largest lateness of the sweep timer in the current and previous minute (loop lag).
-    var lagMaxMilliseconds: [UInt64] = [0, 0]
-    var lagMinute: UInt64 = 0
+    /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
+    private var lagSamples: [(at: UInt64, late: UInt64)] = []
+    private var lagStart = 0
 
     func recordLag(_ milliseconds: UInt64, now: UInt64) {
-        let minute = now / 60_000
-        if minute != lagMinute {
-            lagMaxMilliseconds = [minute == lagMinute + 1 ? lagMaxMilliseconds[1] : 0, 0]
-            lagMinute = minute
-        }
-        lagMaxMilliseconds[1] = max(lagMaxMilliseconds[1], milliseconds)
+        lagSamples.append((now, milliseconds))
+        while lagStart < lagSamples.count && lagSamples[lagStart].at + 60_000 < now { lagStart += 1 }
+        if lagStart > 1024 { lagSamples.removeFirst(lagStart); lagStart = 0 }
+    }
+
+    var lagP99Milliseconds: UInt64 {
+        let recent = lagSamples[lagStart...].map(\.late).sorted()
+        guard !recent.isEmpty else { return 0 }
+        return recent[min(recent.count - 1, recent.count * 99 / 100)]
     }
 
     func render(connections: Int, devices: Int) -> String {
@@ -47,7 +50,7 @@ final class Metrics {
         metric("bytes_out_total", "counter", "Bytes handed to sockets.", [("", bytesOut)])
         metric("heartbeat_timeouts_total", "counter", "Connections closed for silence after a ping.", [("", heartbeatTimeouts)])
         metric("slow_consumer_closes_total", "counter", "Connections closed with 1008 for staying over the queue cap.", [("", slowConsumerCloses)])
-        metric("loop_lag_max_milliseconds", "gauge", "Largest sweep-timer lateness over the last one to two minutes.", [("", lagMaxMilliseconds.max() ?? 0)])
+        metric("loop_lag_p99_milliseconds", "gauge", "p99 of the sweep timer's lateness over the last minute.", [("", lagP99Milliseconds)])
         metric("open_fds", "gauge", "Open file descriptors.", [("", UInt64(Metrics.openDescriptors()))])
         var limit = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)

@@ -23,7 +23,7 @@ def test_metrics_parse_and_count_traffic(start_server):
     server = start_server()
     before = scrape(server.port)
     for name in ["tether_connections", "tether_messages_routed_total", "tether_open_fds", "tether_fd_limit",
-                 "tether_resident_memory_bytes", "tether_loop_lag_max_milliseconds", "tether_bytes_in_total"]:
+                 "tether_resident_memory_bytes", "tether_loop_lag_p99_milliseconds", "tether_bytes_in_total"]:
         assert name in before, name
 
     async def go():
