@@ -26,8 +26,15 @@ public struct UTF8Validator: Sendable {
                 }
                 guard index < count else { return true }
                 let byte = base.load(fromByteOffset: index, as: UInt8.self)
+                if byte < 0x80 { index += 1; continue }
+                // A whole sequence in the buffer is checked at once, without stepping the state.
+                if index + 4 <= count {
+                    let length = UTF8Validator.sequenceLength(base + index)
+                    guard length > 0 else { return false }
+                    index += length
+                    continue
+                }
                 index += 1
-                if byte < 0x80 { continue }
                 if !start(byte) { return false }
             } else {
                 let byte = base.load(fromByteOffset: index, as: UInt8.self)
@@ -39,6 +46,31 @@ public struct UTF8Validator: Sendable {
             }
         }
         return true
+    }
+
+    /// The length of the valid sequence starting at `p` (4 readable bytes), or 0 if invalid.
+    @inline(__always)
+    private static func sequenceLength(_ p: UnsafeRawPointer) -> Int {
+        let b0 = p.load(as: UInt8.self)
+        let b1 = p.load(fromByteOffset: 1, as: UInt8.self)
+        @inline(__always) func tail(_ b: UInt8) -> Bool { b & 0xC0 == 0x80 }
+        switch b0 {
+        case 0xC2...0xDF:
+            return tail(b1) ? 2 : 0
+        case 0xE0...0xEF:
+            let b2 = p.load(fromByteOffset: 2, as: UInt8.self)
+            let lowOK = b0 == 0xE0 ? b1 >= 0xA0 : true
+            let highOK = b0 == 0xED ? b1 <= 0x9F : true
+            return tail(b1) && tail(b2) && lowOK && highOK ? 3 : 0
+        case 0xF0...0xF4:
+            let b2 = p.load(fromByteOffset: 2, as: UInt8.self)
+            let b3 = p.load(fromByteOffset: 3, as: UInt8.self)
+            let lowOK = b0 == 0xF0 ? b1 >= 0x90 : true
+            let highOK = b0 == 0xF4 ? b1 <= 0x8F : true
+            return tail(b1) && tail(b2) && tail(b3) && lowOK && highOK ? 4 : 0
+        default:
+            return 0
+        }
     }
 
     private mutating func start(_ byte: UInt8) -> Bool {
