@@ -36,8 +36,6 @@ public final class Fleet: WSClientDelegate {
     public var lastOpenedAt: UInt64 = 0
 
     public var onText: (WSClient, UnsafeRawBufferPointer) -> Void = { _, _ in }
-    public var onOpen: (WSClient) -> Void = { _ in }
-    public var onEnd: (WSClient, Bool) -> Void = { _, _ in }
 
     public init(loop: Loop, target: BenchTarget) throws {
         self.loop = loop
@@ -73,7 +71,6 @@ public final class Fleet: WSClientDelegate {
         opened += 1
         lastOpenedAt = monotonicNanoseconds()
         handshakes.record(lastOpenedAt - client.handshakeStarted)
-        onOpen(client)
         pump()
     }
 
@@ -89,7 +86,6 @@ public final class Fleet: WSClientDelegate {
             failureReasons[reason, default: 0] += 1
             pump()
         }
-        onEnd(client, wasOpen)
     }
 
     public func closeAll() { for client in clients { client.close() } }

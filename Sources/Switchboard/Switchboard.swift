@@ -20,8 +20,9 @@ public final class Switchboard<Peer: AnyObject> {
     }
 
     public var deviceCount: Int { devices.count }
+    /// Presence events queued since start (for metrics).
+    public private(set) var presenceEventCount: UInt64 = 0
     public func peer(for id: String) -> Peer? { devices[id] }
-    public func isOnline(_ id: String) -> Bool { devices[id] != nil }
     public func forEachPeer(_ body: (Peer) -> Void) { for peer in devices.values { body(peer) } }
 
     // MARK: Registration
@@ -33,7 +34,7 @@ public final class Switchboard<Peer: AnyObject> {
         if let previous {
             forgetWatches(of: previous)
         } else if presence != .off {
-            pending.append(PresenceEvent(device: id, online: true))
+            queue(PresenceEvent(device: id, online: true))
         }
         return previous
     }
@@ -44,13 +45,18 @@ public final class Switchboard<Peer: AnyObject> {
         forgetWatches(of: peer)
         guard let current = devices[id], current === peer else { return }
         devices[id] = nil
-        if presence != .off { pending.append(PresenceEvent(device: id, online: false)) }
+        if presence != .off { queue(PresenceEvent(device: id, online: false)) }
     }
 
     /// Unregisters without announcing (a draining server, whose devices will reconnect elsewhere).
     public func unregisterQuietly(_ id: String, _ peer: Peer) {
         forgetWatches(of: peer)
         if let current = devices[id], current === peer { devices[id] = nil }
+    }
+
+    private func queue(_ event: PresenceEvent) {
+        pending.append(event)
+        presenceEventCount += 1
     }
 
     // MARK: Watching

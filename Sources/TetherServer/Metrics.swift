@@ -7,7 +7,6 @@ final class Metrics {
     var handshakesFailed: [Int: UInt64] = [:]        // by HTTP status
     var messagesRouted: UInt64 = 0
     var routingErrors: [Int: UInt64] = [:]           // by reply status
-    var presenceEvents: UInt64 = 0
     var presenceFrames: UInt64 = 0
     var bytesIn: UInt64 = 0
     var bytesOut: UInt64 = 0
@@ -29,7 +28,7 @@ final class Metrics {
         return recent[min(recent.count - 1, recent.count * 99 / 100)]
     }
 
-    func render(connections: Int, devices: Int) -> String {
+    func render(connections: Int, devices: Int, presenceEvents: UInt64) -> String {
         var text = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, UInt64)]) {
             text += "# HELP tether_\(name) \(help)\n# TYPE tether_\(name) \(type)\n"

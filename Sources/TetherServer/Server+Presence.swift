@@ -10,22 +10,18 @@ extension Server {
         switch delivery {
         case .everyone(let events):
             let frames = Server.encodeFrames(events)
-            metrics.presenceEvents += UInt64(events.count)
             switchboard.forEachPeer { peer in
                 peer.tcp.write(shared: frames)
                 metrics.presenceFrames += UInt64(events.count)
                 metrics.bytesOut += UInt64(frames.count)
             }
         case .individually(let list):
-            var events = Set<String>()
             for (peer, peerEvents) in list {
                 let frames = Server.encodeFrames(peerEvents)
                 peer.tcp.write(shared: frames)
                 metrics.presenceFrames += UInt64(peerEvents.count)
                 metrics.bytesOut += UInt64(frames.count)
-                for event in peerEvents { events.insert(event.json) }
             }
-            metrics.presenceEvents += UInt64(events.count)
         }
     }
 

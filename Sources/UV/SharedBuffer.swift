@@ -10,11 +10,6 @@ public final class SharedBuffer {
         base = .allocate(byteCount: max(capacity, 1), alignment: 16)
     }
 
-    public convenience init(copying bytes: UnsafeRawBufferPointer) {
-        self.init(capacity: bytes.count)
-        append(bytes)
-    }
-
     deinit { base.deallocate() }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }

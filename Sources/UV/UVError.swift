@@ -11,9 +11,6 @@ public struct UVError: Error, Equatable, CustomStringConvertible, Sendable {
     public var description: String { "\(name): \(message)" }
 
     public var isEOF: Bool { code == Int32(UV_EOF.rawValue) }
-    public var isTooManyOpenFiles: Bool {
-        code == Int32(UV_EMFILE.rawValue) || code == Int32(UV_ENFILE.rawValue)
-    }
 
     /// Throws when `result` is a libuv error code; returns non-negative results unchanged.
     @discardableResult

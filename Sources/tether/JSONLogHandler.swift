@@ -15,7 +15,7 @@ struct JSONLogHandler: LogHandler {
     func log(event: LogEvent) {
         var fields: [String: String] = [:]
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { fields[key] = "\(value)" }
-        fields["time"] = ISO8601DateFormatter().string(from: Date())
+        fields["time"] = Date().ISO8601Format()   // no formatter object per line
         fields["level"] = "\(event.level)"
         fields["label"] = label
         fields["message"] = "\(event.message)"
