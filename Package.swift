@@ -25,18 +25,32 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CQREncode",
+            path: "CQREncode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "UV", dependencies: ["CLibUV"]),
         .target(name: "WebSocket", dependencies: ["CCrypto"]),
         .target(name: "Switchboard"),
+        .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", "Switchboard", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["UV", "WebSocket", "Switchboard", "Pairing", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "tether",
             dependencies: [
                 "TetherServer",
                 "Switchboard",
+                "Pairing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -53,6 +67,7 @@ let package = Package(
         .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),
+        .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"], exclude: ["faulty_server.py"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tether needs, only when it is missing.
-#   scripts/deps.sh build   C libraries (libuv, libcrypto) and pkg-config
-#   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest)
+#   scripts/deps.sh build   C libraries (libuv, libcrypto, libqrencode, zlib) and pkg-config
+#   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest),
+#                           headless Chromium with its driver, Selenium and a QR reader (zxing-cpp)
 #   scripts/deps.sh bench   the above, plus node-ws for the reference server
 set -euo pipefail
 what="${1:-build}"
@@ -11,7 +12,7 @@ as_root() {
     elif command -v sudo >/dev/null 2>&1; then sudo "$@"
     else
         echo "deps: need root (or sudo) to run: $*" >&2
-        echo "deps: install libuv1-dev libssl-dev pkg-config yourself, then re-run make" >&2
+        echo "deps: install libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config yourself, then re-run make" >&2
         exit 1
     fi
 }
@@ -22,9 +23,9 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv libcrypto; then
-    echo "deps: installing libuv1-dev libssl-dev pkg-config"
-    apt_install libuv1-dev libssl-dev pkg-config
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv libcrypto libqrencode zlib; then
+    echo "deps: installing libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config"
+    apt_install libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config
 fi
 
 if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
@@ -33,8 +34,12 @@ if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
 fi
 
 if [ "$what" = test ]; then
-    if ! python3 -c 'import websockets, pytest, prometheus_client' >/dev/null 2>&1; then
-        echo "deps: installing Python websockets, pytest and prometheus_client"
-        python3 -m pip install -q websockets pytest prometheus_client
+    if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+        echo "deps: installing chromium and chromium-driver for the browser tests"
+        apt_install chromium chromium-driver
+    fi
+    if ! python3 -c 'import websockets, pytest, prometheus_client, selenium, zxingcpp, PIL' >/dev/null 2>&1; then
+        echo "deps: installing Python websockets, pytest, prometheus_client, selenium, zxing-cpp and pillow"
+        python3 -m pip install -q websockets pytest prometheus_client selenium zxing-cpp pillow
     fi
 fi

@@ -22,6 +22,9 @@ public struct ServerConfig: Sendable {
     public var maxQueuedBytes = 4 << 20
     /// How long a recipient may stay over `maxQueuedBytes` before it is closed with 1008. Default 10 s.
     public var slowConsumerMilliseconds: UInt64 = 10_000
+    /// Base of the pairing URL in QR codes (`<publicURL>/remote?box=ID`), e.g. `https://tv.example.com`.
+    /// Default none: `http://` and the request's Host header.
+    public var publicURL: String?
     /// Access-Control-Allow-Origin for HTTP answers, when set. Default none.
     public var corsOrigin: String?
     /// How long a closing connection waits for the peer's close or EOF. Default 3000 ms.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Pairing
 import Switchboard
 import TetherServer
 
@@ -56,6 +57,9 @@ struct Tether: ParsableCommand {
 
     @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical. Default info.")
     var logLevel: String?
+
+    @Option(help: "Base URL that pairing QR codes point at, e.g. https://tv.example.com. Default: http:// and the request's Host.")
+    var publicURL: String?
 
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
@@ -131,6 +135,10 @@ struct Tether: ParsableCommand {
             ?? env.int("MAX_MESSAGES_PER_SECOND", in: 0...1_000_000) ?? config.maxMessagesPerSecond
         config.drainMilliseconds = try milliseconds("drain-seconds", drainSeconds, env, "DRAIN_SECONDS") ?? config.drainMilliseconds
         config.corsOrigin = corsOrigin ?? env.string("CORS_ORIGIN")
+        if let url = publicURL ?? env.string("PUBLIC_URL") {
+            if let problem = PairingLink.problem(withPublicURL: url) { throw ValidationError("--public-url: \(problem)") }
+            config.publicURL = url
+        }
         if let origins = allowedOrigins ?? env.string("ALLOWED_ORIGINS") {
             config.allowedOrigins = origins.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
         }

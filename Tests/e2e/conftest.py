@@ -1,6 +1,7 @@
 """Starts the built `tether` binary on a free port for each test module."""
 import os
 import re
+import socket
 import subprocess
 
 import pytest
@@ -9,10 +10,10 @@ BIN = os.environ.get("TETHER_BIN", ".build/debug/tether")
 
 
 class RunningServer:
-    def __init__(self, *args, env=None):
+    def __init__(self, *args, env=None, port=0):
         full_env = dict(os.environ, **(env or {}))
         self.process = subprocess.Popen(
-            [BIN, "--host", "127.0.0.1", "--port", "0", *args],
+            [BIN, "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
         line = self.process.stdout.readline()
         match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -31,6 +32,13 @@ class RunningServer:
                 self.process.kill()
 
 
+def free_port():
+    """A port free now (for a server that must know its own URL before it starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def echo_server():
     server = RunningServer("--echo")
@@ -42,8 +50,8 @@ def echo_server():
 def start_server():
     started = []
 
-    def start(*args, env=None):
-        server = RunningServer(*args, env=env)
+    def start(*args, env=None, port=0):
+        server = RunningServer(*args, env=env, port=port)
         started.append(server)
         return server
 

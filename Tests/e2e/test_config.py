@@ -26,7 +26,8 @@ def run_bad(args, env=None):
 
 def test_bad_values_fail_with_one_line_and_exit_2():
     for args, env in [(["--port", "abc"], None), (["--port", "70000"], None), (["--presence", "loud"], None),
-                      ([], {"TETHER_PORT": "many"}), ([], {"TETHER_PING_INTERVAL": "-1"}), ([], {"TETHER_ECHO": "maybe"})]:
+                      ([], {"TETHER_PORT": "many"}), ([], {"TETHER_PING_INTERVAL": "-1"}), ([], {"TETHER_ECHO": "maybe"}),
+                      (["--public-url", "ftp://tv"], None), ([], {"TETHER_PUBLIC_URL": "https://tv/?x=1"})]:
         code, lines = run_bad(args, env)
         assert code == 2, (args, env, lines)
         assert len(lines) == 1 and lines[0].startswith("tether: "), lines

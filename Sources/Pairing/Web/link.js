@@ -1,0 +1,112 @@
+"use strict";
+// One device's WebSocket to Tether. It reopens with capped, jittered backoff when the link drops,
+// and probes the server now and then, because a dropped network sends no close.
+
+const TETHER_ID_PATTERN = /^[A-Za-z0-9._\-:@~]{1,128}$/;
+
+function tetherValidId(id) {
+  return typeof id === "string" && TETHER_ID_PATTERN.test(id) && id !== "all" && id !== "server";
+}
+
+// A stored id, or a new random one with the given prefix, kept in localStorage.
+function tetherStoredId(key, prefix) {
+  let id = null;
+  try { id = localStorage.getItem(key); } catch (e) { /* storage may be disabled */ }
+  if (!tetherValidId(id)) {
+    const alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+    const random = new Uint8Array(6);
+    crypto.getRandomValues(random);
+    id = prefix + Array.from(random, (b) => alphabet[b % alphabet.length]).join("");
+    try { localStorage.setItem(key, id); } catch (e) { /* the id then lasts for this page only */ }
+  }
+  return id;
+}
+
+class TetherLink {
+  // deviceId: who we are. watched(): ids to ask about at connect. onState({phase, ...}) and
+  // onFrame(object) report what happens.
+  constructor({ deviceId, watched = () => [], onState, onFrame, probeSeconds = 25 }) {
+    this.deviceId = deviceId;
+    this.watched = watched;
+    this.onState = onState;
+    this.onFrame = onFrame;
+    this.probeMs = probeSeconds * 1000;
+    this.failures = 0;
+    this.socket = null;
+    this.retryTimer = null;
+    this.probeTimer = null;
+    this.lastHeard = 0;
+    // A page kept in the back/forward cache would keep its socket, and the device would look online.
+    addEventListener("pagehide", () => this.close());
+    addEventListener("pageshow", (event) => { if (event.persisted) this.open(); });
+  }
+
+  // Leaves for good (until open() is called again): a normal close, no retry.
+  close() {
+    const socket = this.socket;
+    this.socket = null;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.probeTimer);
+    if (socket) socket.close(1000, "page closed");
+  }
+
+  open() {
+    clearTimeout(this.retryTimer);
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    let url = scheme + location.host + "/?device_id=" + encodeURIComponent(this.deviceId);
+    const watched = this.watched().filter(tetherValidId).slice(0, 100);
+    if (watched.length) url += "&queryStatus=" + watched.map(encodeURIComponent).join(",");
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    this.onState({ phase: "connecting" });
+    socket.onopen = () => {
+      this.failures = 0;
+      this.lastHeard = Date.now();
+      this.probeTimer = setInterval(() => this.probe(), this.probeMs / 2);
+      this.onState({ phase: "open" });
+    };
+    socket.onmessage = (event) => {
+      this.lastHeard = Date.now();
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame && typeof frame === "object") this.onFrame(frame);
+    };
+    socket.onclose = (event) => this.dropped(socket, event.code);
+  }
+
+  // Sends {"from": us, "to": to, "msg": msg}. False when the link is not open.
+  send(to, msg) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify({ from: this.deviceId, to: to, msg: msg }));
+    return true;
+  }
+
+  // Silent too long: ask the server something; silent again after that, give the link up.
+  probe() {
+    const silentMs = Date.now() - this.lastHeard;
+    if (silentMs > this.probeMs * 1.5) {
+      const socket = this.socket;
+      this.dropped(socket, 1006);
+      if (socket) socket.close();
+    } else if (silentMs > this.probeMs / 2) {
+      const ids = this.watched().filter(tetherValidId).slice(0, 100);
+      const query = { from: this.deviceId, to: "server", msg: "queryStatus", data: ids.length ? ids : [this.deviceId] };
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(query));
+    }
+  }
+
+  dropped(socket, code) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    clearInterval(this.probeTimer);
+    if (code === 4001) {
+      // Another page opened with our id: retrying would push it out in turn.
+      this.onState({ phase: "replaced" });
+      return;
+    }
+    const delayMs = Math.min(15000, 500 * Math.pow(2, this.failures)) * (0.75 + Math.random() / 2);
+    this.failures += 1;
+    this.onState({ phase: "waiting", seconds: Math.max(1, Math.round(delayMs / 1000)), code: code });
+    this.retryTimer = setTimeout(() => this.open(), delayMs);
+  }
+}
