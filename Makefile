@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
 WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
 
-.PHONY: deps test-deps bench-deps build release run test test-swift test-e2e fuzz microbench bench clean
+.PHONY: deps test-deps bench-deps build release run test test-swift test-e2e screenshots fuzz microbench bench clean
 
 deps:
 	@scripts/deps.sh build
@@ -37,6 +37,10 @@ test-swift:
 # End-to-end tests with an independent client (Python websockets) against the built server.
 test-e2e:
 	TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e
+
+# Retakes docs/images/box-page.png and remote-page.png from the browser test.
+screenshots: test-deps build
+	TETHER_SCREENSHOTS=$(CURDIR)/docs/images TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e/test_pairing_browser.py
 
 # libFuzzer over the frame decoder and the request-head parser, each for FUZZ_SECONDS
 # (no crash, no hang over 10 s, RSS under 2 GiB). Crashes are written to fuzz-out/.
