@@ -5,11 +5,13 @@ without a close, as a pulled cable does; the QR code points straight at the serv
 Set TETHER_SCREENSHOTS=DIR to save both pages as PNG (`make screenshots` writes docs/images).
 """
 import os
+import pathlib
 
 from blackhole import Blackhole
 from browser import PHONE, TV, chromium, decode_qr, text_of, wait_for
 from conftest import free_port
 from test_metrics import scrape
+from test_pairing_http import get
 
 PING_INTERVAL = 1
 PING_TIMEOUT = 1
@@ -122,3 +124,17 @@ def test_remote_without_a_box_asks_for_one(start_server):
         assert "not valid" in text_of(phone, "banner")
     finally:
         phone.quit()
+
+
+def test_golden_svg_renders_to_a_code_that_reads_back_as_its_url(start_server):
+    server = start_server("--public-url", "http://tv.example:8080")
+    golden = pathlib.Path(__file__).parent.parent / "PairingTests" / "Golden" / "box-golden.svg"
+    assert get(server.port, "/pair/box-golden.svg")[2] == golden.read_bytes()
+    browser = chromium(TV)
+    try:
+        browser.get(f"http://127.0.0.1:{server.port}/")
+        browser.execute_script("document.body.innerHTML = '<img id=qr width=300 src=/pair/box-golden.svg>'")
+        wait_for(browser, lambda d: d.execute_script("return document.getElementById('qr').naturalWidth > 0"))
+        assert decode_qr(browser.find_element("id", "qr").screenshot_as_png) == ["http://tv.example:8080/remote?box=box-golden"]
+    finally:
+        browser.quit()
