@@ -6,12 +6,15 @@ extension QRCode {
     public func png(scale: Int = 8, quietZone: Int = 4) -> [UInt8] {
         let side = (size + 2 * quietZone) * scale
         let rowBytes = (side + 7) / 8
-        var raw = [UInt8](repeating: 0, count: side * (rowBytes + 1))
-        for y in 0..<side {
-            let rowStart = y * (rowBytes + 1)  // raw[rowStart] is the filter byte: 0, none
-            for x in 0..<side where isLight(x / scale - quietZone, y / scale - quietZone) {
-                raw[rowStart + 1 + x / 8] |= 0x80 >> UInt8(x % 8)
+        var raw: [UInt8] = []
+        raw.reserveCapacity(side * (rowBytes + 1))
+        var line = [UInt8](repeating: 0, count: rowBytes + 1)  // line[0] is the filter byte: 0, none
+        for moduleRow in -quietZone..<(size + quietZone) {
+            for index in 1..<line.count { line[index] = 0 }
+            for x in 0..<side where isLight(x / scale - quietZone, moduleRow) {
+                line[1 + x / 8] |= 0x80 >> UInt8(x % 8)
             }
+            for _ in 0..<scale { raw += line }  // a module row is `scale` identical pixel rows
         }
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header = bigEndian(UInt32(side)) + bigEndian(UInt32(side))
@@ -43,7 +46,7 @@ private func deflate(_ input: [UInt8]) -> [UInt8] {
     var length = compressBound(uLong(input.count))
     var output = [UInt8](repeating: 0, count: Int(length))
     let status = output.withUnsafeMutableBufferPointer { out in
-        input.withUnsafeBufferPointer { compress2(out.baseAddress, &length, $0.baseAddress, uLong($0.count), Z_BEST_COMPRESSION) }
+        input.withUnsafeBufferPointer { compress2(out.baseAddress, &length, $0.baseAddress, uLong($0.count), Z_DEFAULT_COMPRESSION) }
     }
     precondition(status == Z_OK, "zlib compress2 failed: \(status)")  // only fails for a too-small buffer
     return Array(output[..<Int(length)])
