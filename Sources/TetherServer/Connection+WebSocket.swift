@@ -72,7 +72,7 @@ extension Connection {
     func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
         let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
         server.metrics.bytesOut += UInt64(header.count + payload.count)
-        header.withUnsafeBytes { tcp.send($0, payload) }
+        header.withUnsafeBytes { send($0, payload) }
     }
 
     func send(_ reply: Reply) {
@@ -97,7 +97,7 @@ extension Connection {
             guard now >= deadline else { return scheduleCheck(at: deadline) }
             if parser.bufferedBytes > 0 {
                 let reply = HTTPResponse.json(408, HTTPRoutes.text(Reply(.malformed, "request head not complete in time")))
-                reply.serialized(keepAlive: false).withUnsafeBytes { _ = tcp.write($0) }
+                reply.serialized(keepAlive: false).withUnsafeBytes { _ = write($0) }
                 return finishClosing()
             }
             return terminate()

@@ -3,10 +3,10 @@ import UV
 import WebSocket
 
 /// One socket's life: HTTP request head, then either plain HTTP responses or a WebSocket
-/// (upgrade, frames, close), then a bounded wait for the peer to finish closing.
-final class Connection: TCPConnectionDelegate {
+/// (upgrade, frames, close), then a bounded wait for the peer to finish closing. It is the TCP
+/// connection itself (a subclass), so an idle connection is one object besides libuv's handle.
+final class Connection: TCPConnection {
     // Stored fields are ordered by size so an idle connection packs tightly.
-    let tcp: TCPConnection
     unowned let server: Server
     /// Loop time of the last bytes received, and of the unanswered ping (0: none).
     var lastSeen: UInt64
@@ -36,16 +36,16 @@ final class Connection: TCPConnectionDelegate {
     /// Accepted over --max-connections: every request is answered 503.
     var overCapacity = false
 
-    init(tcp: TCPConnection, server: Server) {
-        self.tcp = tcp
+    init(loop: Loop, server: Server) throws(UVError) {
         self.server = server
-        lastSeen = server.loop.now
+        lastSeen = loop.now
         requestSince = lastSeen
+        try super.init(loop: loop)
     }
 
-    // MARK: TCPConnectionDelegate
+    // MARK: Socket events
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+    override func didRead(_ bytes: UnsafeMutableRawBufferPointer) {
         lastSeen = server.loop.now
         server.metrics.bytesIn += UInt64(bytes.count)
         var bytes = bytes
@@ -74,11 +74,11 @@ final class Connection: TCPConnectionDelegate {
         }
     }
 
-    func connection(_ connection: TCPConnection, didEndWith error: UVError?) {
+    override func didEnd(with error: UVError?) {
         terminate()
     }
 
-    func connectionDidClose(_ connection: TCPConnection) {
+    override func didFinishClosing() {
         leaveSwitchboard()
         server.connectionDidClose(self)
     }
@@ -94,7 +94,7 @@ final class Connection: TCPConnectionDelegate {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET is served")), headers: [("Allow", "GET")]))
         }
         let response = HTTPRoutes.respond(to: head, server: server)
-        response.serialized(keepAlive: head.keepAlive).withUnsafeBytes { _ = tcp.write($0) }
+        response.serialized(keepAlive: head.keepAlive).withUnsafeBytes { _ = write($0) }
         if head.keepAlive {
             state = .http(RequestHeadParser())
             requestSince = server.loop.now
@@ -129,12 +129,12 @@ final class Connection: TCPConnectionDelegate {
         state = .webSocket(FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes))
         isOpen = true
         scheduleCheck(at: server.loop.now + server.config.pingIntervalMilliseconds)
-        response.serialized(keepAlive: true).withUnsafeBytes { _ = tcp.write($0) }
+        response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
     }
 
     private func respondAndClose(_ response: HTTPResponse) {
         if response.status >= 400 { server.metrics.handshakesFailed[response.status, default: 0] += 1 }
-        response.serialized(keepAlive: false).withUnsafeBytes { _ = tcp.write($0) }
+        response.serialized(keepAlive: false).withUnsafeBytes { _ = write($0) }
         finishClosing()
     }
 
@@ -146,7 +146,7 @@ final class Connection: TCPConnectionDelegate {
         state = .closing
         isOpen = false
         leaveSwitchboard()
-        tcp.shutdown()
+        shutdown()
         server.beginClosing(self)
     }
 
@@ -155,7 +155,7 @@ final class Connection: TCPConnectionDelegate {
         state = .closing
         isOpen = false
         leaveSwitchboard()
-        tcp.close()
+        close()
     }
 
     /// The server is going away: close with 1001, and leave without announcing offline (the

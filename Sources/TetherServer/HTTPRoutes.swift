@@ -9,7 +9,7 @@ enum HTTPRoutes {
         case "/healthz":
             response = .json(200, "{\"status\":\"ok\"}")
         case "/metrics":
-            let text = server.metrics.render(connections: server.connections.count, devices: server.switchboard.deviceCount,
+            let text = server.metrics.render(connections: server.connectionCount, devices: server.switchboard.deviceCount,
                                              presenceEvents: server.switchboard.presenceEventCount)
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         case "/readyz":

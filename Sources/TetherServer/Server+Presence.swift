@@ -11,14 +11,14 @@ extension Server {
         case .everyone(let events):
             let frames = Server.encodeFrames(events)
             switchboard.forEachPeer { peer in
-                peer.tcp.write(shared: frames)
+                peer.write(shared: frames)
                 metrics.presenceFrames += UInt64(events.count)
                 metrics.bytesOut += UInt64(frames.count)
             }
         case .individually(let list):
             for (peer, peerEvents) in list {
                 let frames = Server.encodeFrames(peerEvents)
-                peer.tcp.write(shared: frames)
+                peer.write(shared: frames)
                 metrics.presenceFrames += UInt64(peerEvents.count)
                 metrics.bytesOut += UInt64(frames.count)
             }
@@ -44,7 +44,7 @@ extension Server {
         frame.append(reserving: FrameHeader.maxSize) { FrameHeader.write(opcode: .text, payloadLength: payload.count, into: $0) }
         frame.append(payload)
         switchboard.forEachPeer { peer in
-            if peer !== sender { peer.tcp.write(shared: frame) }
+            if peer !== sender { peer.write(shared: frame) }
         }
     }
 }

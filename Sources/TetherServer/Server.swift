@@ -25,16 +25,17 @@ public final class Server {
         let errors = metrics.routingErrors.values.reduce(0, +)
         let refused = metrics.handshakesFailed.values.reduce(0, +)
         logger.info("last minute", metadata: [
-            "connections": "\(connections.count)", "devices": "\(switchboard.deviceCount)",
+            "connections": "\(connectionCount)", "devices": "\(switchboard.deviceCount)",
             "accepted": "\(metrics.connectionsTotal - lastMinute.accepted)",
             "routed": "\(metrics.messagesRouted - lastMinute.routed)",
             "error_replies": "\(errors - lastMinute.errors)", "refused": "\(refused - lastMinute.refused)",
         ])
         lastMinute = (metrics.messagesRouted, errors, refused, metrics.connectionsTotal)
     }
-    var connections: [ObjectIdentifier: Connection] = [:]
+    /// Open connections (the loop's handles are the list; no table per connection).
+    private(set) var connectionCount = 0
     /// Connections waiting for the peer to finish a close, with their deadline in loop time.
-    var closing: [ObjectIdentifier: UInt64] = [:]
+    var closing: [ObjectIdentifier: (connection: Connection, deadline: UInt64)] = [:]
     /// Recipients over the queued-bytes cap, with the time they went over.
     var overCap: [ObjectIdentifier: (connection: Connection, since: UInt64)] = [:]
 
@@ -58,7 +59,12 @@ public final class Server {
     @discardableResult
     public func start() throws -> SocketAddress {
         let listener = try TCPListener(loop: loop, host: config.host, port: config.port, backlog: config.backlog)
-        listener.onConnection = { [unowned self] in accept($0) }
+        listener.makeConnection = { [unowned self] loop throws(UVError) in
+            let connection = try Connection(loop: loop, server: self)
+            connectionCount += 1   // counted from creation, as connectionDidClose uncounts it
+            return connection
+        }
+        listener.onConnection = { [unowned self] in accept($0 as! Connection) }
         listener.onAcceptError = { [logger] error in
             logger.warning("accept failed, still serving open connections", metadata: ["error": "\(error)"])
         }
@@ -86,7 +92,7 @@ public final class Server {
     /// Runs the loop until stopped, then closes every handle.
     public func run() throws {
         loop.run()
-        connections.removeAll()
+        closing.removeAll()
         overCap.removeAll()
         heartbeatWheel = TimingWheel(resolution: 1, now: 0)
         try loop.close()
@@ -99,62 +105,59 @@ public final class Server {
     public func stop() {
         if draining { return loop.stop() }
         draining = true
-        logger.info("draining", metadata: ["connections": "\(connections.count)"])
+        logger.info("draining", metadata: ["connections": "\(connectionCount)"])
         listener?.close()
-        for connection in connections.values { connection.goAway() }
-        if connections.isEmpty { return loop.stop() }
+        loop.forEachHandle { ($0 as? Connection)?.goAway() }
+        if connectionCount == 0 { return loop.stop() }
         let deadline = try? Timer(loop: loop)
         deadline?.start(afterMilliseconds: config.drainMilliseconds) { [unowned self] in loop.stop() }
     }
 
     private var refusing = false
 
-    private func accept(_ tcp: TCPConnection) {
-        let connection = Connection(tcp: tcp, server: self)
+    private func accept(_ connection: Connection) {
         metrics.connectionsTotal += 1
-        if connections.count >= config.maxConnections {
+        if connectionCount > config.maxConnections {
             connection.overCapacity = true
             if !refusing { logger.warning("at --max-connections \(config.maxConnections): answering 503") }
             refusing = true
         } else {
             refusing = false
         }
-        connections[ObjectIdentifier(connection)] = connection
         // The request deadline first; once upgraded, the heartbeat takes over.
         connection.scheduleCheck(at: loop.now + config.handshakeTimeoutMilliseconds)
-        tcp.delegate = connection
-        try? tcp.setNoDelay(true)
+        try? connection.setNoDelay(true)
         do {
-            try tcp.startReading()
+            try connection.startReading()
         } catch {
-            tcp.close()
+            connection.close()
         }
     }
 
     func connectionDidClose(_ connection: Connection) {
         let id = ObjectIdentifier(connection)
-        connections[id] = nil
+        connectionCount -= 1
         closing[id] = nil
         overCap[id] = nil
-        if draining && connections.isEmpty { loop.stop() }
+        if draining && connectionCount == 0 { loop.stop() }
     }
 
     func beginClosing(_ connection: Connection) {
-        closing[ObjectIdentifier(connection)] = loop.now + config.closeTimeoutMilliseconds
+        closing[ObjectIdentifier(connection)] = (connection, loop.now + config.closeTimeoutMilliseconds)
     }
 
     /// One timer for every deadline: unfinished closes, heartbeats, slow consumers.
     private func sweep() {
         let now = loop.now
-        for (id, deadline) in closing where deadline <= now {
+        for (id, entry) in closing where entry.deadline <= now {
             closing[id] = nil
-            connections[id]?.tcp.close()
+            entry.connection.close()
         }
         for connection in heartbeatWheel.takeDue(now: now) {
             connection.checkDeadlines(now: now)
         }
         for (id, entry) in overCap {
-            if entry.connection.tcp.queuedBytes <= config.maxQueuedBytes {
+            if entry.connection.queuedBytes <= config.maxQueuedBytes {
                 overCap[id] = nil
             } else if now - entry.since >= config.slowConsumerMilliseconds {
                 overCap[id] = nil
@@ -167,7 +170,7 @@ public final class Server {
 
     /// A recipient is busy while its queue is over the cap; the first time, the clock starts.
     func isBusy(_ recipient: Connection) -> Bool {
-        guard recipient.tcp.queuedBytes > config.maxQueuedBytes else { return false }
+        guard recipient.queuedBytes > config.maxQueuedBytes else { return false }
         let id = ObjectIdentifier(recipient)
         if overCap[id] == nil { overCap[id] = (recipient, loop.now) }
         return true

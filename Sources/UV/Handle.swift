@@ -3,7 +3,7 @@ import CLibUV
 /// Base of every libuv handle owner. While the handle is open its `data` holds a retained
 /// reference to this object; the close callback releases it, so an owner can never be freed
 /// while libuv may still call it (closing from inside one of its own callbacks is safe).
-public class Handle {
+open class Handle {
     let handle: UnsafeMutablePointer<uv_handle_t>
     public let loop: Loop
     public private(set) var isClosing = false

@@ -52,6 +52,18 @@ public final class Loop {
         return count
     }
 
+    /// Calls `body` for every open handle owned by a `Handle` (collected first, so `body` may close them).
+    public func forEachHandle(_ body: (Handle) -> Void) {
+        var handles: [Handle] = []
+        withUnsafeMutablePointer(to: &handles) { list in
+            uv_walk(raw, { handle, list in
+                guard let data = handle?.pointee.data, uv_is_closing(handle) == 0 else { return }
+                list!.assumingMemoryBound(to: [Handle].self).pointee.append(Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue())
+            }, list)
+        }
+        handles.forEach(body)
+    }
+
     /// Closes every handle, lets their close callbacks run and closes the loop.
     /// Throws if libuv still holds something (a leak).
     public func close() throws(UVError) {

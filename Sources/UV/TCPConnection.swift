@@ -18,9 +18,12 @@ extension TCPConnectionDelegate {
 }
 
 /// One TCP socket. Its memory is the uv_tcp_t (248 bytes on x86_64 with libuv 1.44) plus this
-/// object (16-byte header, handle pointer, loop, flag, delegate: about 64 bytes): an idle
-/// connection owns no read or write buffer, so the wrapper's cost stays well under 1 KiB.
-public final class TCPConnection: Handle {
+/// object (16-byte header, handle pointer, loop, flag, delegate: about 64 bytes); an idle
+/// connection owns no read or write buffer.
+///
+/// Events go to the `delegate`, or to a subclass that overrides the `did...` methods: a server
+/// that subclasses keeps one object per connection instead of two.
+open class TCPConnection: Handle {
     public var delegate: (any TCPConnectionDelegate)?
     /// Bytes sent with `send` during this iteration (empty, no storage, when idle).
     var corkBuffer: [UInt8] = []
@@ -40,15 +43,25 @@ public final class TCPConnection: Handle {
     override func didClose() {
         super.didClose()
         corkBuffer = []
-        let delegate = self.delegate
-        self.delegate = nil
-        delegate?.connectionDidClose(self)
+        didFinishClosing()
+        delegate = nil
     }
+
+    // MARK: Events (the defaults tell the delegate)
+
+    /// Bytes just read, in the loop's shared read buffer: valid (and mutable) only during this call.
+    open func didRead(_ bytes: UnsafeMutableRawBufferPointer) { delegate?.connection(self, didRead: bytes) }
+    /// The peer closed its side (`error == nil`) or the socket failed.
+    open func didEnd(with error: UVError?) { delegate?.connection(self, didEndWith: error) }
+    /// Everything queued has been written.
+    open func didDrain() { delegate?.connectionDidDrain(self) }
+    /// The handle is closed; no more calls follow.
+    open func didFinishClosing() { delegate?.connectionDidClose(self) }
 
     // MARK: Reading
 
     public func startReading() throws(UVError) {
-        try UVError.check(uv_read_start(stream, allocateFromLoop, didRead))
+        try UVError.check(uv_read_start(stream, allocateFromLoop, readCallback))
     }
 
     public func stopReading() {
@@ -193,17 +206,17 @@ private func allocateFromLoop(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ su
     buffer!.pointee = uv_buf_init(loop.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(loop.readBufferSize))
 }
 
-private func didRead(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ count: Int,
+private func readCallback(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ count: Int,
                      _ buffer: UnsafePointer<uv_buf_t>?) {
     let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(stream!))
     let connection = Handle.owner(of: handle) as! TCPConnection
     if count > 0 {
         let bytes = UnsafeMutableRawBufferPointer(start: buffer!.pointee.base, count: count)
-        connection.delegate?.connection(connection, didRead: bytes)
+        connection.didRead(bytes)
     } else if count < 0 {
         connection.stopReading()
         let error = UVError(Int32(count))
-        connection.delegate?.connection(connection, didEndWith: error.isEOF ? nil : error)
+        connection.didEnd(with: error.isEOF ? nil : error)
     }
 }
 
@@ -214,5 +227,5 @@ private func didWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: In
     let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(stream))
     guard uv_is_closing(handle) == 0 else { return }
     let connection = Handle.owner(of: handle) as! TCPConnection
-    connection.delegate?.connectionDidDrain(connection)
+    connection.didDrain()
 }

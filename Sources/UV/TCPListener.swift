@@ -8,6 +8,8 @@ import Glibc
 /// failure of each burst and stays quiet until an accept succeeds again.
 public final class TCPListener: Handle {
     public var onConnection: ((TCPConnection) -> Void)?
+    /// Makes the object for each accepted socket: a plain `TCPConnection`, or a subclass.
+    public var makeConnection: (Loop) throws(UVError) -> TCPConnection = { loop throws(UVError) in try TCPConnection(loop: loop) }
     /// Called once per burst of accept failures (EMFILE, ENFILE, ...).
     public var onAcceptError: ((UVError) -> Void)?
     private var inErrorBurst = false
@@ -51,16 +53,21 @@ public final class TCPListener: Handle {
         super.didClose()
         onConnection = nil
         onAcceptError = nil
+        makeConnection = { loop throws(UVError) in try TCPConnection(loop: loop) }
     }
 
     fileprivate func accept(status: Int32) {
         guard status == 0 else { return report(UVError(status)) }
         let connection: TCPConnection
         do {
-            connection = try TCPConnection(loop: loop)
-            try UVError.check(uv_accept(handle.asStream, connection.handle.asStream))
+            connection = try makeConnection(loop)
         } catch {
             return report(error)
+        }
+        let result = uv_accept(handle.asStream, connection.handle.asStream)
+        guard result == 0 else {
+            connection.close()
+            return report(UVError(result))
         }
         inErrorBurst = false
         if let onConnection { onConnection(connection) } else { connection.close() }
