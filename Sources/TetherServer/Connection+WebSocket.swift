@@ -90,8 +90,9 @@ extension Connection {
     /// Called by the sweep when this connection is due: the request deadline while it speaks
     /// HTTP (a slowloris client is cut here), the heartbeat once it is a WebSocket.
     func checkDeadlines(now: UInt64) {
-        // An entry filed before the check time moved is stale (it fires within one slot of its time).
-        guard now + server.heartbeatWheel.resolution > nextCheck else { return }
+        if case .closing = state { return }
+        // The check moved later since this entry was filed: file it again for the new time.
+        guard now + server.heartbeatWheel.resolution > nextCheck else { return scheduleCheck(at: nextCheck) }
         if case .http(let parser) = state {
             let deadline = requestSince + server.config.handshakeTimeoutMilliseconds
             guard now >= deadline else { return scheduleCheck(at: deadline) }
@@ -105,9 +106,16 @@ extension Connection {
         checkHeartbeat(now: now)
     }
 
+    /// Files the connection's one wheel entry (at accept, and when its entry has just fired).
     func scheduleCheck(at time: UInt64) {
         nextCheck = time
         server.heartbeatWheel.schedule(self, at: time)
+    }
+
+    /// Moves the next check later without a second entry: the pending, earlier entry re-files
+    /// itself when it fires. One entry per connection keeps the wheel at 8 bytes a connection.
+    func postponeCheck(to time: UInt64) {
+        nextCheck = time
     }
 
     private func checkHeartbeat(now: UInt64) {

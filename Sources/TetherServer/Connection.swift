@@ -128,7 +128,7 @@ final class Connection: TCPConnection {
     private func accept(_ response: HTTPResponse) {
         state = .webSocket(FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes))
         isOpen = true
-        scheduleCheck(at: server.loop.now + server.config.pingIntervalMilliseconds)
+        postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
         response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
     }
 

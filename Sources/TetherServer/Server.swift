@@ -124,8 +124,9 @@ public final class Server {
         } else {
             refusing = false
         }
-        // The request deadline first; once upgraded, the heartbeat takes over.
-        connection.scheduleCheck(at: loop.now + config.handshakeTimeoutMilliseconds)
+        // The request deadline first; once upgraded, the heartbeat takes over. The one wheel entry
+        // may only move later (postponeCheck), so it starts no later than the first ping is due.
+        connection.scheduleCheck(at: loop.now + min(config.handshakeTimeoutMilliseconds, config.pingIntervalMilliseconds))
         try? connection.setNoDelay(true)
         do {
             try connection.startReading()
