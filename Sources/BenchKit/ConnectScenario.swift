@@ -2,12 +2,18 @@ import UV
 
 /// `connect --conns N`: open N devices with bounded handshakes in flight and hold them; report
 /// the rate, handshake latency and the server's RSS growth per connection.
+///
+/// A warm-up fleet (a tenth of N, at most 500) connects and leaves first, so the server's code
+/// pages and one-time tables are in place before the "before" reading: the growth is what the
+/// connections themselves cost. Anonymous memory (heap) is reported beside the whole RSS.
 public enum ConnectScenario {
     public static func run(target: BenchTarget, connections: Int, holdSeconds: Double, timeoutSeconds: Double) throws -> Report {
         _ = ProcessStats.raiseFileLimit()
         let loop = try Loop()
+        try warmUp(loop: loop, target: target, connections: min(500, connections / 10), timeoutSeconds: timeoutSeconds)
         let fleet = try Fleet(loop: loop, target: target)
         let rssBefore = target.serverPID.flatMap(ProcessStats.rssKiB)
+        let anonBefore = target.serverPID.flatMap(ProcessStats.anonKiB)
         let cpuBefore = ProcessStats.ownCPUSeconds()
         let start = monotonicNanoseconds()
         fleet.open((0..<connections).map { "\(target.idPrefix)c-\($0)" })
@@ -16,6 +22,7 @@ public enum ConnectScenario {
         let benchCPU = ProcessStats.ownCPUSeconds() - cpuBefore
         runLoop(loop, seconds: holdSeconds) { false }
         let rssAfter = target.serverPID.flatMap(ProcessStats.rssKiB)
+        let anonAfter = target.serverPID.flatMap(ProcessStats.anonKiB)
 
         var report = Report(scenario: "connect")
         report.add("conns", connections)
@@ -28,6 +35,9 @@ public enum ConnectScenario {
             report.add("server_rss_after_kib", rssAfter)
             report.add("server_kib_per_conn", Double(rssAfter - rssBefore) / Double(max(fleet.opened, 1)), digits: 3)
         }
+        if let anonBefore, let anonAfter {
+            report.add("server_anon_kib_per_conn", Double(anonAfter - anonBefore) / Double(max(fleet.opened, 1)), digits: 3)
+        }
         report.addBenchCPU(seconds: benchCPU, over: elapsed)
         for (reason, count) in fleet.failureReasons.sorted(by: { $0.value > $1.value }).prefix(3) {
             report.warn("\(count) failed: \(reason)")
@@ -36,5 +46,15 @@ public enum ConnectScenario {
         runLoop(loop, seconds: 5) { fleet.ended == fleet.clients.count }
         try? loop.close()
         return report
+    }
+
+    private static func warmUp(loop: Loop, target: BenchTarget, connections: Int, timeoutSeconds: Double) throws {
+        guard connections > 0 else { return }
+        let warm = try Fleet(loop: loop, target: target)
+        warm.open((0..<connections).map { "\(target.idPrefix)warm-\($0)" })
+        runLoop(loop, seconds: timeoutSeconds) { warm.settled }
+        warm.closeAll()
+        runLoop(loop, seconds: 5) { warm.ended == warm.clients.count }
+        runLoop(loop, seconds: 0.5) { false }   // the server finishes its closes
     }
 }

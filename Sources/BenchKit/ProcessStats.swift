@@ -12,10 +12,15 @@ public enum ProcessStats {
     }
 
     /// Resident set size in KiB.
-    public static func rssKiB(pid: Int32) -> Int? {
+    public static func rssKiB(pid: Int32) -> Int? { statusKiB(pid: pid, field: "VmRSS:") }
+
+    /// Resident anonymous memory (heap, stacks) in KiB: RSS without mapped files such as code.
+    public static func anonKiB(pid: Int32) -> Int? { statusKiB(pid: pid, field: "RssAnon:") }
+
+    private static func statusKiB(pid: Int32, field: String) -> Int? {
         guard let status = read("/proc/\(pid)/status") else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ").dropFirst().first ?? "")
+        for line in status.split(separator: "\n") where line.hasPrefix(field) {
+            return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
         }
         return nil
     }

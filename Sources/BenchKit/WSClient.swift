@@ -73,7 +73,7 @@ public final class WSClient: TCPConnectionDelegate {
     }
 
     /// Closes the socket without a close frame (a dropped network, as seen from the server).
-    public func abort() { tcp?.close() }
+    public func abort() { tcp?.closeWithReset() }
 
     // MARK: TCPConnectionDelegate
 

@@ -6,7 +6,7 @@ import CLibUV
 open class Handle {
     let handle: UnsafeMutablePointer<uv_handle_t>
     public let loop: Loop
-    public private(set) var isClosing = false
+    public internal(set) var isClosing = false
 
     init(loop: Loop, type: uv_handle_type, initialize: (UnsafeMutableRawPointer) -> Int32) throws(UVError) {
         self.loop = loop

@@ -47,6 +47,17 @@ open class TCPConnection: Handle {
         delegate = nil
     }
 
+    /// Closes at once with a TCP reset: no FIN, and no TIME_WAIT left on this side. For aborting
+    /// (a load script dropping thousands of sockets), not for polite ends.
+    public func closeWithReset() {
+        guard !isClosing else { return }
+        isClosing = true
+        if uv_tcp_close_reset(handle.asTCP, handleDidClose) != 0 {
+            isClosing = false   // a shutdown is under way: libuv refuses the reset
+            close()
+        }
+    }
+
     // MARK: Events (the defaults tell the delegate)
 
     /// Bytes just read, in the loop's shared read buffer: valid (and mutable) only during this call.
