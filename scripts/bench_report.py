@@ -17,6 +17,7 @@ GOALS = [
     ("route-paced", "latency_p99_us", "paced 20k msg/s, p99 latency", False, "<= node-ws / 4"),
     ("presence", "fanout_frames_per_s", "presence fan-out frames/s", True, ">= 8x node-ws"),
     ("connect", "conns_per_s", "connect rate", True, ">= 4x node-ws"),
+    ("connect", "server_cpu_us_per_conn", "server CPU per accepted connection (no goal; bench-independent)", False, "-"),
     ("connect", "server_kib_per_conn", "server RSS per idle connection (KiB)", False, "<= 0.40 KiB"),
 ]
 

@@ -15,11 +15,13 @@ public enum ConnectScenario {
         let rssBefore = target.serverPID.flatMap(ProcessStats.rssKiB)
         let anonBefore = target.serverPID.flatMap(ProcessStats.anonKiB)
         let cpuBefore = ProcessStats.ownCPUSeconds()
+        let serverCPUBefore = target.serverPID.flatMap(ProcessStats.cpuSeconds)
         let start = monotonicNanoseconds()
         fleet.open((0..<connections).map { "\(target.idPrefix)c-\($0)" })
         runLoop(loop, seconds: timeoutSeconds, progress: { "connect: \(fleet.opened)/\(connections) open, \(fleet.failed) failed" }) { fleet.settled }
         let elapsed = Double((fleet.lastOpenedAt > start ? fleet.lastOpenedAt : monotonicNanoseconds()) - start) / 1e9
         let benchCPU = ProcessStats.ownCPUSeconds() - cpuBefore
+        let serverCPUAfter = target.serverPID.flatMap(ProcessStats.cpuSeconds)
         runLoop(loop, seconds: holdSeconds) { false }
         let rssAfter = target.serverPID.flatMap(ProcessStats.rssKiB)
         let anonAfter = target.serverPID.flatMap(ProcessStats.anonKiB)
@@ -34,6 +36,10 @@ public enum ConnectScenario {
             report.add("server_rss_before_kib", rssBefore)
             report.add("server_rss_after_kib", rssAfter)
             report.add("server_kib_per_conn", Double(rssAfter - rssBefore) / Double(max(fleet.opened, 1)), digits: 3)
+        }
+        // What each accepted handshake cost the server: comparable even when the bench is the limit.
+        if let serverCPUBefore, let serverCPUAfter, fleet.opened > 0 {
+            report.add("server_cpu_us_per_conn", (serverCPUAfter - serverCPUBefore) * 1e6 / Double(fleet.opened), digits: 1)
         }
         if let anonBefore, let anonAfter {
             report.add("server_anon_kib_per_conn", Double(anonAfter - anonBefore) / Double(max(fleet.opened, 1)), digits: 3)

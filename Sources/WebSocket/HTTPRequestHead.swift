@@ -8,18 +8,26 @@ public struct HTTPRequestHead: Sendable {
     /// Query parameters in order, percent-decoded ('+' is a space).
     public var query: [(name: String, value: String)]
     public var versionMinor: Int
+    /// Header lines in order; names are lower-cased by the parser.
     public var headers: [(name: String, value: String)]
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        let wanted = lowercasedName(name)
+        return headers.first { $0.name == wanted }?.value
     }
 
     /// Every comma-separated token of every instance of a header, lowercased.
     public func headerTokens(_ name: String) -> [Substring] {
-        headers.filter { $0.name.lowercased() == name.lowercased() }
+        let wanted = lowercasedName(name)
+        return headers.filter { $0.name == wanted }
             .flatMap { $0.value.lowercased().split(separator: ",") }
             .map { $0.trimmingSpaces() }
+    }
+
+    /// Callers mostly pass lower-case literals: those are used as they are, without a copy.
+    private func lowercasedName(_ name: String) -> String {
+        name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 
     public func queryValue(_ name: String) -> String? {

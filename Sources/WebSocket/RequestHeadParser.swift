@@ -91,7 +91,8 @@ public struct RequestHeadParser {
             guard value.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
                 return .failure(.bad("control character in header value"))
             }
-            headers.append((String(decoding: name, as: UTF8.self),
+            // Names are case-insensitive: kept lower-cased once here, so lookups need no copies.
+            headers.append((String(decoding: name.lazy.map(asciiLowercased), as: UTF8.self),
                             String(String(decoding: value, as: UTF8.self)[...].trimmingSpaces())))
             if headers.count > maxHeaders {
                 return .failure(Failure(status: 431, reason: "more than \(maxHeaders) headers"))
@@ -136,4 +137,9 @@ public struct RequestHeadParser {
         default: return nil
         }
     }
+}
+
+@inline(__always)
+func asciiLowercased(_ byte: UInt8) -> UInt8 {
+    byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
 }
