@@ -24,7 +24,8 @@ final class Connection: TCPConnection {
 
     enum State {
         case http(RequestHeadParser)
-        case webSocket(FrameDecoder)
+        /// A WebSocket; between messages (the idle case) it keeps no decoder at all.
+        case webSocket(PartialMessage?)
         /// A close was sent or the request was answered for good: input is discarded until EOF.
         case closing
     }
@@ -63,10 +64,18 @@ final class Connection: TCPConnection {
                     bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
                     handle(head)
                 }
-            case .webSocket(var decoder):
-                state = .closing   // the decoder is out of `state` while it runs: no copy on write
+            case .webSocket(let partial):
+                state = .closing   // while frames are handled, a close may end the WebSocket
+                var decoder = partial?.take() ?? FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes)
                 decoder.feed(bytes) { handle($0) }
-                if isOpen && !decoder.isClosed { state = .webSocket(decoder) }
+                guard isOpen && !decoder.isClosed else { return }
+                if decoder.isBetweenMessages {
+                    state = .webSocket(nil)
+                } else {
+                    let kept = partial ?? PartialMessage()
+                    kept.decoder = decoder
+                    state = .webSocket(kept)
+                }
                 return
             case .closing:
                 return
@@ -126,7 +135,7 @@ final class Connection: TCPConnection {
     }
 
     private func accept(_ response: HTTPResponse) {
-        state = .webSocket(FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes))
+        state = .webSocket(nil)
         isOpen = true
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
         response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
@@ -174,5 +183,17 @@ final class Connection: TCPConnection {
         deviceID = nil
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         server.switchboard.unregister(id, self)
+    }
+}
+
+/// A frame or fragmented message left unfinished at the end of a read: the one thing a
+/// connection keeps between reads, and only while it lasts.
+final class PartialMessage {
+    var decoder: FrameDecoder?
+
+    /// The decoder, moved out (the box lets go, so its buffers stay uniquely owned: no copies).
+    func take() -> FrameDecoder? {
+        defer { decoder = nil }
+        return decoder
     }
 }

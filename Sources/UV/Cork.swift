@@ -20,7 +20,10 @@ extension Loop {
 
     /// A cleared buffer for a connection to gather into; buffers are reused across iterations.
     func takeCorkBuffer() -> [UInt8] {
-        spareCorkBuffers.popLast() ?? []
+        if let spare = spareCorkBuffers.popLast() { return spare }
+        var fresh: [UInt8] = []
+        fresh.reserveCapacity(512)
+        return fresh
     }
 
     func recycle(_ buffer: inout [UInt8]) {
@@ -37,8 +40,8 @@ extension TCPConnection {
     public func send(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         guard !isClosing else { return }
         if !hasCork {
+            let loop = self.loop
             corkBuffer = loop.takeCorkBuffer()
-            hasCork = true
             loop.cork(self)
         }
         corkBuffer.append(contentsOf: first)
@@ -50,7 +53,6 @@ extension TCPConnection {
 
     func flushCork() {
         guard hasCork else { return }
-        hasCork = false
         var buffer = corkBuffer
         corkBuffer = []
         if !isClosing { buffer.withUnsafeBytes { _ = writeNow($0, UnsafeRawBufferPointer(start: nil, count: 0), shared: nil) } }

@@ -3,13 +3,19 @@ import CLibUV
 /// Base of every libuv handle owner. While the handle is open its `data` holds a retained
 /// reference to this object; the close callback releases it, so an owner can never be freed
 /// while libuv may still call it (closing from inside one of its own callbacks is safe).
+///
+/// Its only stored field is the handle pointer: the loop and the closing state are read from
+/// libuv, so every connection object stays small.
 open class Handle {
     let handle: UnsafeMutablePointer<uv_handle_t>
-    public let loop: Loop
-    public internal(set) var isClosing = false
+
+    /// The loop this handle runs on (which must outlive it).
+    public var loop: Loop { Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue() }
+
+    /// True once `close` was called (and after the handle closed).
+    public var isClosing: Bool { uv_is_closing(handle) != 0 }
 
     init(loop: Loop, type: uv_handle_type, initialize: (UnsafeMutableRawPointer) -> Int32) throws(UVError) {
-        self.loop = loop
         let memory = UnsafeMutableRawPointer.allocate(byteCount: uv_handle_size(type), alignment: 16)
         handle = memory.bindMemory(to: uv_handle_t.self, capacity: 1)
         let result = initialize(memory)
@@ -25,12 +31,11 @@ open class Handle {
     /// Closes the handle; the owner is released after libuv's close callback.
     public func close() {
         guard !isClosing else { return }
-        isClosing = true
         uv_close(handle, handleDidClose)
     }
 
     /// Called once from the close callback; subclasses drop their callbacks here to break cycles.
-    func didClose() { isClosing = true }
+    func didClose() {}
 
     static func owner(of handle: UnsafeMutablePointer<uv_handle_t>) -> Handle {
         Unmanaged<Handle>.fromOpaque(handle.pointee.data).takeUnretainedValue()

@@ -27,7 +27,8 @@ open class TCPConnection: Handle {
     public var delegate: (any TCPConnectionDelegate)?
     /// Bytes sent with `send` during this iteration (empty, no storage, when idle).
     var corkBuffer: [UInt8] = []
-    var hasCork = false
+    /// Corked buffers always have capacity; an uncorked connection holds an empty array.
+    var hasCork: Bool { corkBuffer.capacity != 0 }
 
     public init(loop: Loop) throws(UVError) {
         try super.init(loop: loop, type: UV_TCP) { memory in
@@ -51,10 +52,8 @@ open class TCPConnection: Handle {
     /// (a load script dropping thousands of sockets), not for polite ends.
     public func closeWithReset() {
         guard !isClosing else { return }
-        isClosing = true
         if uv_tcp_close_reset(handle.asTCP, handleDidClose) != 0 {
-            isClosing = false   // a shutdown is under way: libuv refuses the reset
-            close()
+            close()   // a shutdown is under way: libuv refuses the reset
         }
     }
 

@@ -64,6 +64,12 @@ public struct FrameDecoder {
     /// True after a close frame or a protocol failure: later bytes are ignored.
     public var isClosed: Bool { phase == .closed }
 
+    /// True between messages with no partial frame: the decoder then holds nothing a fresh one
+    /// (same role and limit) would not, so a connection need not keep it between reads.
+    public var isBetweenMessages: Bool {
+        phase == .header && storedHeaderCount == 0 && messageOpcode == nil && message.isEmpty && control.isEmpty
+    }
+
     /// Bytes this decoder holds between reads (for memory accounting).
     public var bufferedBytes: Int { message.capacity + control.capacity }
 
