@@ -48,23 +48,14 @@ extension Connection {
 
     /// Takes a token for one message; refuses with status 6, and closes a persistent flood with 1008.
     private func withinRateLimit() -> Bool {
-        let rate = server.config.maxMessagesPerSecond
-        guard rate > 0 else { return true }
-        let now = server.loop.now
-        let burst = Float(rate * 2)
-        if rateStamp == 0 { rateTokens = burst }
-        rateTokens = min(burst, rateTokens + Float(now &- rateStamp) * Float(rate) / 1000)
-        rateStamp = now
-        if rateTokens >= burst { rateRefused = 0 }
-        if rateTokens >= 1 {
-            rateTokens -= 1
+        guard server.rateLimiter != nil else { return true }
+        switch server.rateLimiter!.admit(ObjectIdentifier(self), now: server.loop.now) {
+        case .allow:
             return true
-        }
-        rateRefused += 1
-        if rateRefused > UInt32(rate * 3) {
+        case .refuse:
+            send(Reply(.rateLimited, "over \(server.config.maxMessagesPerSecond) messages per second; slow down"))
+        case .flood:
             fail(.policyViolation, reason: "message rate limit")
-        } else {
-            send(Reply(.rateLimited, "over \(rate) messages per second; slow down"))
         }
         return false
     }

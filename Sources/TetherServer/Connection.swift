@@ -15,10 +15,6 @@ final class Connection: TCPConnection {
     var requestSince: UInt64
     /// When the sweep should look at this connection next; wheel entries for other times are stale.
     var nextCheck: UInt64 = 0
-    /// Token bucket for --max-messages-per-second: last refill time, tokens, refusals since full.
-    var rateStamp: UInt64 = 0
-    var rateTokens: Float = 0
-    var rateRefused: UInt32 = 0
     /// The device this connection speaks for (nil for HTTP and /echo).
     var deviceID: String?
 

@@ -38,6 +38,8 @@ public final class Server {
     var closing: [ObjectIdentifier: (connection: Connection, deadline: UInt64)] = [:]
     /// Recipients over the queued-bytes cap, with the time they went over.
     var overCap: [ObjectIdentifier: (connection: Connection, since: UInt64)] = [:]
+    /// Per-connection message rate (--max-messages-per-second); nil when there is no limit.
+    var rateLimiter: RateLimiter<ObjectIdentifier>?
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
@@ -47,6 +49,7 @@ public final class Server {
         heartbeat = HeartbeatPolicy(intervalMilliseconds: config.pingIntervalMilliseconds,
                                     timeoutMilliseconds: config.pingTimeoutMilliseconds)
         heartbeatWheel = TimingWheel(resolution: Server.sweepMilliseconds(config), now: loop.now)
+        if config.maxMessagesPerSecond > 0 { rateLimiter = RateLimiter(perSecond: config.maxMessagesPerSecond) }
     }
 
     /// The sweep runs often enough for the shortest deadline it enforces, at most every second.
@@ -140,6 +143,7 @@ public final class Server {
         connectionCount -= 1
         closing[id] = nil
         overCap[id] = nil
+        rateLimiter?.forget(id)
         if draining && connectionCount == 0 { loop.stop() }
     }
 
