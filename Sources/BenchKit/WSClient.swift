@@ -15,7 +15,7 @@ public protocol WSClientDelegate: AnyObject {
 public final class WSClient: TCPConnectionDelegate {
     public let index: Int
     unowned let delegate: any WSClientDelegate
-    public private(set) var tcp: TCPConnection?
+    public private(set) var tcp: DelegatingConnection?
     public private(set) var isOpen = false
     private var ended = false
     private var everOpened = false
@@ -32,7 +32,7 @@ public final class WSClient: TCPConnectionDelegate {
 
     public func connect(loop: Loop, to address: SocketAddress, from source: SocketAddress?, path: String, host: String) {
         handshakeStarted = monotonicNanoseconds()
-        TCPConnection.connect(loop: loop, to: address, from: source) { [self] result in
+        DelegatingConnection.connect(loop: loop, to: address, from: source) { [self] result in
             switch result {
             case .failure(let error):
                 end(reason: "connect: \(error)")
@@ -77,7 +77,7 @@ public final class WSClient: TCPConnectionDelegate {
 
     // MARK: TCPConnectionDelegate
 
-    public func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+    public func connection(_ connection: DelegatingConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
         var bytes = bytes
         if !isOpen && !ended {
             guard let consumed = readHead(UnsafeRawBufferPointer(bytes)) else { return }
@@ -99,11 +99,11 @@ public final class WSClient: TCPConnectionDelegate {
         }
     }
 
-    public func connection(_ connection: TCPConnection, didEndWith error: UVError?) {
+    public func connection(_ connection: DelegatingConnection, didEndWith error: UVError?) {
         connection.close()
     }
 
-    public func connectionDidClose(_ connection: TCPConnection) {
+    public func connectionDidClose(_ connection: DelegatingConnection) {
         end(reason: "closed")
     }
 

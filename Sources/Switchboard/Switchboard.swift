@@ -1,14 +1,21 @@
+/// What the switchboard needs of a connection: a slot for the device id it is registered under.
+/// Only the switchboard sets it (on register; back to nil when the connection is replaced or
+/// leaves), and the registry reads ids from there instead of keeping copies of them.
+public protocol SwitchboardPeer: AnyObject {
+    var deviceID: String? { get set }
+}
+
 /// The routing and presence rules as plain state: which device is where, who may send what to
 /// whom, and which presence events are owed to whom at the end of a tick. No I/O: the server
 /// asks, performs the answer and reports what happened.
 ///
 /// `Peer` is the server's connection type; the switchboard only keeps and compares references.
-public final class Switchboard<Peer: AnyObject> {
+public final class Switchboard<Peer: SwitchboardPeer> {
     public let presence: PresenceMode
     public let allowClientBroadcast: Bool
     public static var maxQueryIDs: Int { 100 }
 
-    private var devices: [String: Peer] = [:]
+    private var devices = DeviceTable<Peer>()
     private var pending: [PresenceEvent] = []
     /// watchers mode: subject id -> its watchers, and each watcher's subjects (for cleanup).
     private var watchersOf: [String: [ObjectIdentifier: Peer]] = [:]
@@ -23,15 +30,17 @@ public final class Switchboard<Peer: AnyObject> {
     /// Presence events queued since start (for metrics).
     public private(set) var presenceEventCount: UInt64 = 0
     public func peer(for id: String) -> Peer? { devices[id] }
-    public func forEachPeer(_ body: (Peer) -> Void) { for peer in devices.values { body(peer) } }
+    public func forEachPeer(_ body: (Peer) -> Void) { devices.forEach(body) }
 
     // MARK: Registration
 
     /// Registers `peer` as device `id`. Returns the connection it replaces, if any: that one is to
     /// be closed with 4001, and no presence change is announced since the device never left.
     public func register(_ id: String, _ peer: Peer) -> Peer? {
-        let previous = devices.updateValue(peer, forKey: id)
+        peer.deviceID = id
+        let previous = devices.insert(peer, for: id)
         if let previous {
+            previous.deviceID = nil
             forgetWatches(of: previous)
         } else if presence != .off {
             queue(PresenceEvent(device: id, online: true))
@@ -43,15 +52,15 @@ public final class Switchboard<Peer: AnyObject> {
     /// device's current connection (a replaced one leaves quietly).
     public func unregister(_ id: String, _ peer: Peer) {
         forgetWatches(of: peer)
-        guard let current = devices[id], current === peer else { return }
-        devices[id] = nil
+        guard devices.remove(peer, for: id) else { return }
+        peer.deviceID = nil
         if presence != .off { queue(PresenceEvent(device: id, online: false)) }
     }
 
     /// Unregisters without announcing (a draining server, whose devices will reconnect elsewhere).
     public func unregisterQuietly(_ id: String, _ peer: Peer) {
         forgetWatches(of: peer)
-        if let current = devices[id], current === peer { devices[id] = nil }
+        if devices.remove(peer, for: id) { peer.deviceID = nil }
     }
 
     private func queue(_ event: PresenceEvent) {

@@ -5,7 +5,7 @@ import WebSocket
 /// One socket's life: HTTP request head, then either plain HTTP responses or a WebSocket
 /// (upgrade, frames, close), then a bounded wait for the peer to finish closing. It is the TCP
 /// connection itself (a subclass), so an idle connection is one object besides libuv's handle.
-final class Connection: TCPConnection {
+final class Connection: TCPConnection, SwitchboardPeer {
     // Stored fields are ordered by size so an idle connection packs tightly.
     unowned let server: Server
     /// Loop time of the last bytes received, and of the unanswered ping (0: none).
@@ -15,7 +15,7 @@ final class Connection: TCPConnection {
     var requestSince: UInt64
     /// When the sweep should look at this connection next; wheel entries for other times are stale.
     var nextCheck: UInt64 = 0
-    /// The device this connection speaks for (nil for HTTP and /echo).
+    /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
     var deviceID: String?
 
     enum State {
@@ -167,16 +167,12 @@ final class Connection: TCPConnection {
     /// device did not choose to leave; it will reconnect elsewhere).
     func goAway() {
         guard isOpen else { return terminate() }
-        if let id = deviceID {
-            deviceID = nil
-            server.switchboard.unregisterQuietly(id, self)
-        }
+        if let id = deviceID { server.switchboard.unregisterQuietly(id, self) }
         fail(.goingAway, reason: "server going away")
     }
 
     private func leaveSwitchboard() {
-        guard let id = deviceID else { return }
-        deviceID = nil
+        guard let id = deviceID else { return }   // the switchboard clears it
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         server.switchboard.unregister(id, self)
     }

@@ -4,10 +4,8 @@ import WebSocket
 extension Server {
     /// Makes `connection` device `id`; a connection it replaces is closed with 4001.
     func register(_ connection: Connection, as id: String) {
-        connection.deviceID = id
         logger.debug("device connected", metadata: ["device": "\(id)", "peer": "\(connection.peerAddress ?? "-")"])
         if let replaced = switchboard.register(id, connection) {
-            replaced.deviceID = nil
             replaced.fail(.replaced, reason: "replaced")
         }
     }

@@ -1,13 +1,13 @@
 import CLibUV
 
-extension TCPConnection {
+extension DelegatingConnection {
     /// Opens a client connection to `address`, optionally from a chosen local `source` address
     /// (a load generator spreads its sockets over 127.0.0.x this way).
     public static func connect(loop: Loop, to address: SocketAddress, from source: SocketAddress? = nil,
-                               _ completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
-        let connection: TCPConnection
+                               _ completion: @escaping (Result<DelegatingConnection, UVError>) -> Void) {
+        let connection: DelegatingConnection
         do {
-            connection = try TCPConnection(loop: loop)
+            connection = try DelegatingConnection(loop: loop)
             if let source {
                 try UVError.check(source.withSockaddr { uv_tcp_bind(connection.handle.asTCP, $0, 0) })
             }
@@ -39,9 +39,9 @@ extension TCPConnection {
 }
 
 private final class PendingConnect {
-    let connection: TCPConnection
-    let completion: (Result<TCPConnection, UVError>) -> Void
-    init(connection: TCPConnection, completion: @escaping (Result<TCPConnection, UVError>) -> Void) {
+    let connection: DelegatingConnection
+    let completion: (Result<DelegatingConnection, UVError>) -> Void
+    init(connection: DelegatingConnection, completion: @escaping (Result<DelegatingConnection, UVError>) -> Void) {
         self.connection = connection
         self.completion = completion
     }

@@ -3,28 +3,42 @@ import CLibUV
 /// What a connection reports to the layer above. All calls happen on the loop.
 public protocol TCPConnectionDelegate: AnyObject {
     /// Bytes just read, in the loop's shared read buffer: valid (and mutable) only during this call.
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer)
+    func connection(_ connection: DelegatingConnection, didRead bytes: UnsafeMutableRawBufferPointer)
     /// The peer closed its side (`error == nil`) or the socket failed.
-    func connection(_ connection: TCPConnection, didEndWith error: UVError?)
+    func connection(_ connection: DelegatingConnection, didEndWith error: UVError?)
     /// Everything queued has been written.
-    func connectionDidDrain(_ connection: TCPConnection)
+    func connectionDidDrain(_ connection: DelegatingConnection)
     /// The handle is closed; no more calls follow.
-    func connectionDidClose(_ connection: TCPConnection)
+    func connectionDidClose(_ connection: DelegatingConnection)
 }
 
 extension TCPConnectionDelegate {
-    public func connectionDidDrain(_ connection: TCPConnection) {}
-    public func connectionDidClose(_ connection: TCPConnection) {}
+    public func connectionDidDrain(_ connection: DelegatingConnection) {}
+    public func connectionDidClose(_ connection: DelegatingConnection) {}
+}
+
+/// A connection that hands its events to a delegate object: for clients and tests that compose
+/// rather than subclass (the listener and `connect` make these unless told otherwise).
+public final class DelegatingConnection: TCPConnection {
+    public var delegate: (any TCPConnectionDelegate)?
+
+    override public func didRead(_ bytes: UnsafeMutableRawBufferPointer) { delegate?.connection(self, didRead: bytes) }
+    override public func didEnd(with error: UVError?) { delegate?.connection(self, didEndWith: error) }
+    override public func didDrain() { delegate?.connectionDidDrain(self) }
+    override public func didFinishClosing() {
+        let delegate = self.delegate
+        self.delegate = nil   // the delegate often owns this connection: break the cycle
+        delegate?.connectionDidClose(self)
+    }
 }
 
 /// One TCP socket. Its memory is the uv_tcp_t (248 bytes on x86_64 with libuv 1.44) plus this
-/// object (16-byte header, handle pointer, loop, flag, delegate: about 64 bytes); an idle
-/// connection owns no read or write buffer.
+/// object (16-byte header, handle pointer, cork buffer: 32 bytes); an idle connection owns no
+/// read or write buffer.
 ///
-/// Events go to the `delegate`, or to a subclass that overrides the `did...` methods: a server
-/// that subclasses keeps one object per connection instead of two.
+/// A subclass receives the socket's events by overriding the `did...` methods, so a server keeps
+/// one object per connection; `DelegatingConnection` hands them to a delegate object instead.
 open class TCPConnection: Handle {
-    public var delegate: (any TCPConnectionDelegate)?
     /// Bytes sent with `send` during this iteration (empty, no storage, when idle).
     var corkBuffer: [UInt8] = []
     /// Corked buffers always have capacity; an uncorked connection holds an empty array.
@@ -45,7 +59,6 @@ open class TCPConnection: Handle {
         super.didClose()
         corkBuffer = []
         didFinishClosing()
-        delegate = nil
     }
 
     /// Closes at once with a TCP reset: no FIN, and no TIME_WAIT left on this side. For aborting
@@ -57,16 +70,16 @@ open class TCPConnection: Handle {
         }
     }
 
-    // MARK: Events (the defaults tell the delegate)
+    // MARK: Events (subclasses override what they need)
 
     /// Bytes just read, in the loop's shared read buffer: valid (and mutable) only during this call.
-    open func didRead(_ bytes: UnsafeMutableRawBufferPointer) { delegate?.connection(self, didRead: bytes) }
-    /// The peer closed its side (`error == nil`) or the socket failed.
-    open func didEnd(with error: UVError?) { delegate?.connection(self, didEndWith: error) }
+    open func didRead(_ bytes: UnsafeMutableRawBufferPointer) {}
+    /// The peer closed its side (`error == nil`) or the socket failed. The default closes.
+    open func didEnd(with error: UVError?) { close() }
     /// Everything queued has been written.
-    open func didDrain() { delegate?.connectionDidDrain(self) }
+    open func didDrain() {}
     /// The handle is closed; no more calls follow.
-    open func didFinishClosing() { delegate?.connectionDidClose(self) }
+    open func didFinishClosing() {}
 
     // MARK: Reading
 

@@ -8,8 +8,8 @@ import Glibc
 /// failure of each burst and stays quiet until an accept succeeds again.
 public final class TCPListener: Handle {
     public var onConnection: ((TCPConnection) -> Void)?
-    /// Makes the object for each accepted socket: a plain `TCPConnection`, or a subclass.
-    public var makeConnection: (Loop) throws(UVError) -> TCPConnection = { loop throws(UVError) in try TCPConnection(loop: loop) }
+    /// Makes the object for each accepted socket: a `DelegatingConnection` unless set.
+    public var makeConnection: (Loop) throws(UVError) -> TCPConnection = { loop throws(UVError) in try DelegatingConnection(loop: loop) }
     /// Called once per burst of accept failures (EMFILE, ENFILE, ...).
     public var onAcceptError: ((UVError) -> Void)?
     private var inErrorBurst = false
@@ -53,7 +53,7 @@ public final class TCPListener: Handle {
         super.didClose()
         onConnection = nil
         onAcceptError = nil
-        makeConnection = { loop throws(UVError) in try TCPConnection(loop: loop) }
+        makeConnection = { loop throws(UVError) in try DelegatingConnection(loop: loop) }
     }
 
     fileprivate func accept(status: Int32) {

@@ -1,7 +1,8 @@
 @testable import Switchboard
 
-final class FakeConnection: CustomStringConvertible {
+final class FakeConnection: CustomStringConvertible, SwitchboardPeer {
     let name: String
+    var deviceID: String?
     init(_ name: String) { self.name = name }
     var description: String { name }
 }

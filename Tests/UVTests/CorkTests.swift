@@ -10,11 +10,11 @@ import UV
         let serverSide = Probe()
         serverSide.onRead = { _, bytes in received.append(contentsOf: bytes); reads += 1 }
         listener.onConnection = { connection in
-            connection.delegate = serverSide
+            (connection as! DelegatingConnection).delegate = serverSide
             try? connection.startReading()
         }
-        var client: TCPConnection?
-        TCPConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        var client: DelegatingConnection?
+        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
         run(loop, limit: 1000) { client != nil }
         let sender = try #require(client)
 

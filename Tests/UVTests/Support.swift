@@ -7,10 +7,10 @@ final class Probe: TCPConnectionDelegate {
     var onDrain: (TCPConnection) -> Void = { _ in }
     var closed = 0
 
-    func connection(_ connection: TCPConnection, didRead bytes: UnsafeMutableRawBufferPointer) { onRead(connection, bytes) }
-    func connection(_ connection: TCPConnection, didEndWith error: UVError?) { onEnd(connection, error) }
-    func connectionDidDrain(_ connection: TCPConnection) { onDrain(connection) }
-    func connectionDidClose(_ connection: TCPConnection) { closed += 1 }
+    func connection(_ connection: DelegatingConnection, didRead bytes: UnsafeMutableRawBufferPointer) { onRead(connection, bytes) }
+    func connection(_ connection: DelegatingConnection, didEndWith error: UVError?) { onEnd(connection, error) }
+    func connectionDidDrain(_ connection: DelegatingConnection) { onDrain(connection) }
+    func connectionDidClose(_ connection: DelegatingConnection) { closed += 1 }
 }
 
 /// Runs the loop one iteration at a time until `done` holds, at most `limit` iterations.

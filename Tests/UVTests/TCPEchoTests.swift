@@ -8,7 +8,7 @@ import UV
         let serverSide = Probe()
         serverSide.onRead = { connection, bytes in connection.write(UnsafeRawBufferPointer(bytes)) }
         listener.onConnection = { connection in
-            connection.delegate = serverSide
+            (connection as! DelegatingConnection).delegate = serverSide
             try? connection.startReading()
         }
 
@@ -19,7 +19,7 @@ import UV
         let clientSide = Probe()
         clientSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
 
-        TCPConnection.connect(loop: loop, to: address) { result in
+        DelegatingConnection.connect(loop: loop, to: address) { result in
             guard case .success(let client) = result else { return }
             client.delegate = clientSide
             try? client.startReading()
@@ -49,16 +49,16 @@ import UV
         let serverSide = Probe()
         serverSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
         listener.onConnection = { connection in
-            connection.delegate = serverSide
+            (connection as! DelegatingConnection).delegate = serverSide
             serverConnection = connection   // not reading yet: the peer is paused
         }
 
         let payload = (0..<(16 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        var client: TCPConnection?
+        var client: DelegatingConnection?
         var drained = false
         let clientSide = Probe()
         clientSide.onDrain = { _ in drained = true }
-        TCPConnection.connect(loop: loop, to: address) { result in
+        DelegatingConnection.connect(loop: loop, to: address) { result in
             client = try? result.get()
             client?.delegate = clientSide
         }
@@ -96,13 +96,13 @@ import UV
             [UInt8]([1, 2, 3]).withUnsafeBytes { #expect(connection.write($0) == false) }
         }
         listener.onConnection = { connection in
-            connection.delegate = serverSide
+            (connection as! DelegatingConnection).delegate = serverSide
             try? connection.startReading()
         }
         var clientEnded = false
         let clientSide = Probe()
         clientSide.onEnd = { connection, _ in clientEnded = true; connection.close() }
-        TCPConnection.connect(loop: loop, to: address) { result in
+        DelegatingConnection.connect(loop: loop, to: address) { result in
             guard let client = try? result.get() else { return }
             client.delegate = clientSide
             try? client.startReading()
@@ -124,10 +124,10 @@ import UV
         let (listener, address) = try listen(loop)
         var accepted: [TCPConnection] = []
         listener.onConnection = { accepted.append($0) }
-        var connected: [TCPConnection] = []
+        var connected: [DelegatingConnection] = []
         var failures = 0
         for _ in 0..<1000 {
-            TCPConnection.connect(loop: loop, to: address) { result in
+            DelegatingConnection.connect(loop: loop, to: address) { result in
                 switch result {
                 case .success(let connection): connected.append(connection)
                 case .failure: failures += 1
