@@ -13,7 +13,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
     var pingSentAt: UInt64 = 0
     /// When the current HTTP request began (accept, or the previous keep-alive answer).
     var requestSince: UInt64
-    /// When the sweep should look at this connection next; wheel entries for other times are stale.
+    /// When the sweep should look at this connection next (its one wheel entry may be earlier: it
+    /// then files itself again for this time).
     var nextCheck: UInt64 = 0
     /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
     var deviceID: String?
