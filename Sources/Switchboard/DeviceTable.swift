@@ -21,6 +21,12 @@ struct DeviceTable<Peer: SwitchboardPeer> {
     static var slotSize: Int { MemoryLayout<Slot>.stride }
 
     subscript(id: String) -> Peer? {
+        slot(for: id) { $0.deviceID == id }?.peer
+    }
+
+    /// Walks `id`'s probe sequence to the first peer that `matches`; stops at an empty slot.
+    @inline(__always)
+    private func slot(for id: String, where matches: (Peer) -> Bool) -> (index: Int, peer: Peer)? {
         var index = id.hashValue & mask
         while true {
             switch slots[index] {
@@ -29,7 +35,7 @@ struct DeviceTable<Peer: SwitchboardPeer> {
             case .removed:
                 break
             case .peer(let peer):
-                if peer.deviceID == id { return peer }
+                if matches(peer) { return (index, peer) }
             }
             index = (index + 1) & mask
         }
@@ -64,23 +70,11 @@ struct DeviceTable<Peer: SwitchboardPeer> {
     /// for `id`. Returns whether it was.
     @discardableResult
     mutating func remove(_ peer: Peer, for id: String) -> Bool {
-        var index = id.hashValue & mask
-        while true {
-            switch slots[index] {
-            case .empty:
-                return false
-            case .removed:
-                break
-            case .peer(let existing):
-                if existing === peer {
-                    slots[index] = .removed
-                    count -= 1
-                    removedCount += 1
-                    return true
-                }
-            }
-            index = (index + 1) & mask
-        }
+        guard let (index, _) = slot(for: id, where: { $0 === peer }) else { return false }
+        slots[index] = .removed
+        count -= 1
+        removedCount += 1
+        return true
     }
 
     func forEach(_ body: (Peer) -> Void) {

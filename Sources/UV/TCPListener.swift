@@ -9,7 +9,7 @@ import Glibc
 public final class TCPListener: Handle {
     public var onConnection: ((TCPConnection) -> Void)?
     /// Makes the object for each accepted socket: a `DelegatingConnection` unless set.
-    public var makeConnection: (Loop) throws(UVError) -> TCPConnection = { loop throws(UVError) in try DelegatingConnection(loop: loop) }
+    public var makeConnection: (Loop) throws(UVError) -> TCPConnection = TCPListener.makeDelegatingConnection
     /// Called once per burst of accept failures (EMFILE, ENFILE, ...).
     public var onAcceptError: ((UVError) -> Void)?
     private var inErrorBurst = false
@@ -53,7 +53,11 @@ public final class TCPListener: Handle {
         super.didClose()
         onConnection = nil
         onAcceptError = nil
-        makeConnection = { loop throws(UVError) in try DelegatingConnection(loop: loop) }
+        makeConnection = TCPListener.makeDelegatingConnection   // lets go of what the caller's factory captured
+    }
+
+    private static func makeDelegatingConnection(loop: Loop) throws(UVError) -> TCPConnection {
+        try DelegatingConnection(loop: loop)
     }
 
     fileprivate func accept(status: Int32) {

@@ -27,7 +27,7 @@ public struct HTTPRequestHead: Sendable {
 
     /// Callers mostly pass lower-case literals: those are used as they are, without a copy.
     private func lowercasedName(_ name: String) -> String {
-        name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
+        name.utf8.contains { asciiLowercased($0) != $0 } ? name.lowercased() : name
     }
 
     public func queryValue(_ name: String) -> String? {

@@ -61,6 +61,8 @@
   }
 
   function remember(phoneId) {
+    const newest = Array.from(phones.keys()).pop();
+    if (newest === phoneId && phones.get(phoneId) === "online") return;  // the usual press: nothing changes
     phones.delete(phoneId);
     phones.set(phoneId, "online");  // newest last
     while (phones.size > maxPhones) phones.delete(phones.keys().next().value);
