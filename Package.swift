@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "UV", dependencies: ["CLibUV"]),
         .target(name: "WebSocket", dependencies: ["CCrypto"]),
         .target(name: "Switchboard"),
+        .target(name: "Auth", dependencies: ["CCrypto"]),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
         .target(
             name: "TetherServer",
@@ -50,6 +51,7 @@ let package = Package(
             dependencies: [
                 "TetherServer",
                 "Switchboard",
+                "UV",
                 "Pairing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"], exclude: ["Fixtures"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"], exclude: ["faulty_server.py"]),
     ],

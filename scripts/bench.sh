@@ -28,7 +28,7 @@ start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
     PORT=$((PORT + 1))
     case $name in
-        tether) taskset -c 0 "$BIN/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" >"$OUT/server.log" 2>&1 & ;;
+        tether) taskset -c 0 "$BIN/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 >"$OUT/server.log" 2>&1 & ;;
         node-ws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$ANCHORS/node-ws/run.sh" >"$OUT/server.log" 2>&1 & ;;
         hummingbird) PORT=$PORT PRESENCE=$presence THREADS=1 taskset -c 0 "$HB/run.sh" >"$OUT/server.log" 2>&1 & ;;
     esac

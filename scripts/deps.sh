@@ -2,7 +2,7 @@
 # Installs what building and testing Tether needs, only when it is missing.
 #   scripts/deps.sh build   C libraries (libuv, libcrypto, libqrencode, zlib) and pkg-config
 #   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest),
-#                           headless Chromium with its driver, Selenium and a QR reader (zxing-cpp)
+#                           headless Chromium with its driver, Selenium, a QR reader (zxing-cpp), Node
 #   scripts/deps.sh bench   the above, plus node-ws for the reference server
 set -euo pipefail
 what="${1:-build}"
@@ -34,6 +34,10 @@ if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
 fi
 
 if [ "$what" = test ]; then
+    if ! command -v node >/dev/null 2>&1; then
+        echo "deps: installing nodejs for the page script tests"
+        apt_install nodejs
+    fi
     if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
         echo "deps: installing chromium and chromium-driver for the browser tests"
         apt_install chromium chromium-driver

@@ -21,7 +21,7 @@ struct DeviceTable<Peer: SwitchboardPeer> {
     static var slotSize: Int { MemoryLayout<Slot>.stride }
 
     subscript(id: String) -> Peer? {
-        slot(for: id) { $0.deviceID == id }?.peer
+        slot(for: id) { sameBytes($0.deviceID, id) }?.peer
     }
 
     /// Walks `id`'s probe sequence to the first peer that `matches`; stops at an empty slot.
@@ -57,7 +57,7 @@ struct DeviceTable<Peer: SwitchboardPeer> {
             case .removed:
                 if reusable == nil { reusable = index }
             case .peer(let existing):
-                if existing.deviceID == id {
+                if sameBytes(existing.deviceID, id) {
                     slots[index] = .peer(peer)
                     return existing
                 }
@@ -94,4 +94,11 @@ struct DeviceTable<Peer: SwitchboardPeer> {
             _ = insert(peer, for: id)
         }
     }
+}
+
+/// Ids are bytes: String's == would call canonically equivalent spellings (a Kelvin sign for "K") equal.
+@inline(__always)
+func sameBytes(_ stored: String?, _ id: String) -> Bool {
+    guard let stored else { return false }
+    return stored.utf8.count == id.utf8.count && stored.utf8.elementsEqual(id.utf8)
 }

@@ -9,12 +9,20 @@ public enum Status: Int, Sendable {
     case rateLimited = 6
 }
 
+extension Reply {
+    /// A message routed to a recipient whose connection ended before the kernel took it.
+    public static func undelivered(to recipient: String, online: Bool, idJSON: [UInt8]?) -> Reply {
+        Reply(.targetOffline, "not delivered: the recipient's connection ended first",
+              dataJSON: statusMap([(recipient, online)]), idJSON: idJSON)
+    }
+}
+
 /// `{"status":N,"message":"...","data":{...},"id":<the client's id>}`: built on the cold path
 /// (errors and server commands), so plain string building is fine.
 public struct Reply: Equatable, Sendable {
     public var status: Status
     public var message: String
-    /// Raw JSON for `data`, or nil to leave it out.
+    /// Raw JSON for `data`; nil sends `{}`.
     public var dataJSON: String?
     /// The raw JSON of the client's `id` field, copied back as is.
     public var idJSON: [UInt8]?
@@ -28,7 +36,7 @@ public struct Reply: Equatable, Sendable {
 
     public var bytes: [UInt8] {
         var text = "{\"status\":\(status.rawValue),\"message\":\"\(jsonEscape(message))\""
-        if let dataJSON { text += ",\"data\":" + dataJSON }
+        text += ",\"data\":" + (dataJSON ?? "{}")   // always an object: one shape for every reply
         var bytes = Array(text.utf8)
         if let idJSON { bytes += Array(",\"id\":".utf8) + idJSON }
         bytes.append(UInt8(ascii: "}"))

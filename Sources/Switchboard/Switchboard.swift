@@ -13,6 +13,8 @@ public protocol SwitchboardPeer: AnyObject {
 public final class Switchboard<Peer: SwitchboardPeer> {
     public let presence: PresenceMode
     public let allowClientBroadcast: Bool
+    /// Ids one connection may watch (watchers mode).
+    public let maxWatched: Int
     public static var maxQueryIDs: Int { 100 }
 
     private var devices = DeviceTable<Peer>()
@@ -21,10 +23,14 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     private var watchersOf: [String: [ObjectIdentifier: Peer]] = [:]
     private var subjectsOf: [ObjectIdentifier: Set<String>] = [:]
 
-    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false) {
+    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false, maxWatched: Int = 1000) {
         self.presence = presence
         self.allowClientBroadcast = allowClientBroadcast
+        self.maxWatched = maxWatched
     }
+
+    /// Presence events are waiting for the end of the tick.
+    public var hasPendingPresence: Bool { !pending.isEmpty }
 
     public var deviceCount: Int { devices.count }
     /// Presence events queued since start (for metrics).
@@ -70,14 +76,28 @@ public final class Switchboard<Peer: SwitchboardPeer> {
 
     // MARK: Watching
 
-    /// `watcher` hears about `subjects` from now on (watchers mode; ignored otherwise).
-    public func watch(_ watcher: Peer, _ subjects: [String]) {
-        guard presence == .watchers else { return }
+    /// `watcher` hears about `subjects` from now on (watchers mode; ignored otherwise), as far as
+    /// its `maxWatched` allows: returns false if some were left out.
+    @discardableResult
+    public func watch(_ watcher: Peer, _ subjects: [String]) -> Bool {
+        guard presence == .watchers else { return true }
         let key = ObjectIdentifier(watcher)
-        for subject in subjects {
+        var watched = subjectsOf[key] ?? []
+        var complete = true
+        for subject in subjects where !watched.contains(subject) {
+            guard watched.count < maxWatched else { complete = false; break }
+            watched.insert(subject)
             watchersOf[subject, default: [:]][key] = watcher
-            subjectsOf[key, default: []].insert(subject)
         }
+        subjectsOf[key] = watched
+        return complete
+    }
+
+    /// How many more ids `watcher` could watch of `subjects` (watchers mode).
+    func watchRoom(_ watcher: Peer, for subjects: [String]) -> Bool {
+        guard presence == .watchers else { return true }
+        let watched = subjectsOf[ObjectIdentifier(watcher)] ?? []
+        return watched.count + Set(subjects).subtracting(watched).count <= maxWatched
     }
 
     private func forgetWatches(of peer: Peer) {
@@ -101,7 +121,8 @@ public final class Switchboard<Peer: SwitchboardPeer> {
 
     /// Decides what happens to a text message from device `senderID` (connection `sender`).
     public func route(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from senderID: String, sender: Peer) -> Route {
-        guard envelope.from == senderID else {
+        // Ids are bytes: compared as bytes, not by Unicode canonical equivalence as String's == does.
+        guard envelope.from.utf8.elementsEqual(senderID.utf8) else {
             return .reply(Reply(.forbidden, "\"from\" must be your own device id", idJSON: envelope.idJSON))
         }
         switch envelope.to {
@@ -151,7 +172,12 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         if let bad = ids.first(where: { !DeviceID.isValid($0) }) {
             return .failure(QueryProblem("\(DeviceID.problem(with: bad)!): \(bad)"))
         }
-        if let watcher { watch(watcher, ids) }
+        if let watcher {
+            guard watchRoom(watcher, for: ids) else {
+                return .failure(QueryProblem("a connection may watch at most \(maxWatched) devices"))
+            }
+            watch(watcher, ids)
+        }
         return .success(Reply.statusMap(ids.map { ($0, devices[$0] != nil) }))
     }
 

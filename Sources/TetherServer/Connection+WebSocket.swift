@@ -26,6 +26,11 @@ extension Connection {
     /// A device's text message: forwarded byte for byte, or answered with a status reply.
     private func route(_ payload: UnsafeRawBufferPointer) {
         guard let sender = deviceID, withinRateLimit() else { return }
+        if announcePending {
+            // Handshake and first message in one read: the device's online goes out first.
+            announcePending = false
+            if server.switchboard.hasPendingPresence { server.flushPresence() }
+        }
         let envelope: Envelope
         switch Envelope.scan(payload) {
         case .success(let scanned): envelope = scanned
@@ -69,6 +74,21 @@ extension Connection {
     func send(_ reply: Reply) {
         if reply.status != .ok { server.metrics.routingErrors[reply.status.rawValue, default: 0] += 1 }
         reply.bytes.withUnsafeBytes { send(.text, $0) }
+    }
+
+    /// Answers the sender of each routed message among `bytes` (frames this connection queued)
+    /// that the kernel did not fully take (`taken` bytes of them it did): status 1 with its id.
+    func reportUndelivered(_ bytes: UnsafeRawBufferPointer, taken: Int) {
+        SentFrames.forEach(in: bytes) { frame in
+            guard frame.end > taken, frame.opcode == Opcode.text.rawValue else { return }
+            // Routed frames carry their sender's verified "from" and name a device in "to";
+            // replies have no "from", presence and broadcasts go "to" "all".
+            guard case .success(let envelope) = Envelope.scan(UnsafeRawBufferPointer(rebasing: bytes[frame.payload])),
+                  envelope.to != "all", let sender = server.switchboard.peer(for: envelope.from), sender !== self else { return }
+            let current = server.switchboard.peer(for: envelope.to)
+            server.metrics.undelivered += 1
+            sender.send(Reply.undelivered(to: envelope.to, online: current != nil && current !== self, idJSON: envelope.idJSON))
+        }
     }
 
     /// Starts a server-side close: the peer gets a few seconds to answer before TCP is cut.

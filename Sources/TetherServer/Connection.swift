@@ -21,6 +21,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     enum State {
         case http(RequestHeadParser)
+        /// A request body being read (Content-Length), then the request is answered.
+        case body(PendingBody)
         /// A WebSocket; between messages (the idle case) it keeps no decoder at all.
         case webSocket(PartialMessage?)
         /// A close was sent or the request was answered for good: input is discarded until EOF.
@@ -31,8 +33,18 @@ final class Connection: TCPConnection, SwitchboardPeer {
     var isEcho = false
     /// An accepted WebSocket that has not started closing (`state` may be borrowed while decoding).
     var isOpen = false
-    /// Accepted over --max-connections: every request is answered 503.
-    var overCapacity = false
+    /// The 101 was sent: what this connection writes from then on is WebSocket frames.
+    var upgraded = false
+    /// Accepted over a limit: every request is answered with this refusal.
+    var refusal = Refusal.none
+    /// Not read from while its own outbound queue is over the cap (backpressure).
+    var readPaused = false
+    /// Its `online` may still be waiting for the end of the tick: its first message must not overtake it.
+    var announcePending = false
+
+    enum Refusal: UInt8 {
+        case none, serverFull, addressFull, addressTooFast
+    }
 
     init(loop: Loop, server: Server) throws(UVError) {
         self.server = server
@@ -46,7 +58,15 @@ final class Connection: TCPConnection, SwitchboardPeer {
     override func didRead(_ bytes: UnsafeMutableRawBufferPointer) {
         lastSeen = server.loop.now
         server.metrics.bytesIn += UInt64(bytes.count)
-        var bytes = bytes
+        consume(bytes)
+        applyBackpressure()
+    }
+
+    /// Interprets input: request heads and bodies, then WebSocket frames. Pipelined requests past
+    /// this turn's budget are kept and served on a later turn, so one socket cannot hold the loop.
+    func consume(_ input: UnsafeMutableRawBufferPointer) {
+        var bytes = input
+        let turnStarted = server.turnClock()
         while !bytes.isEmpty {
             switch state {
             case .http(var parser):
@@ -59,8 +79,14 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     return respondAndClose(.json(status, HTTPRoutes.text(Reply(.malformed, reason))))
                 case .head(let head, let consumed):
                     bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
-                    handle(head)
+                    begin(head, served: parser.headsParsed)
                 }
+            case .body(let body):
+                let taken = body.take(UnsafeRawBufferPointer(bytes))
+                bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[taken...])
+                guard body.isComplete else { return }
+                state = .http(body.parser)
+                answer(body.head, body: body.bytes, served: body.parser.headsParsed)
             case .webSocket(let partial):
                 state = .closing   // while frames are handled, a close may end the WebSocket
                 var decoder = partial?.take() ?? FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes)
@@ -77,7 +103,47 @@ final class Connection: TCPConnection, SwitchboardPeer {
             case .closing:
                 return
             }
+            if !bytes.isEmpty, case .http = state, server.turnBudgetSpent(since: turnStarted) {
+                return server.deferInput(self, UnsafeRawBufferPointer(bytes))
+            }
         }
+    }
+
+    /// Stops reading a client whose own queue is over the cap until it drains; the sweep closes it
+    /// with 1008 if it stays over for --slow-consumer-seconds.
+    func applyBackpressure() {
+        guard !readPaused, queuedBytes > server.config.maxQueuedBytes, !isClosing else { return }
+        pauseReading()
+        server.noteOverCap(self)
+    }
+
+    func pauseReading() {
+        readPaused = true
+        stopReading()
+    }
+
+    /// Reads again once nothing holds it back (drained, and no input left over from an earlier turn).
+    func resumeReading() {
+        guard readPaused, !isClosing, !server.hasDeferredInput(self), queuedBytes <= server.config.maxQueuedBytes else { return }
+        readPaused = false
+        if case .closing = state { return }
+        do { try startReading() } catch { terminate() }
+    }
+
+    override func didDrain() {
+        if readPaused { resumeReading() }
+    }
+
+    /// Units in bytes this connection wrote: frames once upgraded, else whole responses.
+    override func unitBoundary(in bytes: UnsafeRawBufferPointer, atOrAfter offset: Int) -> Int {
+        upgraded ? SentFrames.boundary(in: bytes, atOrAfter: offset) : bytes.count
+    }
+
+    /// The socket is about to close: every routed message it never handed to the kernel is
+    /// answered to its sender (status 1), so nothing is lost without a word.
+    override func willClose() {
+        guard upgraded, queuedBytes > 0 else { return }
+        forEachUnsent { bytes, taken in reportUndelivered(bytes, taken: taken) }
     }
 
     override func didEnd(with error: UVError?) {
@@ -91,18 +157,40 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     // MARK: HTTP
 
-    private func handle(_ head: HTTPRequestHead) {
-        if overCapacity {
+    /// A request head arrived: refuse it, read its body first, or answer it.
+    private func begin(_ head: HTTPRequestHead, served: Int) {
+        switch refusal {
+        case .none: break
+        case .serverFull:
             return respondAndClose(.json(503, HTTPRoutes.text(Reply(.malformed, "server at capacity, retry later")), headers: [("Retry-After", "1")]))
+        case .addressFull:
+            return respondAndClose(.json(503, HTTPRoutes.text(Reply(.malformed, "too many connections from your address")), headers: [("Retry-After", "5")]))
+        case .addressTooFast:
+            return respondAndClose(.json(429, HTTPRoutes.text(Reply(.malformed, "too many new connections from your address; slow down")), headers: [("Retry-After", "1")]))
         }
+        switch RequestBody.length(of: head, limit: server.config.maxRequestBodyBytes) {
+        case .failure(let refusal):
+            respondAndClose(refusal)
+        case .success(0):
+            answer(head, body: [], served: served)
+        case .success(let length):
+            if Handshake.isUpgradeRequest(head) {
+                return respondAndClose(.json(400, HTTPRoutes.text(Reply(.malformed, "a WebSocket handshake has no body"))))
+            }
+            guard case .http(let parser) = state else { return }
+            state = .body(PendingBody(head: head, length: length, parser: parser))
+        }
+    }
+
+    private func answer(_ head: HTTPRequestHead, body: [UInt8], served: Int) {
         if Handshake.isUpgradeRequest(head) { return upgrade(head) }
         guard head.method == "GET" else {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET is served")), headers: [("Allow", "GET")]))
         }
         let response = HTTPRoutes.respond(to: head, server: server)
-        response.serialized(keepAlive: head.keepAlive).withUnsafeBytes { _ = write($0) }
-        if head.keepAlive {
-            state = .http(RequestHeadParser())
+        let keepAlive = head.keepAlive && served < server.config.maxRequestsPerConnection
+        response.serialized(keepAlive: keepAlive).withUnsafeBytes { _ = write($0) }
+        if keepAlive {
             requestSince = server.loop.now
         } else {
             finishClosing()
@@ -112,7 +200,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     private func upgrade(_ head: HTTPRequestHead) {
         let response = Handshake.respond(to: head)
         guard response.status == 101 else { return respondAndClose(response) }
-        if !server.config.allowedOrigins.isEmpty, !server.config.allowedOrigins.contains(head.header("origin") ?? "") {
+        if let origin = head.header("origin"), !OriginPolicy.allows(origin, head: head, config: server.config) {
             return respondAndClose(.json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed"))))
         }
         if server.config.echo && head.path == "/echo" {
@@ -125,8 +213,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case .success(let request):
             accept(response)
             server.register(self, as: request.deviceID)
-            if !request.queryStatus.isEmpty, case .success(let map) = server.switchboard.queryStatus(request.queryStatus, watcher: self) {
-                send(Reply(.ok, "ok", dataJSON: map))
+            if !request.queryStatus.isEmpty {
+                switch server.switchboard.queryStatus(request.queryStatus, watcher: self) {
+                case .success(let map): send(Reply(.ok, "ok", dataJSON: map))
+                case .failure(let problem): send(Reply(.malformed, problem.description))
+                }
             }
         }
     }
@@ -134,6 +225,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     private func accept(_ response: HTTPResponse) {
         state = .webSocket(nil)
         isOpen = true
+        upgraded = true
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
         response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
     }
@@ -154,6 +246,14 @@ final class Connection: TCPConnection, SwitchboardPeer {
         leaveSwitchboard()
         shutdown()
         server.beginClosing(self)
+    }
+
+    /// A slow consumer: what was never handed to its socket is dropped (each routed message answered
+    /// to its sender), so the 1008 close follows right behind what is already in flight.
+    func closeAsSlowConsumer() {
+        guard isOpen else { return terminate() }
+        dropUnsent { reportUndelivered($0, taken: 0) }
+        fail(.policyViolation, reason: "slow consumer")
     }
 
     /// Closes the socket at once (peer gone, or it did not finish closing in time).

@@ -17,7 +17,7 @@ enum HTTPRoutes {
         case "/online_status":
             response = onlineStatus(head, server.switchboard)
         default:
-            response = PairingRoutes.respond(to: head, config: server.config) ?? .json(404, text(Reply(.malformed, "no route for \(head.path)")))
+            response = PairingRoutes.respond(to: head, server: server) ?? .json(404, text(Reply(.malformed, "no route for \(head.path)")))
         }
         if let origin = server.config.corsOrigin {
             response.headers.append(("Access-Control-Allow-Origin", origin))

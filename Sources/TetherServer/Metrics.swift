@@ -12,6 +12,14 @@ final class Metrics {
     var bytesOut: UInt64 = 0
     var heartbeatTimeouts: UInt64 = 0
     var slowConsumerCloses: UInt64 = 0
+    /// Routed messages whose recipient's connection ended before the kernel took them (answered status 1).
+    var undelivered: UInt64 = 0
+    /// Connections refused by the per-address limits, by limit ("open", "rate").
+    var addressRefusals: [String: UInt64] = [:]
+    /// Times a connection's pipelined requests were put off to a later loop turn.
+    var deferredRequests: UInt64 = 0
+    var qrCacheHits: UInt64 = 0
+    var qrCacheMisses: UInt64 = 0
     /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
     private var lagSamples: [(at: UInt64, late: UInt64)] = []
     private var lagStart = 0
@@ -49,6 +57,11 @@ final class Metrics {
         metric("bytes_out_total", "counter", "Bytes handed to sockets.", [("", bytesOut)])
         metric("heartbeat_timeouts_total", "counter", "Connections closed for silence after a ping.", [("", heartbeatTimeouts)])
         metric("slow_consumer_closes_total", "counter", "Connections closed with 1008 for staying over the queue cap.", [("", slowConsumerCloses)])
+        metric("undelivered_total", "counter", "Routed messages answered status 1 because the recipient's connection ended before the kernel took them.", [("", undelivered)])
+        metric("address_refusals_total", "counter", "Connections refused by the per-address limits, by limit.",
+               addressRefusals.sorted { $0.key < $1.key }.map { ("{limit=\"\($0.key)\"}", $0.value) })
+        metric("deferred_requests_total", "counter", "Times pipelined HTTP requests were put off to a later loop turn.", [("", deferredRequests)])
+        metric("qr_cache_total", "counter", "Pairing code renders, by cache result.", [("{result=\"hit\"}", qrCacheHits), ("{result=\"miss\"}", qrCacheMisses)])
         metric("loop_lag_p99_milliseconds", "gauge", "p99 of the sweep timer's lateness over the last minute.", [("", lagP99Milliseconds)])
         metric("open_fds", "gauge", "Open file descriptors.", [("", UInt64(Metrics.openDescriptors()))])
         var limit = rlimit()

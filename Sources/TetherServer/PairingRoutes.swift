@@ -5,16 +5,17 @@ import WebSocket
 /// The pages a person uses (index, box, remote) and the QR codes that pair a phone with a box.
 enum PairingRoutes {
     /// The answer for `head`, or nil when the path is not one of these routes.
-    static func respond(to head: HTTPRequestHead, config: ServerConfig) -> HTTPResponse? {
+    static func respond(to head: HTTPRequestHead, server: Server) -> HTTPResponse? {
         if let asset = WebAsset.at(head.path) {
             return HTTPResponse(status: 200, headers: [("Content-Type", asset.contentType)] + WebAsset.securityHeaders, body: asset.body)
         }
         guard head.path.hasPrefix("/pair/") else { return nil }
-        return pairing(head, config)
+        return pairing(head, server)
     }
 
     /// `GET /pair/ID.svg`, `/pair/ID.png[?scale=N]` and `/pair/ID.json`.
-    private static func pairing(_ head: HTTPRequestHead, _ config: ServerConfig) -> HTTPResponse {
+    private static func pairing(_ head: HTTPRequestHead, _ server: Server) -> HTTPResponse {
+        let config = server.config
         let name = head.path.dropFirst("/pair/".count)
         guard let dot = name.lastIndex(of: "."), let format = Format(rawValue: String(name[name.index(after: dot)...])) else {
             return .json(404, HTTPRoutes.text(Reply(.malformed, "use /pair/ID.svg, /pair/ID.png or /pair/ID.json")))
@@ -24,16 +25,20 @@ enum PairingRoutes {
         guard let url = PairingLink.url(box: box, publicURL: config.publicURL, host: head.header("host")) else {
             return .json(400, HTTPRoutes.text(Reply(.malformed, "no usable Host header to build the pairing URL from")))
         }
-        guard let code = QRCode(encoding: url) else {
-            return .json(400, HTTPRoutes.text(Reply(.malformed, "pairing URL too long for a QR code")))
-        }
         switch format {
-        case .svg:
-            return image("image/svg+xml", code.svg())
-        case .png:
-            let scale = head.queryValue("scale").map { Int($0) ?? 0 } ?? 8
-            guard (1...32).contains(scale) else { return .json(400, HTTPRoutes.text(Reply(.malformed, "scale must be 1...32"))) }
-            return image("image/png", code.png(scale: scale))
+        case .svg, .png:
+            let scale = format == .svg ? 0 : head.queryValue("scale").map { Int($0) ?? 0 } ?? 8
+            guard format == .svg || (1...32).contains(scale) else {
+                return .json(400, HTTPRoutes.text(Reply(.malformed, "scale must be 1...32")))
+            }
+            var tooLong = false
+            let body = server.qrCache.body(for: "\(format.rawValue) \(scale) \(url)", hit: { server.metrics.qrCacheHits += 1 }) {
+                server.metrics.qrCacheMisses += 1
+                guard let code = QRCode(encoding: url) else { tooLong = true; return [] }
+                return format == .svg ? code.svg() : code.png(scale: scale)
+            }
+            if tooLong || body.isEmpty { return .json(400, HTTPRoutes.text(Reply(.malformed, "pairing URL too long for a QR code"))) }
+            return image(format == .svg ? "image/svg+xml" : "image/png", body)
         case .json:
             let data = "{\"box\":\"\(box)\",\"url\":\"\(jsonEscape(url))\",\"svg\":\"/pair/\(box).svg\",\"png\":\"/pair/\(box).png\"}"
             return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: data)))

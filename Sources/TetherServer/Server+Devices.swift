@@ -7,6 +7,8 @@ extension Server {
         logger.debug("device connected", metadata: ["device": "\(id)", "peer": "\(connection.peerAddress ?? "-")"])
         if let replaced = switchboard.register(id, connection) {
             replaced.fail(.replaced, reason: "replaced")
+        } else {
+            connection.announcePending = switchboard.presence != .off
         }
     }
 }

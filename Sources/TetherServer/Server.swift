@@ -40,12 +40,27 @@ public final class Server {
     var overCap: [ObjectIdentifier: (connection: Connection, since: UInt64)] = [:]
     /// Per-connection message rate (--max-messages-per-second); nil when there is no limit.
     var rateLimiter: RateLimiter<ObjectIdentifier>?
+    /// Per-address connection limits; nil when both are off.
+    var addressLimits: AddressLimits<IPAddress>?
+    /// The address each limited connection counts against (exempt ones are not here).
+    var countedAddress: [ObjectIdentifier: IPAddress] = [:]
+    /// Input a connection sent past its turn's budget, served on a later turn.
+    var deferredInput: [ObjectIdentifier: (connection: Connection, bytes: [UInt8])] = [:]
+    private var deferredTimer: Timer?
+    /// Rendered pairing codes.
+    let qrCache: QRCache
+    private var lastPrune: UInt64 = 0
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
         self.logger = logger
         loop = try Loop()
-        switchboard = Switchboard(presence: config.presence, allowClientBroadcast: config.allowClientBroadcast)
+        switchboard = Switchboard(presence: config.presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched)
+        qrCache = QRCache(maxEntries: config.qrCacheEntries)
+        if config.maxConnectionsPerAddress > 0 || config.maxConnectsPerSecondPerAddress > 0 {
+            addressLimits = AddressLimits(maxOpen: config.maxConnectionsPerAddress > 0 ? config.maxConnectionsPerAddress : Int.max,
+                                          perSecond: config.maxConnectsPerSecondPerAddress)
+        }
         heartbeat = HeartbeatPolicy(intervalMilliseconds: config.pingIntervalMilliseconds,
                                     timeoutMilliseconds: config.pingTimeoutMilliseconds)
         heartbeatWheel = TimingWheel(resolution: Server.sweepMilliseconds(config), now: loop.now)
@@ -97,6 +112,8 @@ public final class Server {
         loop.run()
         closing.removeAll()
         overCap.removeAll()
+        deferredInput.removeAll()
+        deferredTimer = nil
         heartbeatWheel = TimingWheel(resolution: 1, now: 0)
         try loop.close()
     }
@@ -121,20 +138,40 @@ public final class Server {
     private func accept(_ connection: Connection) {
         metrics.connectionsTotal += 1
         if connectionCount > config.maxConnections {
-            connection.overCapacity = true
+            connection.refusal = .serverFull
             if !refusing { logger.warning("at --max-connections \(config.maxConnections): answering 503") }
             refusing = true
         } else {
             refusing = false
+            admitByAddress(connection)
         }
         // The request deadline first; once upgraded, the heartbeat takes over. The one wheel entry
         // may only move later (postponeCheck), so it starts no later than the first ping is due.
         connection.scheduleCheck(at: loop.now + min(config.handshakeTimeoutMilliseconds, config.pingIntervalMilliseconds))
         try? connection.setNoDelay(true)
+        if config.sendBufferBytes > 0 {
+            try? connection.setSendBufferSize(min(config.sendBufferBytes, max(4096, config.maxQueuedBytes / 4)))
+        }
         do {
             try connection.startReading()
         } catch {
             connection.close()
+        }
+    }
+
+    /// Counts the connection against its address, or marks it to be refused (503 or 429).
+    private func admitByAddress(_ connection: Connection) {
+        guard addressLimits != nil, let address = connection.peerIP,
+              !config.limitExempt.contains(where: { $0.contains(address) }) else { return }
+        switch addressLimits!.admit(address, now: loop.now) {
+        case .allow:
+            countedAddress[ObjectIdentifier(connection)] = address
+        case .tooMany:
+            connection.refusal = .addressFull
+            metrics.addressRefusals["open", default: 0] += 1
+        case .tooFast:
+            connection.refusal = .addressTooFast
+            metrics.addressRefusals["rate", default: 0] += 1
         }
     }
 
@@ -143,7 +180,9 @@ public final class Server {
         connectionCount -= 1
         closing[id] = nil
         overCap[id] = nil
+        deferredInput[id] = nil
         rateLimiter?.forget(id)
+        if let address = countedAddress.removeValue(forKey: id) { addressLimits?.release(address) }
         if draining && connectionCount == 0 { loop.stop() }
     }
 
@@ -162,22 +201,78 @@ public final class Server {
             connection.checkDeadlines(now: now)
         }
         for (id, entry) in overCap {
-            if entry.connection.queuedBytes <= config.maxQueuedBytes {
+            // The clock stops only once it drained well below the cap, so hovering at the cap
+            // (what the kernel holds moves a little) does not reset it.
+            if entry.connection.bytesHeldForPeer <= config.maxQueuedBytes / 2 {
                 overCap[id] = nil
+                entry.connection.resumeReading()
             } else if now - entry.since >= config.slowConsumerMilliseconds {
                 overCap[id] = nil
                 logger.debug("closing slow consumer", metadata: ["device": "\(entry.connection.deviceID ?? "")"])
                 metrics.slowConsumerCloses += 1
-                entry.connection.fail(.policyViolation, reason: "slow consumer")
+                entry.connection.closeAsSlowConsumer()
             }
+        }
+        if now - lastPrune >= 10_000 {
+            lastPrune = now
+            addressLimits?.prune(now: now)
         }
     }
 
-    /// A recipient is busy while its queue is over the cap; the first time, the clock starts.
+    /// A recipient is busy while what is held for it is over the cap; the first time, the clock starts.
     func isBusy(_ recipient: Connection) -> Bool {
-        guard recipient.queuedBytes > config.maxQueuedBytes else { return false }
-        let id = ObjectIdentifier(recipient)
-        if overCap[id] == nil { overCap[id] = (recipient, loop.now) }
+        guard recipient.bytesHeldForPeer > config.maxQueuedBytes else { return false }
+        noteOverCap(recipient)
         return true
+    }
+
+    /// `connection` went over the queued-bytes cap now (unless it already was).
+    func noteOverCap(_ connection: Connection) {
+        let id = ObjectIdentifier(connection)
+        if overCap[id] == nil { overCap[id] = (connection, loop.now) }
+    }
+
+    // MARK: Turn budget
+
+    /// Work one connection's pipelined requests may take in one loop turn.
+    static let turnBudgetNanoseconds: UInt64 = 1_000_000
+
+    func turnClock() -> UInt64 { loop.preciseNanoseconds }
+
+    func turnBudgetSpent(since start: UInt64) -> Bool {
+        loop.preciseNanoseconds - start > Server.turnBudgetNanoseconds
+    }
+
+    /// Keeps `bytes` for a later turn and stops reading `connection` until they are served.
+    func deferInput(_ connection: Connection, _ bytes: UnsafeRawBufferPointer) {
+        metrics.deferredRequests += 1
+        let id = ObjectIdentifier(connection)
+        if var entry = deferredInput[id] {
+            entry.bytes.insert(contentsOf: bytes, at: 0)   // what is left of an earlier turn's bytes
+            deferredInput[id] = entry
+        } else {
+            deferredInput[id] = (connection, Array(bytes))
+        }
+        connection.pauseReading()
+        scheduleDeferred()
+    }
+
+    func hasDeferredInput(_ connection: Connection) -> Bool { deferredInput[ObjectIdentifier(connection)] != nil }
+
+    private func scheduleDeferred() {
+        if deferredTimer == nil { deferredTimer = try? Timer(loop: loop) }
+        deferredTimer?.start(afterMilliseconds: 0) { [unowned self] in serveDeferred() }
+    }
+
+    /// Next turn: each deferred connection gets another budget's worth of its input.
+    private func serveDeferred() {
+        let entries = deferredInput.values.map { $0 }
+        deferredInput.removeAll()
+        for (connection, bytes) in entries where !connection.isClosing {
+            var copy = bytes
+            copy.withUnsafeMutableBytes { connection.consume($0) }
+            connection.applyBackpressure()
+            connection.resumeReading()
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Switchboard
+import UV
 
 /// Everything the server can be told at start. Each field states its default.
 public struct ServerConfig: Sendable {
@@ -34,8 +35,9 @@ public struct ServerConfig: Sendable {
     public var handshakeTimeoutMilliseconds: UInt64 = 5000
     /// Connections served at once; more are answered 503. Default: the open-file limit minus 64.
     public var maxConnections = Int.max
-    /// Browser origins allowed to open a WebSocket (the `Origin` header); others get 403.
-    /// Empty (the default) allows every origin, and clients that send none.
+    /// Browser origins allowed to open a WebSocket besides the server's own (an `Origin` whose
+    /// host matches the request's Host or `publicURL`); others get 403. Requests without an
+    /// `Origin` (boxes, native apps) are always allowed. Default: none besides the own.
     public var allowedOrigins: [String] = []
     /// Messages a device may send per second (token bucket, bursts up to twice that); over it the
     /// sender gets status 6, and one that keeps flooding (3 seconds' worth refused before the
@@ -43,6 +45,26 @@ public struct ServerConfig: Sendable {
     public var maxMessagesPerSecond = 0
     /// How long a drain (SIGTERM) waits for devices to close before exiting. Default 10 s.
     public var drainMilliseconds: UInt64 = 10_000
+    /// SO_SNDBUF for each connection (the kernel doubles it), capped at a quarter of
+    /// `maxQueuedBytes`: what the kernel may hold for a peer that does not read. 0 leaves the
+    /// kernel's autotuning (up to megabytes a socket). Default 128 KiB.
+    public var sendBufferBytes = 128 * 1024
+    /// Connections one address may hold open; more get 503. 0 turns it off. Default 256.
+    public var maxConnectionsPerAddress = 256
+    /// New connections one address may open per second (bursts up to twice that); more get 429.
+    /// 0 turns it off. Default 20.
+    public var maxConnectsPerSecondPerAddress = 20
+    /// Addresses the per-address limits do not apply to (load tests, a trusted proxy). Default none.
+    public var limitExempt: [IPRange] = []
+    /// Device ids one connection may watch in watchers mode (queryStatus beyond it is status 2;
+    /// messaging adds no watch past it). Default 1000.
+    public var maxWatched = 1000
+    /// Largest request body (Content-Length) read; larger gets 413. Default 64 KiB.
+    public var maxRequestBodyBytes = 64 * 1024
+    /// HTTP requests served on one keep-alive connection; the last answer says `Connection: close`. Default 1000.
+    public var maxRequestsPerConnection = 1000
+    /// Rendered pairing codes kept for reuse (each format and scale apart). Default 256.
+    public var qrCacheEntries = 256
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
 

@@ -31,8 +31,12 @@ open class Handle {
     /// Closes the handle; the owner is released after libuv's close callback.
     public func close() {
         guard !isClosing else { return }
+        willClose()
         uv_close(handle, handleDidClose)
     }
+
+    /// Called just before the handle starts closing (pending writes are still known here).
+    open func willClose() {}
 
     /// Called once from the close callback; subclasses drop their callbacks here to break cycles.
     func didClose() {}

@@ -42,6 +42,9 @@ public final class Loop {
 
     public func stop() { uv_stop(raw) }
 
+    /// A monotonic clock in nanoseconds, read now (not cached per iteration).
+    public var preciseNanoseconds: UInt64 { uv_hrtime() }
+
     /// The loop's cached clock in milliseconds, updated once per iteration.
     public var now: UInt64 { uv_now(raw) }
 

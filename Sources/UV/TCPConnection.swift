@@ -41,6 +41,8 @@ public final class DelegatingConnection: TCPConnection {
 open class TCPConnection: Handle {
     /// Bytes sent with `send` during this iteration (empty, no storage, when idle).
     var corkBuffer: [UInt8] = []
+    /// What the kernel did not take, in order (nil while the peer keeps up: the usual case).
+    var backlog: Backlog?
     /// Corked buffers always have capacity; an uncorked connection holds an empty array.
     var hasCork: Bool { corkBuffer.capacity != 0 }
 
@@ -52,12 +54,13 @@ open class TCPConnection: Handle {
 
     var stream: UnsafeMutablePointer<uv_stream_t> { handle.asStream }
 
-    /// Bytes not yet taken by the kernel: queued in libuv, plus those corked for this iteration.
-    public var queuedBytes: Int { uv_stream_get_write_queue_size(stream) + corkBuffer.count }
+    /// Bytes not yet taken by the kernel: held in user space, plus those corked for this iteration.
+    public var queuedBytes: Int { heldBytes + corkBuffer.count }
 
     override func didClose() {
         super.didClose()
         corkBuffer = []
+        backlog = nil   // libuv cancelled the batch in flight before this
         didFinishClosing()
     }
 
@@ -65,8 +68,9 @@ open class TCPConnection: Handle {
     /// (a load script dropping thousands of sockets), not for polite ends.
     public func closeWithReset() {
         guard !isClosing else { return }
+        willClose()
         if uv_tcp_close_reset(handle.asTCP, handleDidClose) != 0 {
-            close()   // a shutdown is under way: libuv refuses the reset
+            uv_close(handle, handleDidClose)   // a shutdown is under way: libuv refuses the reset
         }
     }
 
@@ -147,6 +151,15 @@ open class TCPConnection: Handle {
     func writeNow(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, shared: SharedBuffer?) -> Bool {
         let total = first.count + second.count
         if total == 0 { return true }
+        if let backlog {   // behind what already waits, in order
+            if let shared, first.isEmpty {
+                backlog.append(referencing: second, of: shared)
+            } else {
+                backlog.append(copying: first)
+                backlog.append(copying: second)
+            }
+            return true
+        }
         var buffers = (uvBuffer(first), uvBuffer(second))
         let written: Int = withUnsafeMutablePointer(to: &buffers) { pair in
             pair.withMemoryRebound(to: uv_buf_t.self, capacity: 2) { bufs in
@@ -158,52 +171,92 @@ open class TCPConnection: Handle {
         }
         if written < 0 { return false }
         if written == total { return true }
-        return enqueue(first, second, skipping: written, shared: shared)
+        return holdRest(first, second, skipping: written, shared: shared)
     }
 
-    /// Queues what `uv_try_write` left: bytes of `first` (and of `second` unless shared) are
-    /// copied behind the request; shared bytes are referenced and their owner retained.
-    private func enqueue(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
-                         skipping written: Int, shared: SharedBuffer?) -> Bool {
-        let firstRest = first.count > written ? UnsafeRawBufferPointer(rebasing: first[written...]) : UnsafeRawBufferPointer(start: nil, count: 0)
-        let secondSkip = max(0, written - first.count)
-        let secondRest = UnsafeRawBufferPointer(rebasing: second[secondSkip...])
-        let copied = firstRest.count + (shared == nil ? secondRest.count : 0)
-        let request = WriteRequest.allocate(copying: copied)
-        var offset = 0
-        if let source = firstRest.baseAddress, !firstRest.isEmpty {
-            request.storage.copyMemory(from: source, byteCount: firstRest.count)
-        }
-        offset += firstRest.count
-        var buffers = (uv_buf_t(), uv_buf_t())
-        var count: UInt32 = 0
-        if shared == nil {
-            if !secondRest.isEmpty {
-                (request.storage + offset).copyMemory(from: secondRest.baseAddress!, byteCount: secondRest.count)
-            }
-            buffers.0 = uv_buf_init(request.storage.assumingMemoryBound(to: CChar.self), UInt32(copied))
-            count = 1
-        } else {
-            request.retain(shared!)
-            if !firstRest.isEmpty {
-                buffers.0 = uv_buf_init(request.storage.assumingMemoryBound(to: CChar.self), UInt32(firstRest.count))
-                buffers.1 = uvBuffer(secondRest)
-                count = 2
+    /// Starts a backlog with what `uv_try_write` left. The rest of a unit the kernel took in part
+    /// is kept apart (it must be sent whole); what follows starts at a unit boundary.
+    private func holdRest(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                          skipping written: Int, shared: SharedBuffer?) -> Bool {
+        let backlog = Backlog()
+        self.backlog = backlog
+        if first.isEmpty || second.isEmpty {
+            let single = first.isEmpty ? second : first
+            let boundary = written == 0 ? 0 : min(max(unitBoundary(in: single, atOrAfter: written), written), single.count)
+            let tail = UnsafeRawBufferPointer(rebasing: single[written..<boundary])
+            let rest = UnsafeRawBufferPointer(rebasing: single[boundary...])
+            if let shared, first.isEmpty {
+                backlog.append(referencing: tail, of: shared, continuesUnit: true)
+                backlog.append(referencing: rest, of: shared)
             } else {
-                buffers.0 = uvBuffer(secondRest)
-                count = 1
+                backlog.append(copying: tail, continuesUnit: true)
+                backlog.append(copying: rest)
             }
+        } else {
+            // Two buffers (a rare path): the remainder is kept as one unit that must go whole.
+            var joined = [UInt8](UnsafeRawBufferPointer(rebasing: first[min(written, first.count)...]))
+            joined += UnsafeRawBufferPointer(rebasing: second[max(0, written - first.count)...])
+            joined.withUnsafeBytes { backlog.append(copying: $0, continuesUnit: true) }
         }
-        let result = withUnsafeMutablePointer(to: &buffers) { pair in
-            pair.withMemoryRebound(to: uv_buf_t.self, capacity: 2) { bufs in
-                uv_write(request.raw, stream, bufs, count, didWrite)
-            }
+        return backlog.pump(stream)
+    }
+
+    /// Where the first unit (frame, response) starting at or after `offset` in `bytes` begins.
+    /// The default treats a write as one unit; subclasses that frame their output say better.
+    open func unitBoundary(in bytes: UnsafeRawBufferPointer, atOrAfter offset: Int) -> Int { bytes.count }
+
+    func backlogDidWrite(status: Int32) {
+        guard let backlog else { return }
+        backlog.finishBatch()
+        guard status == 0, !isClosing else { return }
+        if !backlog.pump(stream) { return close() }
+        guard backlog.isIdle else { return }
+        self.backlog = nil
+        if backlog.shutdownRequested { sendFIN() }
+        didDrain()
+    }
+
+    /// Bytes held in user space: the batch libuv has in flight (its unsent part) and what waits behind it.
+    var heldBytes: Int { backlog.map { uv_stream_get_write_queue_size(stream) + $0.waitingBytes } ?? 0 }
+
+    /// Bytes held for the peer that it has not taken: ours, plus the kernel's once a backlog shows
+    /// the peer is slow (the kernel's part is otherwise bounded by the send buffer).
+    public var bytesHeldForPeer: Int {
+        let queued = queuedBytes
+        return backlog == nil ? queued : queued + kernelQueuedBytes
+    }
+
+    /// Bytes sent but not yet acknowledged or not yet sent by the kernel (SIOCOUTQ): a system
+    /// call, so asked only where a backlog shows the peer is slow.
+    public var kernelQueuedBytes: Int {
+        var fd = uv_os_fd_t()
+        guard uv_fileno(handle, &fd) == 0 else { return 0 }
+        return Int(max(0, tether_unsent_bytes(fd)))
+    }
+
+    /// Drops every unit not yet handed to the kernel (gathered this iteration, or waiting behind
+    /// the batch in flight), showing each dropped chunk to `visit` first. The batch in flight
+    /// still goes out, so a frame written after this follows it closely.
+    public func dropUnsent(_ visit: (UnsafeRawBufferPointer) -> Void) {
+        if hasCork {
+            corkBuffer.withUnsafeBytes { visit($0) }
+            var buffer = corkBuffer
+            corkBuffer = []
+            loop.recycle(&buffer)
         }
-        if result < 0 {
-            request.free()
-            return false
-        }
-        return true
+        backlog?.dropWaiting(visit)
+    }
+
+    /// Shows every unit the kernel has not fully taken, with the count of its bytes it did take.
+    public func forEachUnsent(_ visit: (UnsafeRawBufferPointer, Int) -> Void) {
+        backlog?.forEachUnsent(unsentInFlight: uv_stream_get_write_queue_size(stream), visit)
+        if hasCork { corkBuffer.withUnsafeBytes { visit($0, 0) } }
+    }
+
+    /// Sets SO_SNDBUF (the kernel doubles it), bounding what the kernel holds for a slow peer.
+    public func setSendBufferSize(_ bytes: Int) throws(UVError) {
+        var value = Int32(clamping: bytes)
+        try UVError.check(uv_send_buffer_size(handle, &value))
     }
 
     // MARK: Shutdown
@@ -212,6 +265,11 @@ open class TCPConnection: Handle {
     public func shutdown() {
         guard !isClosing else { return }
         if hasCork { flushCork() }
+        if let backlog { return backlog.shutdownRequested = true }
+        sendFIN()
+    }
+
+    private func sendFIN() {
         let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
         if uv_shutdown(request, stream, { request, _ in request?.deallocate() }) < 0 {
             request.deallocate()
@@ -241,14 +299,4 @@ private func readCallback(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ count:
         let error = UVError(Int32(count))
         connection.didEnd(with: error.isEOF ? nil : error)
     }
-}
-
-private func didWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
-    let stream = request!.pointee.handle!
-    WriteRequest(raw: request!).free()
-    guard status == 0, uv_stream_get_write_queue_size(stream) == 0 else { return }
-    let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(stream))
-    guard uv_is_closing(handle) == 0 else { return }
-    let connection = Handle.owner(of: handle) as! TCPConnection
-    connection.didDrain()
 }

@@ -19,6 +19,8 @@ public struct RequestHeadParser {
     public init() {}
 
     public var bufferedBytes: Int { buffer.count }
+    /// Complete heads this parser has produced (requests on one keep-alive connection).
+    public private(set) var headsParsed = 0
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         for (index, byte) in bytes.enumerated() {
@@ -29,6 +31,7 @@ public struct RequestHeadParser {
                 let head = buffer
                 buffer = []
                 tail = 0
+                headsParsed += 1
                 switch RequestHeadParser.parse(head) {
                 case .success(let parsed): return .head(parsed, consumed: index + 1)
                 case .failure(let failure): return .failure(status: failure.status, reason: failure.reason)

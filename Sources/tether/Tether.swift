@@ -4,6 +4,7 @@ import Logging
 import Pairing
 import Switchboard
 import TetherServer
+import UV
 
 /// `tether`: flags, each also settable as TETHER_<FLAG> (flags win), then the server runs.
 @main
@@ -43,8 +44,32 @@ struct Tether: ParsableCommand {
     @Option(help: "Connections served at once; more get HTTP 503. Default: the open-file limit minus 64.")
     var maxConnections: Int?
 
-    @Option(help: "Comma-separated origins allowed to open a WebSocket; others get 403. Default: any.")
+    @Option(help: "Comma-separated browser origins allowed to open a WebSocket besides the server's own (Host or --public-url); others get 403. Requests without Origin are allowed. Default: only the own.")
     var allowedOrigins: String?
+
+    @Option(help: "SO_SNDBUF per connection (at most a quarter of --max-queued-bytes); 0 keeps the kernel's autotuning. Default 131072.")
+    var sendBufferBytes: Int?
+
+    @Option(name: .customLong("max-connections-per-ip"), help: "Connections one address may hold open (503 beyond); 0 is off. Default 256.")
+    var maxConnectionsPerIP: Int?
+
+    @Option(name: .customLong("max-connects-per-second-per-ip"), help: "New connections per second from one address (bursts twice that; 429 beyond); 0 is off. Default 20.")
+    var maxConnectsPerSecondPerIP: Int?
+
+    @Option(help: "Comma-separated CIDR ranges exempt from the per-address limits (e.g. 127.0.0.0/8 for load tests). Default none.")
+    var limitExempt: String?
+
+    @Option(help: "Device ids one connection may watch in watchers mode. Default 1000.")
+    var maxWatched: Int?
+
+    @Option(help: "Largest HTTP request body in bytes (413 beyond). Default 65536.")
+    var maxRequestBodyBytes: Int?
+
+    @Option(help: "HTTP requests served on one keep-alive connection. Default 1000.")
+    var maxRequestsPerConnection: Int?
+
+    @Option(help: "Rendered pairing QR codes kept for reuse. Default 256.")
+    var qrCacheEntries: Int?
 
     @Option(help: "Messages per second a device may send (status 6 over it, 1008 for a flood); 0 is off. Default 0.")
     var maxMessagesPerSecond: Int?
@@ -142,6 +167,26 @@ struct Tether: ParsableCommand {
         if let origins = allowedOrigins ?? env.string("ALLOWED_ORIGINS") {
             config.allowedOrigins = origins.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
         }
+        config.sendBufferBytes = try checked("send-buffer-bytes", sendBufferBytes, in: 0...(1 << 30))
+            ?? env.int("SEND_BUFFER_BYTES", in: 0...(1 << 30)) ?? config.sendBufferBytes
+        config.maxConnectionsPerAddress = try checked("max-connections-per-ip", maxConnectionsPerIP, in: 0...(1 << 30))
+            ?? env.int("MAX_CONNECTIONS_PER_IP", in: 0...(1 << 30)) ?? config.maxConnectionsPerAddress
+        config.maxConnectsPerSecondPerAddress = try checked("max-connects-per-second-per-ip", maxConnectsPerSecondPerIP, in: 0...1_000_000)
+            ?? env.int("MAX_CONNECTS_PER_SECOND_PER_IP", in: 0...1_000_000) ?? config.maxConnectsPerSecondPerAddress
+        if let ranges = limitExempt ?? env.string("LIMIT_EXEMPT") {
+            config.limitExempt = try ranges.split(separator: ",").map { text in
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                guard let range = IPRange(trimmed) else { throw ValidationError("--limit-exempt: \(trimmed) is not an address or CIDR range") }
+                return range
+            }
+        }
+        config.maxWatched = try checked("max-watched", maxWatched, in: 1...1_000_000) ?? env.int("MAX_WATCHED", in: 1...1_000_000) ?? config.maxWatched
+        config.maxRequestBodyBytes = try checked("max-request-body-bytes", maxRequestBodyBytes, in: 0...(16 << 20))
+            ?? env.int("MAX_REQUEST_BODY_BYTES", in: 0...(16 << 20)) ?? config.maxRequestBodyBytes
+        config.maxRequestsPerConnection = try checked("max-requests-per-connection", maxRequestsPerConnection, in: 1...(1 << 30))
+            ?? env.int("MAX_REQUESTS_PER_CONNECTION", in: 1...(1 << 30)) ?? config.maxRequestsPerConnection
+        config.qrCacheEntries = try checked("qr-cache-entries", qrCacheEntries, in: 0...100_000)
+            ?? env.int("QR_CACHE_ENTRIES", in: 0...100_000) ?? config.qrCacheEntries
         config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
         config.echo = try echo ?? env.bool("ECHO") ?? config.echo
         return config

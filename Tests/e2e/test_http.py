@@ -2,8 +2,8 @@
 import socket
 
 
-def request(port, raw, read_all=True):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+def request(port, raw, read_all=True, source=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0) if source else None)
     s.sendall(raw)
     data = b""
     while True:

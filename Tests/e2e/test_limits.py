@@ -25,7 +25,7 @@ def test_slowloris_is_cut_at_the_handshake_timeout_while_others_work(start_serve
 
 
 def test_max_connections_refuses_the_101st_with_503(start_server):
-    server = start_server("--max-connections", "100")
+    server = start_server("--max-connections", "100", "--limit-exempt", "127.0.0.1")
     held = [RawClient(server.port, path=f"/?device_id=cap-{i}") for i in range(100)]
     assert all(c.status == 101 for c in held)
     refused = RawClient(server.port, path="/?device_id=cap-100")
@@ -103,7 +103,7 @@ def test_sigterm_drain_with_500_clients_all_get_1001_and_no_offline(start_server
     import base64
     import os
     import struct
-    server = start_server()
+    server = start_server("--limit-exempt", "127.0.0.1")
 
     async def device(i):
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

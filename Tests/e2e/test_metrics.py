@@ -7,8 +7,8 @@ from devices import connect, presence, recv_json, recv_until, run
 from test_http import request
 
 
-def scrape(port):
-    reply = request(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+def scrape(port, source=None):
+    reply = request(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", source=source)
     head, body = reply.split(b"\r\n\r\n", 1)
     assert head.startswith(b"HTTP/1.1 200")
     samples = {}

@@ -39,7 +39,8 @@
   }
 
   function handleFrame(frame) {
-    if (typeof frame.status === "number") {
+    const kind = tetherFrameKind(frame, boxId);
+    if (kind === "reply") {
       // Answers to our status queries refresh what we know of the phones.
       if (frame.status === 0 && frame.data) {
         for (const [id, state] of Object.entries(frame.data)) if (phones.has(id)) phones.set(id, state);
@@ -47,14 +48,14 @@
       }
       return;
     }
-    if (frame.to === "all") {
-      if (phones.has(frame.from) && (frame.msg === "online" || frame.msg === "offline")) {
+    if (kind === "presence") {
+      if (phones.has(frame.from)) {
         phones.set(frame.from, frame.msg);
         renderPhones();
       }
       return;
     }
-    if (!tetherValidId(frame.from)) return;
+    if (kind !== "message") return;
     remember(frame.from);
     if (frame.msg && frame.msg.type === "pair") link.send(frame.from, { type: "paired", box: boxId });
     showMessage(frame.from, frame.msg);

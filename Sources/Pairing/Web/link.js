@@ -8,6 +8,20 @@ function tetherValidId(id) {
   return typeof id === "string" && TETHER_ID_PATTERN.test(id) && id !== "all" && id !== "server";
 }
 
+// What a frame from the server is, judged only by what a peer cannot forge: the server checks
+// every routed message's "from" against its sender, and its own replies never carry "from".
+//   "reply"    a server reply: {"status":N,...} without "from"
+//   "presence" {"from":ID,"to":"all","msg":"online"|"offline"} (a peer can only speak for itself)
+//   "message"  a routed message to us: "from" a valid id, "to" our id
+//   "ignore"   anything else
+function tetherFrameKind(frame, selfId) {
+  if (frame === null || typeof frame !== "object" || Array.isArray(frame)) return "ignore";
+  if (!("from" in frame)) return typeof frame.status === "number" ? "reply" : "ignore";
+  if (!tetherValidId(frame.from)) return "ignore";
+  if (frame.to === "all") return frame.msg === "online" || frame.msg === "offline" ? "presence" : "ignore";
+  return frame.to === selfId ? "message" : "ignore";
+}
+
 // A stored id, or a new random one with the given prefix, kept in localStorage.
 function tetherStoredId(key, prefix) {
   let id = null;

@@ -61,17 +61,18 @@
   }
 
   function handleFrame(frame) {
-    if (typeof frame.status === "number") {
-      if (frame.data && typeof frame.data[boxId] === "string") boxIs(frame.data[boxId] === "online", false);
-      if (frame.status !== 0) notice(explain(frame), true);
-      return;
+    switch (tetherFrameKind(frame, phoneId)) {
+      case "reply":
+        if (frame.data && typeof frame.data[boxId] === "string") boxIs(frame.data[boxId] === "online", false);
+        if (frame.status !== 0) notice(explain(frame), true);
+        break;
+      case "presence":
+        if (frame.from === boxId) boxIs(frame.msg === "online", true);
+        break;
+      case "message":
+        if (frame.from === boxId && frame.msg && frame.msg.type === "paired") notice("Paired with " + boxId + ".", false);
+        break;
     }
-    if (frame.from === boxId && frame.to === "all") {
-      if (frame.msg === "online") boxIs(true, true);
-      if (frame.msg === "offline") boxIs(false, true);
-      return;
-    }
-    if (frame.from === boxId && frame.msg && frame.msg.type === "paired") notice("Paired with " + boxId + ".", false);
   }
 
   function boxIs(online, announced) {

@@ -1,0 +1,143 @@
+import CLibUV
+
+/// What a slow peer has not taken yet, held in user space in write order. Only a connection whose
+/// kernel buffer filled up has one. At most one libuv write is in flight (a bounded batch), so
+/// everything behind it can still be dropped whole (a slow consumer's close) and every unit (a
+/// frame, a response) that never reached the socket can be named to whoever sent it.
+final class Backlog {
+    struct Chunk {
+        let base: UnsafeMutableRawPointer
+        var count: Int
+        /// Bytes allocated for an owned copy (more may be appended); 0 when `shared` owns them.
+        let capacity: Int
+        let shared: SharedBuffer?
+        /// The rest of a unit whose start the kernel already took: sent whole, never dropped or reported.
+        let continuesUnit: Bool
+
+        func release() {
+            if shared == nil { base.deallocate() }
+        }
+    }
+
+    /// Batches handed to libuv at once: small enough that a close frame queued behind the batch
+    /// reaches a peer that reads at all, large enough that a draining backlog needs few syscalls.
+    static let batchBytes = 64 * 1024
+    static let batchChunks = 16
+    /// Smallest owned chunk: later small writes are appended to it instead of allocating again.
+    static let minimumChunkBytes = 4096
+
+    private(set) var waiting: [Chunk] = []
+    private var waitingStart = 0
+    private(set) var waitingBytes = 0
+    private(set) var inFlight: [Chunk] = []
+    private(set) var inFlightBytes = 0
+    /// FIN is sent once everything held here is written.
+    var shutdownRequested = false
+    let request: UnsafeMutablePointer<uv_write_t>
+
+    init() {
+        request = .allocate(capacity: 1)
+    }
+
+    deinit {
+        for chunk in inFlight { chunk.release() }
+        for chunk in waiting[waitingStart...] { chunk.release() }
+        request.deallocate()
+    }
+
+    var isIdle: Bool { inFlight.isEmpty && waitingStart == waiting.count }
+
+    /// Copies `bytes` behind everything waiting (into the last chunk when it has room).
+    func append(copying bytes: UnsafeRawBufferPointer, continuesUnit: Bool = false) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        waitingBytes += bytes.count
+        if !continuesUnit, waiting.count > waitingStart, let last = waiting.last, last.shared == nil,
+           !last.continuesUnit, last.capacity - last.count >= bytes.count {
+            (last.base + last.count).copyMemory(from: source, byteCount: bytes.count)
+            waiting[waiting.count - 1].count += bytes.count
+            return
+        }
+        let capacity = max(bytes.count, Backlog.minimumChunkBytes)
+        let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        base.copyMemory(from: source, byteCount: bytes.count)
+        waiting.append(Chunk(base: base, count: bytes.count, capacity: capacity, shared: nil, continuesUnit: continuesUnit))
+    }
+
+    /// References `bytes` (inside `shared`) behind everything waiting, retaining their owner.
+    func append(referencing bytes: UnsafeRawBufferPointer, of shared: SharedBuffer, continuesUnit: Bool = false) {
+        guard !bytes.isEmpty else { return }
+        waitingBytes += bytes.count
+        waiting.append(Chunk(base: UnsafeMutableRawPointer(mutating: bytes.baseAddress!), count: bytes.count,
+                             capacity: 0, shared: shared, continuesUnit: continuesUnit))
+    }
+
+    /// Hands the next batch to libuv unless one is in flight. False when libuv refuses it.
+    func pump(_ stream: UnsafeMutablePointer<uv_stream_t>) -> Bool {
+        guard inFlight.isEmpty, waitingStart < waiting.count else { return true }
+        var buffers: [uv_buf_t] = []
+        while waitingStart < waiting.count, buffers.count < Backlog.batchChunks,
+              buffers.isEmpty || inFlightBytes + waiting[waitingStart].count <= Backlog.batchBytes {
+            let chunk = waiting[waitingStart]
+            waitingStart += 1
+            waitingBytes -= chunk.count
+            inFlight.append(chunk)
+            inFlightBytes += chunk.count
+            buffers.append(uv_buf_init(chunk.base.assumingMemoryBound(to: CChar.self), UInt32(chunk.count)))
+        }
+        compactWaiting()
+        return uv_write(request, stream, buffers, UInt32(buffers.count), backlogDidWrite) == 0
+    }
+
+    /// The in-flight batch ended: its chunks are let go.
+    func finishBatch() {
+        for chunk in inFlight { chunk.release() }
+        inFlight.removeAll(keepingCapacity: true)
+        inFlightBytes = 0
+    }
+
+    /// Lets go of everything not yet handed to libuv, showing each chunk to `visit` first.
+    func dropWaiting(_ visit: (UnsafeRawBufferPointer) -> Void) {
+        for chunk in waiting[waitingStart...] {
+            if !chunk.continuesUnit { visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count)) }
+            chunk.release()
+        }
+        waiting.removeAll()
+        waitingStart = 0
+        waitingBytes = 0
+    }
+
+    /// Shows every unit-aligned chunk not yet fully taken by the kernel, with how many of its
+    /// bytes the kernel did take (`unsentInFlight`: libuv's count for the batch in flight).
+    func forEachUnsent(unsentInFlight: Int, _ visit: (UnsafeRawBufferPointer, Int) -> Void) {
+        var sent = inFlightBytes - unsentInFlight
+        for chunk in inFlight {
+            let taken = min(sent, chunk.count)
+            sent -= taken
+            if taken < chunk.count && !chunk.continuesUnit {
+                visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), taken)
+            }
+        }
+        for chunk in waiting[waitingStart...] where !chunk.continuesUnit {
+            visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), 0)
+        }
+    }
+
+    private func compactWaiting() {
+        if waitingStart == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingStart = 0
+        } else if waitingStart > 64 && waitingStart * 2 > waiting.count {
+            waiting.removeFirst(waitingStart)
+            waitingStart = 0
+        }
+    }
+}
+
+private func backlogDidWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
+    let stream = request!.pointee.handle!
+    let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(stream))
+    // After uv_close the handle's owner may already be gone from `data`: the close path frees the backlog.
+    guard let data = handle.pointee.data else { return }
+    let connection = Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue() as! TCPConnection
+    connection.backlogDidWrite(status: status)
+}
