@@ -1,16 +1,16 @@
-# Build with the official Swift image, run on slim Debian with libuv only.
+# Build with the official Swift image, run on slim Debian with only the C libraries it links.
 #   docker build -t tether .
 #   docker run --rm -p 8080:8080 --ulimit nofile=1048576:1048576 tether
 FROM swift:6.1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN apt-get update && apt-get install -y --no-install-recommends libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config make \
+RUN apt-get update && apt-get install -y --no-install-recommends libuv1-dev libssl-dev libqrencode-dev zlib1g-dev libsqlite3-dev pkg-config make \
     && rm -rf /var/lib/apt/lists/*
 RUN make release RELEASE_FLAGS="--static-swift-stdlib --product tether" \
     && cp "$(swift build -c release --show-bin-path)/tether" /tether
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libuv1 libssl3 libqrencode4 zlib1g curl \
+RUN apt-get update && apt-get install -y --no-install-recommends libuv1 libssl3 libqrencode4 zlib1g libsqlite3-0 curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --no-create-home --uid 10001 tether
 COPY --from=build /tether /usr/local/bin/tether

@@ -37,20 +37,28 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            path: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(name: "UV", dependencies: ["CLibUV"]),
         .target(name: "WebSocket", dependencies: ["CCrypto"]),
         .target(name: "Switchboard"),
         .target(name: "Auth", dependencies: ["CCrypto"]),
+        .target(name: "Storage", dependencies: ["Auth", "CSQLite"]),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", "Switchboard", "Pairing", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "Pairing", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "tether",
             dependencies: [
                 "TetherServer",
                 "Switchboard",
+                "Auth",
                 "UV",
                 "Pairing",
                 .product(name: "Logging", package: "swift-log"),
@@ -70,6 +78,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], exclude: ["Fixtures"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"], exclude: ["faulty_server.py"]),
     ],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tether needs, only when it is missing.
-#   scripts/deps.sh build   C libraries (libuv, libcrypto, libqrencode, zlib) and pkg-config
+#   scripts/deps.sh build   C libraries (libuv, libcrypto, libqrencode, zlib, sqlite3) and pkg-config
 #   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest),
 #                           headless Chromium with its driver, Selenium, a QR reader (zxing-cpp), Node
 #   scripts/deps.sh bench   the above, plus node-ws for the reference server
@@ -12,7 +12,7 @@ as_root() {
     elif command -v sudo >/dev/null 2>&1; then sudo "$@"
     else
         echo "deps: need root (or sudo) to run: $*" >&2
-        echo "deps: install libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config yourself, then re-run make" >&2
+        echo "deps: install libuv1-dev libssl-dev libqrencode-dev zlib1g-dev libsqlite3-dev pkg-config yourself, then re-run make" >&2
         exit 1
     fi
 }
@@ -23,9 +23,9 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv libcrypto libqrencode zlib; then
-    echo "deps: installing libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config"
-    apt_install libuv1-dev libssl-dev libqrencode-dev zlib1g-dev pkg-config
+if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv libcrypto libqrencode zlib sqlite3; then
+    echo "deps: installing libuv1-dev libssl-dev libqrencode-dev zlib1g-dev libsqlite3-dev pkg-config"
+    apt_install libuv1-dev libssl-dev libqrencode-dev zlib1g-dev libsqlite3-dev pkg-config
 fi
 
 if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
@@ -42,8 +42,8 @@ if [ "$what" = test ]; then
         echo "deps: installing chromium and chromium-driver for the browser tests"
         apt_install chromium chromium-driver
     fi
-    if ! python3 -c 'import websockets, pytest, prometheus_client, selenium, zxingcpp, PIL' >/dev/null 2>&1; then
-        echo "deps: installing Python websockets, pytest, prometheus_client, selenium, zxing-cpp and pillow"
-        python3 -m pip install -q websockets pytest prometheus_client selenium zxing-cpp pillow
+    if ! python3 -c 'import websockets, pytest, prometheus_client, selenium, zxingcpp, PIL, jwt, cryptography' >/dev/null 2>&1; then
+        echo "deps: installing Python websockets, pytest, prometheus_client, selenium, zxing-cpp, pillow, PyJWT and cryptography"
+        python3 -m pip install -q websockets pytest prometheus_client selenium zxing-cpp pillow pyjwt cryptography
     fi
 fi

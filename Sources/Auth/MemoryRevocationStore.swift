@@ -15,13 +15,18 @@ public final class MemoryRevocationStore: RevocationStore {
 
     /// Whether `box` has revoked `phone`.
     public func isRevoked(box: String, phone: String) -> Bool {
-        expiries[Pair(box: box, phone: phone)] != nil
+        !expiries.isEmpty && expiries[Pair(box: box, phone: phone)] != nil   // asked per message: the empty case costs nothing
     }
 
     /// Records the revocation; revoking again keeps the later expiry.
     public func revoke(box: String, phone: String, until expiry: Int64) {
         let pair = Pair(box: box, phone: phone)
         expiries[pair] = max(expiries[pair] ?? .min, expiry)
+    }
+
+    /// Forgets the revocation (the two paired again).
+    public func lift(box: String, phone: String) {
+        expiries[Pair(box: box, phone: phone)] = nil
     }
 
     /// Drops revocations whose expiry is before `now`.

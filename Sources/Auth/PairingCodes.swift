@@ -66,6 +66,12 @@ public struct PairingCodes: Sendable {
         return .success(entry.box)
     }
 
+    /// The box of `code` if it is still valid and unused, without redeeming it (e.g. to draw its QR).
+    public func box(for code: String, now: Int64) -> String? {
+        guard code.utf8.count <= 64, let entry = entries[code], now < entry.expiry, !entry.used else { return nil }
+        return entry.box
+    }
+
     /// Forgets codes whose expiry has passed; afterwards they count as unknown.
     public mutating func prune(now: Int64) {
         for (code, entry) in entries where now >= entry.expiry { forget(code) }

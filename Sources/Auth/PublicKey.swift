@@ -27,27 +27,6 @@ final class PublicKey: @unchecked Sendable {
 
     /// The algorithm this key may verify, or why it may verify none.
     func algorithm() throws(KeyProblem) -> SigningAlgorithm {
-        switch EVP_PKEY_get_base_id(pointer) {
-        case EVP_PKEY_EC:
-            let curve = groupName()
-            guard curve == "prime256v1" || curve == "P-256" else { throw .unsupportedCurve(curve) }
-            return .es256
-        case EVP_PKEY_RSA:
-            let bits = Int(EVP_PKEY_get_bits(pointer))
-            guard bits >= 2048 else { throw .rsaKeyTooSmall(bits: bits) }
-            return .rs256
-        default:
-            throw .unsupportedKeyType
-        }
-    }
-
-    private func groupName() -> String {
-        var name = [CChar](repeating: 0, count: 64)
-        var length = 0
-        guard EVP_PKEY_get_group_name(pointer, &name, name.count, &length) == 1 else {
-            ERR_clear_error()
-            return "an unnamed curve"
-        }
-        return String(decoding: name.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try KeyAlgorithm.of(pointer)
     }
 }

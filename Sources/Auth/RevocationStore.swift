@@ -6,4 +6,13 @@ public protocol RevocationStore: AnyObject {
     func revoke(box: String, phone: String, until expiry: Int64) throws
     /// Drops revocations whose expiry is before `now`.
     func prune(now: Int64) throws
+    /// Forgets that `box` revoked `phone` (they paired again).
+    func lift(box: String, phone: String) throws
+}
+
+/// A store that cannot lift a revocation says so.
+public struct LiftUnsupported: Error {}
+
+extension RevocationStore {
+    public func lift(box: String, phone: String) throws { throw LiftUnsupported() }
 }

@@ -1,12 +1,13 @@
 /// The URL a box's QR code opens on a phone: `<base>/remote?box=ID`.
 public enum PairingLink {
     /// `base` is the operator's `--public-url` when set, else `http://` and the request's Host header.
-    /// Nil when neither gives a usable base. `box` must already be a valid device id (its
-    /// characters need no escaping in a query).
-    public static func url(box: String, publicURL: String?, host: String?) -> String? {
-        if let publicURL { return trimmingSlashes(publicURL) + "/remote?box=" + box }
+    /// Nil when neither gives a usable base. `box` must already be a valid device id and `code`
+    /// URL-safe (neither needs escaping in a query); with a code the phone can pair in token mode.
+    public static func url(box: String, code: String? = nil, publicURL: String?, host: String?) -> String? {
+        let path = "/remote?box=" + box + (code.map { "&code=" + $0 } ?? "")
+        if let publicURL { return trimmingSlashes(publicURL) + path }
         guard let host, isPlausibleHost(host) else { return nil }
-        return "http://" + host + "/remote?box=" + box
+        return "http://" + host + path
     }
 
     /// Why `url` cannot be a public URL (nil when it can): it must be http(s) with a host and no query.

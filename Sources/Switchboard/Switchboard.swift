@@ -93,6 +93,16 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         return complete
     }
 
+    /// `watcher` no longer hears about `subjects`.
+    public func unwatch(_ watcher: Peer, _ subjects: [String]) {
+        let key = ObjectIdentifier(watcher)
+        for subject in subjects {
+            subjectsOf[key]?.remove(subject)
+            watchersOf[subject]?[key] = nil
+            if watchersOf[subject]?.isEmpty == true { watchersOf[subject] = nil }
+        }
+    }
+
     /// How many more ids `watcher` could watch of `subjects` (watchers mode).
     func watchRoom(_ watcher: Peer, for subjects: [String]) -> Bool {
         guard presence == .watchers else { return true }

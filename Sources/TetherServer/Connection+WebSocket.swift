@@ -37,6 +37,12 @@ extension Connection {
         case .failure(.malformed(let why)):
             return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
         }
+        if server.trust != nil, envelope.from.utf8.elementsEqual(sender.utf8) {
+            if envelope.to == "server", let reply = server.trustCommand(envelope, payload: payload, from: self, id: sender) {
+                return send(reply)
+            }
+            guard server.authorize(envelope, from: sender, connection: self) else { return }
+        }
         switch server.switchboard.route(envelope, payload: payload, from: sender, sender: self) {
         case .deliver(let recipient):
             if server.isBusy(recipient) {
@@ -131,14 +137,21 @@ extension Connection {
 
     private func checkHeartbeat(now: UInt64) {
         guard isOpen else { return }
+        // Token mode: the token's expiry is one more deadline on the same wheel entry.
+        let tokenDeadline = deviceID.flatMap { server.tokenDeadline(of: $0) }
+        if let tokenDeadline, tokenDeadline <= now {
+            server.metrics.tokenExpiries += 1
+            return fail(.tokenExpired, reason: "token expired")
+        }
+        func recheck(at time: UInt64) { scheduleCheck(at: min(time, tokenDeadline ?? time)) }
         let pending = pingSentAt == 0 ? nil : pingSentAt
         switch server.heartbeat.decide(now: now, lastSeen: lastSeen, pingSentAt: pending) {
         case .check(let time):
-            scheduleCheck(at: time)
+            recheck(at: time)
         case .ping(let next):
             pingSentAt = now
             send(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
-            scheduleCheck(at: next)
+            recheck(at: next)
         case .dead:
             server.logger.debug("heartbeat timeout", metadata: ["device": "\(deviceID ?? "-")"])
             server.metrics.heartbeatTimeouts += 1

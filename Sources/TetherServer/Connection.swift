@@ -1,3 +1,4 @@
+import Auth
 import Switchboard
 import UV
 import WebSocket
@@ -16,6 +17,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// When the sweep should look at this connection next (its one wheel entry may be earlier: it
     /// then files itself again for this time).
     var nextCheck: UInt64 = 0
+    /// Wall-clock second the WebSocket opened (for the API's "since").
+    var connectedAt: UInt32 = 0
     /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
     var deviceID: String?
 
@@ -184,10 +187,10 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     private func answer(_ head: HTTPRequestHead, body: [UInt8], served: Int) {
         if Handshake.isUpgradeRequest(head) { return upgrade(head) }
-        guard head.method == "GET" else {
-            return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET is served")), headers: [("Allow", "GET")]))
+        guard head.method == "GET" || head.method == "POST" else {
+            return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET and POST are served")), headers: [("Allow", "GET, POST")]))
         }
-        let response = HTTPRoutes.respond(to: head, server: server)
+        let response = HTTPRoutes.respond(to: head, body: body, from: self, server: server)
         let keepAlive = head.keepAlive && served < server.config.maxRequestsPerConnection
         response.serialized(keepAlive: keepAlive).withUnsafeBytes { _ = write($0) }
         if keepAlive {
@@ -211,8 +214,23 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case .failure(let refusal):
             respondAndClose(refusal)
         case .success(let request):
+            var claims: TokenClaims?
+            if let trust = server.trust {
+                switch trust.verify(request.token, for: request.deviceID) {
+                case .failure(let problem):
+                    server.metrics.authFailures[problem.reason, default: 0] += 1
+                    return respondAndClose(Server.unauthorized(problem))
+                case .success(let verified):
+                    claims = verified
+                }
+            }
             accept(response)
             server.register(self, as: request.deviceID)
+            if let claims {
+                server.admitToken(self, request.deviceID, claims, host: head.header("host"))
+                // The wheel entry filed at accept fires first; from then on the expiry is a deadline too.
+                if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
+            }
             if !request.queryStatus.isEmpty {
                 switch server.switchboard.queryStatus(request.queryStatus, watcher: self) {
                 case .success(let map): send(Reply(.ok, "ok", dataJSON: map))
@@ -226,6 +244,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         state = .webSocket(nil)
         isOpen = true
         upgraded = true
+        connectedAt = UInt32(truncatingIfNeeded: Trust.now())
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
         response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
     }
@@ -268,7 +287,10 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// device did not choose to leave; it will reconnect elsewhere).
     func goAway() {
         guard isOpen else { return terminate() }
-        if let id = deviceID { server.switchboard.unregisterQuietly(id, self) }
+        if let id = deviceID {
+            server.switchboard.unregisterQuietly(id, self)
+            server.trust?.forget(id)
+        }
         fail(.goingAway, reason: "server going away")
     }
 
@@ -276,6 +298,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         guard let id = deviceID else { return }   // the switchboard clears it
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         server.switchboard.unregister(id, self)
+        server.trust?.forget(id)
     }
 }
 

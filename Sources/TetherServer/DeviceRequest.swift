@@ -6,6 +6,8 @@ import WebSocket
 struct DeviceRequest {
     let deviceID: String
     let queryStatus: [String]
+    /// The device's token (token mode): `?token=` (browsers cannot set headers) or `Authorization: Bearer`.
+    let token: String?
 
     static func parse(_ head: HTTPRequestHead) -> Result<DeviceRequest, HTTPResponse> {
         let fromQuery = head.queryValue("device_id") ?? head.queryValue("deviceid")
@@ -24,7 +26,7 @@ struct DeviceRequest {
                 return .failure(badRequest("queryStatus: \(DeviceID.problem(with: bad)!)"))
             }
         }
-        return .success(DeviceRequest(deviceID: id, queryStatus: query))
+        return .success(DeviceRequest(deviceID: id, queryStatus: query, token: head.queryValue("token") ?? head.bearerToken))
     }
 
     static func badRequest(_ message: String) -> HTTPResponse {

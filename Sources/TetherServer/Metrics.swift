@@ -18,6 +18,11 @@ final class Metrics {
     var addressRefusals: [String: UInt64] = [:]
     /// Times a connection's pipelined requests were put off to a later loop turn.
     var deferredRequests: UInt64 = 0
+    /// Tokens refused at the handshake or the API, by reason (never the token itself).
+    var authFailures: [String: UInt64] = [:]
+    var tokenExpiries: UInt64 = 0
+    var apiKeyFailures: UInt64 = 0
+    var pairings: UInt64 = 0
     var qrCacheHits: UInt64 = 0
     var qrCacheMisses: UInt64 = 0
     /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
@@ -62,6 +67,11 @@ final class Metrics {
                addressRefusals.sorted { $0.key < $1.key }.map { ("{limit=\"\($0.key)\"}", $0.value) })
         metric("deferred_requests_total", "counter", "Times pipelined HTTP requests were put off to a later loop turn.", [("", deferredRequests)])
         metric("qr_cache_total", "counter", "Pairing code renders, by cache result.", [("{result=\"hit\"}", qrCacheHits), ("{result=\"miss\"}", qrCacheMisses)])
+        metric("auth_failures_total", "counter", "Device tokens refused, by reason.",
+               authFailures.sorted { $0.key < $1.key }.map { ("{reason=\"\($0.key)\"}", $0.value) })
+        metric("token_expiries_total", "counter", "Connections closed with 4003 when their token expired.", [("", tokenExpiries)])
+        metric("api_key_failures_total", "counter", "Requests with a wrong or missing API key.", [("", apiKeyFailures)])
+        metric("pairings_total", "counter", "Phones paired with a box by code.", [("", pairings)])
         metric("loop_lag_p99_milliseconds", "gauge", "p99 of the sweep timer's lateness over the last minute.", [("", lagP99Milliseconds)])
         metric("open_fds", "gauge", "Open file descriptors.", [("", UInt64(Metrics.openDescriptors()))])
         var limit = rlimit()

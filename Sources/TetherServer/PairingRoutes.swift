@@ -27,18 +27,7 @@ enum PairingRoutes {
         }
         switch format {
         case .svg, .png:
-            let scale = format == .svg ? 0 : head.queryValue("scale").map { Int($0) ?? 0 } ?? 8
-            guard format == .svg || (1...32).contains(scale) else {
-                return .json(400, HTTPRoutes.text(Reply(.malformed, "scale must be 1...32")))
-            }
-            var tooLong = false
-            let body = server.qrCache.body(for: "\(format.rawValue) \(scale) \(url)", hit: { server.metrics.qrCacheHits += 1 }) {
-                server.metrics.qrCacheMisses += 1
-                guard let code = QRCode(encoding: url) else { tooLong = true; return [] }
-                return format == .svg ? code.svg() : code.png(scale: scale)
-            }
-            if tooLong || body.isEmpty { return .json(400, HTTPRoutes.text(Reply(.malformed, "pairing URL too long for a QR code"))) }
-            return image(format == .svg ? "image/svg+xml" : "image/png", body)
+            return qrImage(url: url, format: format.rawValue, head: head, server: server, cacheable: true)
         case .json:
             let data = "{\"box\":\"\(box)\",\"url\":\"\(jsonEscape(url))\",\"svg\":\"/pair/\(box).svg\",\"png\":\"/pair/\(box).png\"}"
             return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: data)))
@@ -46,6 +35,24 @@ enum PairingRoutes {
     }
 
     private enum Format: String { case svg, png, json }
+
+    /// The QR code of `url` as SVG or PNG (`?scale=N`, 1-32, default 8), from the cache when `cacheable`.
+    static func qrImage(url: String, format: String, head: HTTPRequestHead, server: Server, cacheable: Bool) -> HTTPResponse {
+        let isSVG = format == "svg"
+        let scale = isSVG ? 0 : head.queryValue("scale").map { Int($0) ?? 0 } ?? 8
+        guard isSVG || (1...32).contains(scale) else {
+            return .json(400, HTTPRoutes.text(Reply(.malformed, "scale must be 1...32")))
+        }
+        var tooLong = false
+        let render = { () -> [UInt8] in
+            server.metrics.qrCacheMisses += 1
+            guard let code = QRCode(encoding: url) else { tooLong = true; return [] }
+            return isSVG ? code.svg() : code.png(scale: scale)
+        }
+        let body = cacheable ? server.qrCache.body(for: "\(format) \(scale) \(url)", hit: { server.metrics.qrCacheHits += 1 }, render: render) : render()
+        if tooLong || body.isEmpty { return .json(400, HTTPRoutes.text(Reply(.malformed, "pairing URL too long for a QR code"))) }
+        return image(isSVG ? "image/svg+xml" : "image/png", body)
+    }
 
     private static func image(_ type: String, _ body: [UInt8]) -> HTTPResponse {
         // The code depends on the Host header unless --public-url is set, so caches must ask again.

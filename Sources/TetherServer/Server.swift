@@ -1,3 +1,4 @@
+import Auth
 import Glibc
 import Logging
 import Switchboard
@@ -49,13 +50,20 @@ public final class Server {
     private var deferredTimer: Timer?
     /// Rendered pairing codes.
     let qrCache: QRCache
+    /// Failed API-key attempts per address (a few a second, then 429).
+    var apiFailures = RateLimiter<IPAddress>(perSecond: 2)
+    /// Token mode's state; nil in open mode.
+    let trust: Trust?
     private var lastPrune: UInt64 = 0
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
         self.logger = logger
         loop = try Loop()
-        switchboard = Switchboard(presence: config.presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched)
+        // In token mode a device hears only about ids it may message: presence goes to watchers.
+        let presence = config.auth == .token && config.presence == .all ? PresenceMode.watchers : config.presence
+        switchboard = Switchboard(presence: presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched)
+        trust = config.auth == .token ? try Server.makeTrust(config) : nil
         qrCache = QRCache(maxEntries: config.qrCacheEntries)
         if config.maxConnectionsPerAddress > 0 || config.maxConnectsPerSecondPerAddress > 0 {
             addressLimits = AddressLimits(maxOpen: config.maxConnectionsPerAddress > 0 ? config.maxConnectionsPerAddress : Int.max,
@@ -65,6 +73,13 @@ public final class Server {
                                     timeoutMilliseconds: config.pingTimeoutMilliseconds)
         heartbeatWheel = TimingWheel(resolution: Server.sweepMilliseconds(config), now: loop.now)
         if config.maxMessagesPerSecond > 0 { rateLimiter = RateLimiter(perSecond: config.maxMessagesPerSecond) }
+    }
+
+    static func makeTrust(_ config: ServerConfig) throws -> Trust {
+        let keys = config.hmacKeys.map { VerificationKey.hmac(secret: $0.secret, kid: $0.kid) } + config.publicKeys
+        let signer = config.hmacKeys.first.map { TokenSigner(hmacSecret: $0.secret, kid: $0.kid) }
+        return Trust(verifier: TokenVerifier(keys: keys, leewaySeconds: Trust.leewaySeconds), signer: signer,
+                     revocations: try RevocationStores.open(directory: config.stateDirectory))
     }
 
     /// The sweep runs often enough for the shortest deadline it enforces, at most every second.

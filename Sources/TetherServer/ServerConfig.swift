@@ -1,5 +1,22 @@
+import Auth
 import Switchboard
 import UV
+
+/// `open`: ids are believed (a lab or a closed network). `token`: a device proves its id with a
+/// signed token and may message only whom its grants allow.
+public enum AuthMode: String, Sendable, CaseIterable {
+    case open, token
+}
+
+/// An HMAC secret that signs and verifies tokens, with the `kid` tokens name it by.
+public struct HMACKey: Sendable {
+    public var secret: [UInt8]
+    public var kid: String?
+    public init(secret: [UInt8], kid: String?) {
+        self.secret = secret
+        self.kid = kid
+    }
+}
 
 /// Everything the server can be told at start. Each field states its default.
 public struct ServerConfig: Sendable {
@@ -65,6 +82,22 @@ public struct ServerConfig: Sendable {
     public var maxRequestsPerConnection = 1000
     /// Rendered pairing codes kept for reuse (each format and scale apart). Default 256.
     public var qrCacheEntries = 256
+    /// Open or token mode. Default open (token whenever a key is configured).
+    public var auth = AuthMode.open
+    /// HMAC keys (HS256): the first also signs the tokens Tether mints (pairing, API, CLI). Default none.
+    public var hmacKeys: [HMACKey] = []
+    /// Public keys (ES256, RS256) tokens may be signed for. Default none.
+    public var publicKeys: [VerificationKey] = []
+    /// The backend's key for `/api/...` (Bearer). Default none: the API answers 404.
+    public var apiKey: [UInt8]?
+    /// `/metrics` needs the API key too. Default off.
+    public var metricsAuth = false
+    /// Where revocations are kept (SQLite). Default `./tether-state`.
+    public var stateDirectory = "./tether-state"
+    /// How long a pairing code works. Default 300 s.
+    public var pairingTTLSeconds: Int64 = 300
+    /// Lifetime of a phone token minted at pairing. Default 30 days.
+    public var pairedTokenTTLSeconds: Int64 = 30 * 86_400
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
 

@@ -13,6 +13,10 @@ public struct CloseCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let internalError = CloseCode(rawValue: 1011)
     /// Tether: another connection took over this device id.
     public static let replaced = CloseCode(rawValue: 4001)
+    /// Tether: an operator closed the connection through the API.
+    public static let disconnectedByOperator = CloseCode(rawValue: 4002)
+    /// Tether: the connection's token expired and no fresh one came.
+    public static let tokenExpired = CloseCode(rawValue: 4003)
 
     /// Whether a peer may send this code in a close frame (1004-1006, 1015 and
     /// unassigned codes below 3000 may not).

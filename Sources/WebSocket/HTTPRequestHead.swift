@@ -30,6 +30,12 @@ public struct HTTPRequestHead: Sendable {
         name.utf8.contains { asciiLowercased($0) != $0 } ? name.lowercased() : name
     }
 
+    /// The credential of `Authorization: Bearer ...`, when present.
+    public var bearerToken: String? {
+        guard let value = header("authorization"), value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(value.dropFirst(7).trimmingSpaces())
+    }
+
     public func queryValue(_ name: String) -> String? {
         query.first { $0.name == name }?.value
     }

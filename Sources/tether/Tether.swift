@@ -89,6 +89,30 @@ struct Tether: ParsableCommand {
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
 
+    @Option(help: "open (ids are believed; a lab or closed network) or token (devices prove their id with a signed token). Default: token when a key is configured, else open.")
+    var auth: String?
+
+    @Option(help: "Comma-separated files each holding an HS256 secret (kid: the file name without extension); the first also signs minted tokens.")
+    var authHmacKeyFile: String?
+
+    @Option(help: "Comma-separated PEM files of ES256 or RS256 public keys (kid: the file name without extension).")
+    var authPublicKeyFile: String?
+
+    @Option(help: "File holding the backend's API key (Bearer on /api/...). Default none: no API.")
+    var apiKeyFile: String?
+
+    @Option(help: "Directory for kept state (revocations, SQLite). Default ./tether-state.")
+    var stateDir: String?
+
+    @Option(help: "Seconds a pairing code works. Default 300.")
+    var pairingTtl: Int?
+
+    @Option(help: "Seconds a phone token minted at pairing lasts. Default 2592000 (30 days).")
+    var pairedTokenTtl: Int?
+
+    @Flag(inversion: .prefixedNo, help: "Serve /metrics only with the API key. Default off.")
+    var metricsAuth: Bool?
+
     @Flag(inversion: .prefixedNo, help: "Let devices send to \"all\". Default off.")
     var allowClientBroadcast: Bool?
 
@@ -97,6 +121,7 @@ struct Tether: ParsableCommand {
 
     /// Bad flags or environment values stop the start with one line and exit code 2.
     static func main() {
+        if CommandLine.arguments.dropFirst().first == "token" { return TokenCommand.main(Array(CommandLine.arguments.dropFirst(2))) }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -130,6 +155,9 @@ struct Tether: ParsableCommand {
         print("tether listening on \(address)")
         fflush(nil)   // the first stdout line, before any log line
         server.logger.info("open-file limit \(fileLimit): serving at most \(config.maxConnections) connections")
+        if config.auth == .open {
+            server.logger.warning("--auth open: any client may connect as any device id; use token mode outside a lab or closed network")
+        }
         try server.run()
     }
 
@@ -187,6 +215,7 @@ struct Tether: ParsableCommand {
             ?? env.int("MAX_REQUESTS_PER_CONNECTION", in: 1...(1 << 30)) ?? config.maxRequestsPerConnection
         config.qrCacheEntries = try checked("qr-cache-entries", qrCacheEntries, in: 0...100_000)
             ?? env.int("QR_CACHE_ENTRIES", in: 0...100_000) ?? config.qrCacheEntries
+        try resolveTrust(env, into: &config)
         config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
         config.echo = try echo ?? env.bool("ECHO") ?? config.echo
         return config

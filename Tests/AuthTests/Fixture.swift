@@ -10,9 +10,14 @@ struct Fixture: Decodable {
         let ecPublicPem: String
         let rsaPublicPem: String
         let ecPrivatePem: String
+        let rsaPrivatePem: String
+        let ecEncryptedPrivatePem: String
         let rsa1024PublicPem: String
+        let rsa1024PrivatePem: String
         let ecP384PublicPem: String
+        let ecP384PrivatePem: String
         let ed25519PublicPem: String
+        let ed25519PrivatePem: String
     }
 
     let now: Int64

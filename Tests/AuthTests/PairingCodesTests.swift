@@ -103,3 +103,25 @@ final class PairingCodesTests: XCTestCase {
         }
     }
 }
+
+final class PairingCodeLookupTests: XCTestCase {
+    private var codes = PairingCodes()
+
+    func testLiveCodeNamesItsBoxWithoutBeingRedeemed() {
+        let code = codes.issue(box: "box-1", now: 100, ttlSeconds: 60)
+        XCTAssertEqual(codes.box(for: code, now: 110), "box-1")
+        XCTAssertEqual(codes.box(for: code, now: 110), "box-1")
+        XCTAssertEqual(codes.redeem(code, now: 111), .success("box-1"))
+    }
+
+    func testUsedExpiredAndUnknownCodesHaveNoBox() {
+        let used = codes.issue(box: "box-1", now: 100, ttlSeconds: 60)
+        let expiring = codes.issue(box: "box-2", now: 100, ttlSeconds: 60)
+        _ = codes.redeem(used, now: 110)
+        XCTAssertNil(codes.box(for: used, now: 110))
+        XCTAssertEqual(codes.box(for: expiring, now: 159), "box-2")
+        XCTAssertNil(codes.box(for: expiring, now: 160))
+        XCTAssertNil(codes.box(for: "AAAAAAAAAAAAAAAAAAAAAA", now: 110))
+        XCTAssertNil(codes.box(for: String(repeating: "A", count: 65), now: 110))
+    }
+}

@@ -68,10 +68,11 @@ def test_a_recipient_that_never_reads_is_busy_and_then_closed_despite_kernel_buf
 
 
 def test_every_message_to_a_slow_consumer_is_delivered_or_answered_and_its_1008_arrives(start_server):
-    server = start_server(*SMALL)
+    # A cap well over the 64 KiB batch in flight, so the close really drops a backlog.
+    server = start_server("--max-queued-bytes", "262144", "--slow-consumer-seconds", "1", "--limit-exempt", "127.0.0.1")
     reader, _ = raw_device(server.port, "/?device_id=sl-reader", rcvbuf=4096)   # reads only later
     sender, greeting = raw_device(server.port, "/?device_id=sl-sender")
-    count = 300
+    count = 600
     for i in range(count):
         sender.sendall(text({"from": "sl-sender", "to": "sl-reader", "msg": "z" * 1000, "id": i}))
     wait_for_slow_consumer_close(server.port)         # it has begun: read now, within the close timeout

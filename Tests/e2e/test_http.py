@@ -36,8 +36,8 @@ def test_unknown_path_is_404_json(echo_server):
     assert b'"status":2' in reply
 
 
-def test_post_is_405(echo_server):
-    reply = request(echo_server.port, b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+def test_post_to_a_get_route_is_405(echo_server):
+    reply = request(echo_server.port, b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     assert reply.startswith(b"HTTP/1.1 405 ")
 
 

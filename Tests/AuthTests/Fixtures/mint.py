@@ -33,6 +33,13 @@ def private_pem(private_key):
     ).decode()
 
 
+def encrypted_private_pem(private_key):
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"a passphrase")
+    ).decode()
+
+
 def b64(data):
     return base64url_encode(data).decode()
 
@@ -53,6 +60,9 @@ def flip_last_char(token):
 def main():
     ec_key = ec.generate_private_key(ec.SECP256R1())
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa1024_key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    ec_p384_key = ec.generate_private_key(ec.SECP384R1())
+    ed25519_key = ed25519.Ed25519PrivateKey.generate()
     secret = secrets.token_bytes(32)
     old_secret = secrets.token_bytes(32)
     ec_public = public_pem(ec_key)
@@ -115,9 +125,14 @@ def main():
         "ecPublicPem": ec_public,
         "rsaPublicPem": public_pem(rsa_key),
         "ecPrivatePem": private_pem(ec_key),
-        "rsa1024PublicPem": public_pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)),
-        "ecP384PublicPem": public_pem(ec.generate_private_key(ec.SECP384R1())),
-        "ed25519PublicPem": public_pem(ed25519.Ed25519PrivateKey.generate()),
+        "rsaPrivatePem": private_pem(rsa_key),
+        "ecEncryptedPrivatePem": encrypted_private_pem(ec_key),
+        "rsa1024PublicPem": public_pem(rsa1024_key),
+        "rsa1024PrivatePem": private_pem(rsa1024_key),
+        "ecP384PublicPem": public_pem(ec_p384_key),
+        "ecP384PrivatePem": private_pem(ec_p384_key),
+        "ed25519PublicPem": public_pem(ed25519_key),
+        "ed25519PrivatePem": private_pem(ed25519_key),
     }
     fixture = {"now": NOW, "subject": SUB, "farExpiry": FAR, "keys": keys, "tokens": tokens}
     with open(os.path.join(HERE, "tokens.json"), "w") as out:

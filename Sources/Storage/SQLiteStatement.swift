@@ -1,0 +1,78 @@
+import CSQLite
+
+/// A prepared statement, reset after each run and finalized with its last reference.
+final class SQLiteStatement {
+    private let connection: SQLiteConnection
+    private let handle: OpaquePointer
+    private let sql: String
+
+    /// Prepares `sql` on `connection`.
+    init(_ sql: String, on connection: SQLiteConnection) throws(StorageError) {
+        var prepared: OpaquePointer?
+        guard sqlite3_prepare_v2(connection.handle, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else {
+            throw StorageError("could not prepare \(sql): \(connection.lastErrorMessage)")
+        }
+        self.connection = connection
+        self.handle = prepared
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// Binds `text` to the 1-based parameter `index`, embedded NULs included.
+    func bind(_ text: String, at index: Int32) throws(StorageError) {
+        var text = text
+        let status = text.withUTF8 { bytes -> Int32 in
+            guard let length = Int32(exactly: bytes.count) else { return SQLITE_TOOBIG }
+            // An empty buffer may have no address, and a nil pointer would bind NULL.
+            guard let start = bytes.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
+            return start.withMemoryRebound(to: CChar.self, capacity: bytes.count) { chars in
+                sqlite3_bind_text(handle, index, chars, length, Self.transient)
+            }
+        }
+        try check(status, "bind parameter \(index) of")
+    }
+
+    /// Binds `value` to the 1-based parameter `index`.
+    func bind(_ value: Int64, at index: Int32) throws(StorageError) {
+        try check(sqlite3_bind_int64(handle, index, value), "bind parameter \(index) of")
+    }
+
+    /// Runs the statement, calling `row` for each result row, then resets it for the next run.
+    func run(row: (SQLiteStatement) -> Void = { _ in }) throws(StorageError) {
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        while true {
+            let status = sqlite3_step(handle)
+            if status == SQLITE_DONE { return }
+            guard status == SQLITE_ROW else { throw failure(status, "run") }
+            row(self)
+        }
+    }
+
+    /// The text in 0-based `column` of the current row.
+    func text(at column: Int32) -> String {
+        guard let start = sqlite3_column_text(handle, column) else { return "" }
+        let length = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
+    }
+
+    /// The integer in 0-based `column` of the current row.
+    func int64(at column: Int32) -> Int64 {
+        sqlite3_column_int64(handle, column)
+    }
+
+    private func check(_ status: Int32, _ action: String) throws(StorageError) {
+        guard status == SQLITE_OK else { throw failure(status, action) }
+    }
+
+    private func failure(_ status: Int32, _ action: String) -> StorageError {
+        let reason = status == SQLITE_TOOBIG ? String(cString: sqlite3_errstr(status)) : connection.lastErrorMessage
+        return StorageError("could not \(action) \(sql): \(reason)")
+    }
+
+    /// SQLITE_TRANSIENT (a cast of -1) is a macro Swift cannot import; it makes SQLite copy bound text.
+    private static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+}

@@ -1,0 +1,194 @@
+import Auth
+import Pairing
+import Switchboard
+import UV
+import WebSocket
+
+/// Routes for the backend (`/api/...`, behind the API key), pairing by code (`POST /pair`,
+/// `/pair/code/CODE.svg|png`) and `GET /auth`. Answers are JSON in the one reply shape.
+enum APIRoutes {
+    static func get(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse? {
+        if head.path == "/auth" {
+            return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"mode\":\"\(server.config.auth.rawValue)\"}")))
+        }
+        if head.path.hasPrefix("/pair/code/") { return codeImage(head, server: server) }
+        if head.path.hasPrefix("/pair/"), server.trust != nil {
+            return .json(403, HTTPRoutes.text(Reply(.forbidden, "in token mode a pairing QR comes from a code the box asks for: /pair/code/CODE.svg")))
+        }
+        guard head.path.hasPrefix("/api/") else { return nil }
+        if let refusal = requireAPIKey(head, from: connection, server: server) { return refusal }
+        let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 4, parts[2] == "devices" { return device(String(parts[3]), server: server) }
+        return notFound(head)
+    }
+
+    static func post(_ head: HTTPRequestHead, body: [UInt8], from connection: Connection, server: Server) -> HTTPResponse? {
+        if head.path == "/pair" { return pair(body, from: connection, server: server) }
+        guard head.path.hasPrefix("/api/") else { return nil }
+        if let refusal = requireAPIKey(head, from: connection, server: server) { return refusal }
+        guard let fields = JSONFields(body) else { return bad("the body must be a JSON object") }
+        let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
+        switch head.path {
+        case "/api/send": return send(fields, server: server)
+        case "/api/tokens": return mint(fields, server: server)
+        default:
+            if parts.count == 5, parts[2] == "devices", parts[4] == "disconnect" {
+                return disconnect(String(parts[3]), fields, server: server)
+            }
+            return notFound(head)
+        }
+    }
+
+    // MARK: The API key
+
+    /// Nil when the request carries the API key; else the refusal (401, or 429 after repeated failures).
+    static func requireAPIKey(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse? {
+        guard server.config.apiKey != nil else {
+            return .json(404, HTTPRoutes.text(Reply(.malformed, "no API key configured (--api-key-file)")))
+        }
+        if hasAPIKey(head, server: server) { return nil }
+        server.metrics.apiKeyFailures += 1
+        // Failures from one address are slowed down: past a few a second, 429 for a while.
+        if let address = connection.peerIP, server.apiFailures.admit(address, now: server.loop.now) != .allow {
+            return .json(429, HTTPRoutes.text(Reply(.rateLimited, "too many failed attempts; wait")), headers: [("Retry-After", "5")])
+        }
+        return .json(401, HTTPRoutes.text(Reply(.forbidden, head.bearerToken == nil ? "missing API key" : "wrong API key")),
+                     headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    static func hasAPIKey(_ head: HTTPRequestHead, server: Server) -> Bool {
+        guard let key = server.config.apiKey, let given = head.bearerToken else { return false }
+        return constantTimeEqual(Array(given.utf8), key)
+    }
+
+    /// Compares without stopping at the first difference, so timing tells nothing of the key.
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    // MARK: /api
+
+    private static func device(_ id: String, server: Server) -> HTTPResponse {
+        if let problem = DeviceID.problem(with: id) { return bad(problem) }
+        guard let peer = server.switchboard.peer(for: id) else {
+            return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":false}")))
+        }
+        let kind = server.trust?.kind(of: id).map { ",\"kind\":\"\($0.rawValue)\"" } ?? ""
+        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(peer.connectedAt)\(kind)}")))
+    }
+
+    /// `{"to":"ID","msg":...}`: delivered with `"from":"server"`.
+    private static func send(_ fields: JSONFields, server: Server) -> HTTPResponse {
+        guard let to = fields.string("to"), DeviceID.isValid(to), let msg = fields.raw("msg") else {
+            return bad("send needs \"to\" (a device id) and \"msg\"")
+        }
+        guard let peer = server.switchboard.peer(for: to) else {
+            return .json(200, HTTPRoutes.text(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]))))
+        }
+        if server.isBusy(peer) {
+            return .json(200, HTTPRoutes.text(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]))))
+        }
+        let frame = Array("{\"from\":\"server\",\"to\":\"\(to)\",\"msg\":".utf8) + msg + [UInt8(ascii: "}")]
+        frame.withUnsafeBytes { peer.send(.text, $0) }
+        server.metrics.messagesRouted += 1
+        return .json(200, HTTPRoutes.text(Reply(.ok, "delivered", dataJSON: Reply.statusMap([(to, true)]))))
+    }
+
+    private static func disconnect(_ id: String, _ fields: JSONFields, server: Server) -> HTTPResponse {
+        if let problem = DeviceID.problem(with: id) { return bad(problem) }
+        guard let peer = server.switchboard.peer(for: id) else {
+            return .json(404, HTTPRoutes.text(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(id, false)]))))
+        }
+        let reason = fields.string("reason").map { String($0.prefix(100)) } ?? "disconnected by the operator"
+        peer.fail(.disconnectedByOperator, reason: reason)
+        return .json(200, HTTPRoutes.text(Reply(.ok, "disconnected", dataJSON: Reply.statusMap([(id, false)]))))
+    }
+
+    /// `{"sub":"ID","kind":"box","ttl":3600,"peers":[...]}`: a token signed with the first HMAC key.
+    private static func mint(_ fields: JSONFields, server: Server) -> HTTPResponse {
+        guard let signer = server.trust?.signer ?? server.config.hmacKeys.first.map({ TokenSigner(hmacSecret: $0.secret, kid: $0.kid) }) else {
+            return .json(501, HTTPRoutes.text(Reply(.malformed, "minting tokens needs --auth-hmac-key-file")))
+        }
+        guard let sub = fields.string("sub"), DeviceID.isValid(sub) else { return bad("\"sub\" must be a device id") }
+        let ttl = fields.integer("ttl") ?? 3600
+        guard (1...(366 * 86_400)).contains(ttl) else { return bad("\"ttl\" must be 1...31622400 seconds") }
+        var kind: DeviceKind?
+        if fields.has("kind") {
+            guard let named = fields.string("kind").flatMap(DeviceKind.init(rawValue:)) else { return bad("\"kind\" is box, phone or service") }
+            kind = named
+        }
+        let peers = fields.has("peers") ? fields.strings("peers") : []
+        guard let peers, peers.count <= 1000, peers.allSatisfy(DeviceID.isValid) else { return bad("\"peers\" must be up to 1000 device ids") }
+        let now = Trust.now()
+        let token = signer.sign(TokenClaims(sub: sub, exp: now + Int64(ttl), iat: now, kind: kind, peers: peers))
+        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"token\":\"\(token)\",\"expires\":\(now + Int64(ttl))}")))
+    }
+
+    // MARK: Pairing by code
+
+    /// `POST /pair {"code":...,"token":...}`: redeems a box's code for a phone token whose peers
+    /// list the box (keeping the phone's id and earlier peers when its current token is given).
+    private static func pair(_ body: [UInt8], from connection: Connection, server: Server) -> HTTPResponse {
+        guard let trust = server.trust else {
+            return .json(404, HTTPRoutes.text(Reply(.malformed, "pairing by code needs --auth token")))
+        }
+        guard let signer = trust.signer else {
+            return .json(501, HTTPRoutes.text(Reply(.malformed, "pairing needs --auth-hmac-key-file to mint phone tokens")))
+        }
+        if let address = connection.peerIP, !server.config.limitExempt.contains(where: { $0.contains(address) }),
+           trust.pairingLimiter.admit(address, now: server.loop.now) != .allow {
+            return .json(429, HTTPRoutes.text(Reply(.rateLimited, "too many pairing attempts; wait a moment")), headers: [("Retry-After", "2")])
+        }
+        guard let fields = JSONFields(body), let code = fields.string("code") else { return bad("send {\"code\":\"...\"}") }
+        let now = Trust.now()
+        let box: String
+        switch trust.codes.redeem(code, now: now) {
+        case .failure(let problem):
+            return .json(403, HTTPRoutes.text(Reply(.forbidden, problem.message, dataJSON: "{\"reason\":\"\(problem.reason)\"}")))
+        case .success(let redeemed):
+            box = redeemed
+        }
+        var phone = "phone-" + PairingCodes.secureRandom(9).map { String($0 % 36, radix: 36) }.joined()
+        var peers: [String] = []
+        if let current = fields.string("token"), case .success(let claims) = trust.verifier.verify(current, now: now, expectedSubject: nil),
+           claims.kind == .phone {
+            phone = claims.sub
+            peers = claims.peers.filter { $0 != box }.suffix(998)
+        }
+        peers.append(box)
+        do { try trust.revocations.lift(box: box, phone: phone) } catch {
+            server.logger.error("could not lift a revocation", metadata: ["error": "\(error)"])
+        }
+        let expires = now + server.config.pairedTokenTTLSeconds
+        let token = signer.sign(TokenClaims(sub: phone, exp: expires, iat: now, kind: .phone, peers: peers))
+        server.metrics.pairings += 1
+        _ = server.notify(box, msg: "paired", dataJSON: "{\"phone\":\"\(phone)\"}")
+        let data = "{\"device_id\":\"\(phone)\",\"token\":\"\(token)\",\"box\":\"\(box)\",\"expires\":\(expires)}"
+        return .json(200, HTTPRoutes.text(Reply(.ok, "paired", dataJSON: data)))
+    }
+
+    /// `GET /pair/code/CODE.svg|png[?scale=N]`: the QR of a code still valid and unused.
+    private static func codeImage(_ head: HTTPRequestHead, server: Server) -> HTTPResponse {
+        let name = head.path.dropFirst("/pair/code/".count)
+        guard let dot = name.lastIndex(of: "."), ["svg", "png"].contains(name[name.index(after: dot)...]) else {
+            return .json(404, HTTPRoutes.text(Reply(.malformed, "use /pair/code/CODE.svg or .png")))
+        }
+        let code = String(name[..<dot])
+        guard let trust = server.trust, let box = trust.codes.box(for: code, now: Trust.now()) else {
+            return .json(404, HTTPRoutes.text(Reply(.malformed, "no such pairing code (used or expired)")))
+        }
+        guard let url = PairingLink.url(box: box, code: code, publicURL: server.config.publicURL, host: head.header("host")) else {
+            return .json(400, HTTPRoutes.text(Reply(.malformed, "no usable Host header to build the pairing URL from")))
+        }
+        return PairingRoutes.qrImage(url: url, format: String(name[name.index(after: dot)...]), head: head, server: server, cacheable: false)
+    }
+
+    private static func bad(_ why: String) -> HTTPResponse { .json(400, HTTPRoutes.text(Reply(.malformed, why))) }
+
+    private static func notFound(_ head: HTTPRequestHead) -> HTTPResponse {
+        .json(404, HTTPRoutes.text(Reply(.malformed, "no route for \(head.path)")))
+    }
+}

@@ -1,0 +1,116 @@
+import Auth
+import Pairing
+import Switchboard
+import UV
+import WebSocket
+
+/// Token mode on the server: checking a device's token at the handshake, what its grants let it
+/// hear and send, the server commands that manage tokens and pairing, and token expiry.
+extension Server {
+    /// The 401 for a token that did not verify (never naming the token itself).
+    static func unauthorized(_ problem: TokenProblem) -> HTTPResponse {
+        .json(401, HTTPRoutes.text(Reply(.forbidden, problem.message, dataJSON: "{\"reason\":\"\(problem.reason)\"}")),
+              headers: [("WWW-Authenticate", "Bearer")])
+    }
+
+    /// A device proved its id: record its grants and seed who hears whom (watchers presence,
+    /// limited to ids it may message).
+    func admitToken(_ connection: Connection, _ id: String, _ claims: TokenClaims, host: String?) {
+        guard let trust else { return }
+        trust.admit(id, claims, host: host)
+        switchboard.watch(connection, trust.presenceView(of: id))
+        for other in Set(claims.peers).union(trust.devicesListing(id)) where trust.mayMessage(other, id) {
+            if let peer = switchboard.peer(for: other) { switchboard.watch(peer, [id]) }
+        }
+    }
+
+    /// Server commands that token mode adds or narrows; nil lets the switchboard answer.
+    func trustCommand(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from connection: Connection, id: String) -> Reply? {
+        guard let trust else { return nil }
+        let fields = JSONFields(Array(payload))
+        let data = envelope.dataRange.map { Array(UnsafeRawBufferPointer(rebasing: payload[$0])) }
+        switch fields?.string("msg") {
+        case "refresh":
+            let token = data.flatMap { JSONFields($0) }?.string("token")
+            switch trust.verify(token, for: id) {
+            case .failure(let problem):
+                return Reply(.forbidden, problem.message, dataJSON: "{\"reason\":\"\(problem.reason)\"}", idJSON: envelope.idJSON)
+            case .success(let claims):
+                admitToken(connection, id, claims, host: nil)
+                return Reply(.ok, "token refreshed", dataJSON: "{\"expires\":\(claims.exp)}", idJSON: envelope.idJSON)
+            }
+        case "pairingCode":
+            return pairingCode(for: id, connection: connection, idJSON: envelope.idJSON)
+        case "unpair":
+            guard let phones = fields?.strings("data"), !phones.isEmpty, phones.count <= 100, phones.allSatisfy(DeviceID.isValid) else {
+                return Reply(.malformed, "unpair needs \"data\": an array of up to 100 device ids", idJSON: envelope.idJSON)
+            }
+            let now = Trust.now()
+            for phone in phones {
+                let until = max(now + config.pairedTokenTTLSeconds, trust.expiries[phone] ?? 0)
+                do { try trust.revocations.revoke(box: id, phone: phone, until: until) } catch {
+                    logger.error("could not store a revocation", metadata: ["error": "\(error)"])
+                    return Reply(.malformed, "could not store the revocation; try again", idJSON: envelope.idJSON)
+                }
+                if let peer = switchboard.peer(for: phone) {
+                    switchboard.unwatch(peer, [id])
+                    switchboard.unwatch(connection, [phone])
+                }
+            }
+            return Reply(.ok, "unpaired", idJSON: envelope.idJSON)
+        case "queryStatus":
+            // Only ids it may message are answered (and watched); others are left out.
+            guard let ids = fields?.strings("data"), ids.count <= Switchboard<Connection>.maxQueryIDs else { return nil }
+            let allowed = ids.filter { DeviceID.isValid($0) && trust.mayMessage(id, $0) }
+            guard !allowed.isEmpty else { return Reply(.ok, "ok", idJSON: envelope.idJSON) }
+            switch switchboard.queryStatus(allowed, watcher: connection) {
+            case .success(let json): return Reply(.ok, "ok", dataJSON: json, idJSON: envelope.idJSON)
+            case .failure(let problem): return Reply(.malformed, problem.description, idJSON: envelope.idJSON)
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// `{"to":"server","msg":"pairingCode"}` from a box: a single-use code and the URL its QR encodes.
+    private func pairingCode(for box: String, connection: Connection, idJSON: [UInt8]?) -> Reply {
+        guard let trust else { return Reply(.malformed, "pairing codes need --auth token") }
+        guard trust.kind(of: box) != .phone else { return Reply(.forbidden, "only a box hands out pairing codes", idJSON: idJSON) }
+        if let address = connection.peerIP, !config.limitExempt.contains(where: { $0.contains(address) }),
+           trust.pairingLimiter.admit(address, now: loop.now) != .allow {
+            return Reply(.rateLimited, "too many pairing codes; wait a moment", idJSON: idJSON)
+        }
+        let now = Trust.now()
+        trust.codes.prune(now: now)
+        let code = trust.codes.issue(box: box, now: now, ttlSeconds: config.pairingTTLSeconds)
+        let url = PairingLink.url(box: box, code: code, publicURL: config.publicURL, host: trust.hosts[box])
+            ?? "/remote?box=\(box)&code=\(code)"
+        let data = "{\"code\":\"\(code)\",\"url\":\"\(jsonEscape(url))\",\"svg\":\"/pair/code/\(code).svg\","
+            + "\"png\":\"/pair/code/\(code).png\",\"expires\":\(now + config.pairingTTLSeconds)}"
+        return Reply(.ok, "ok", dataJSON: data, idJSON: idJSON)
+    }
+
+    /// Refuses a message to a device the sender may not message (status 4), before any lookup
+    /// that would tell it whether that device is online. True when the message may go on.
+    func authorize(_ envelope: Envelope, from sender: String, connection: Connection) -> Bool {
+        guard let trust, envelope.to != "all", envelope.to != "server", !trust.mayMessage(sender, envelope.to),
+              DeviceID.isValid(envelope.to) else { return true }
+        connection.send(Reply(.forbidden, "not paired with \(envelope.to)", idJSON: envelope.idJSON))
+        return false
+    }
+
+    /// Loop time at which device `id`'s token expires, if it has one.
+    func tokenDeadline(of id: String) -> UInt64? {
+        guard let expiry = trust?.expiries[id] else { return nil }
+        let seconds = expiry - Trust.now()
+        return seconds <= 0 ? loop.now : loop.now + UInt64(seconds) * 1000
+    }
+
+    /// A message from the server itself to a device: `{"from":"server","to":ID,"msg":...,"data":...}`.
+    func notify(_ id: String, msg: String, dataJSON: String) -> Bool {
+        guard let peer = switchboard.peer(for: id) else { return false }
+        let frame = "{\"from\":\"server\",\"to\":\"\(id)\",\"msg\":\"\(msg)\",\"data\":\(dataJSON)}"
+        Array(frame.utf8).withUnsafeBytes { peer.send(.text, $0) }
+        return true
+    }
+}
