@@ -1,6 +1,7 @@
 import ArgumentParser
 import Auth
 import Foundation
+import Switchboard
 import TetherServer
 
 extension Tether {
@@ -87,6 +88,7 @@ struct TokenCommand: ParsableCommand {
         guard let key = try Tether.hmacKeys(authHmacKeyFile ?? environment.string("AUTH_HMAC_KEY_FILE")).first else {
             throw ValidationError("no HMAC key: pass --auth-hmac-key-file or set TETHER_AUTH_HMAC_KEY_FILE")
         }
+        guard DeviceID.isValid(sub) else { throw ValidationError("--sub: \(DeviceID.problem(with: sub) ?? "not a device id")") }
         guard let seconds = TokenCommand.seconds(ttl) else { throw ValidationError("--ttl: use seconds or 30s, 15m, 1h, 7d") }
         var parsedKind: DeviceKind?
         if let kind {

@@ -121,17 +121,23 @@ struct Tether: ParsableCommand {
 
     /// Bad flags or environment values stop the start with one line and exit code 2.
     static func main() {
-        if CommandLine.arguments.dropFirst().first == "token" { return TokenCommand.main(Array(CommandLine.arguments.dropFirst(2))) }
+        if CommandLine.arguments.dropFirst().first == "token" {
+            return runReportingBadInput(TokenCommand.self, Array(CommandLine.arguments.dropFirst(2)))
+        }
+        runReportingBadInput(Tether.self, nil)
+    }
+
+    static func runReportingBadInput<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String]?) {
         do {
-            var command = try parseAsRoot()
+            var command = try type.parseAsRoot(arguments)
             try command.run()
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                let line = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid configuration"
+            if type.exitCode(for: error) == .validationFailure {
+                let line = type.fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid configuration"
                 FileHandle.standardError.write(Data("tether: \(line)\n".utf8))
                 Foundation.exit(2)
             }
-            exit(withError: error)
+            type.exit(withError: error)
         }
     }
 

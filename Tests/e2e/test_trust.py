@@ -212,3 +212,15 @@ def test_backend_api_with_a_good_key_a_bad_key_and_none(start_server, keys):
         statuses = [http(server.port, "POST", "/api/send", {"to": "box-a", "msg": 1}, key="wrong-key-0123456789")[0] for _ in range(12)]
         assert statuses[0] == 401 and statuses[-1] == 429, statuses          # repeated failures are slowed down
     run(go())
+
+
+def test_tether_token_prints_a_token_pyjwt_accepts(keys):
+    import subprocess
+    from conftest import BIN
+    out = subprocess.run([BIN, "token", "--sub", "box-9", "--kind", "box", "--ttl", "2h", "--peers", "phone-1,phone-2",
+                          "--auth-hmac-key-file", keys.hmac_file], capture_output=True, text=True, timeout=30, check=True)
+    claims = jwt.decode(out.stdout.strip(), keys.secret, algorithms=["HS256"])
+    assert claims["sub"] == "box-9" and claims["kind"] == "box" and claims["peers"] == ["phone-1", "phone-2"]
+    assert 7100 < claims["exp"] - time.time() <= 7200
+    bad = subprocess.run([BIN, "token", "--sub", "no spaces", "--auth-hmac-key-file", keys.hmac_file], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "device id" in bad.stderr
