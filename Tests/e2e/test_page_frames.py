@@ -19,6 +19,12 @@ CASES = [
     ({"from": None, "status": 0}, "ignore"),
     ([1, 2], "ignore"),
     ({"message": "no status"}, "ignore"),
+    # "server" is reserved: no device can send as it, so such a frame is the server's own message.
+    ({"from": "server", "to": "phone-1", "msg": "paired", "data": {"phone": "phone-9"}}, "server"),
+    ({"from": "server", "to": "phone-1", "status": 0, "data": {"box-1": "online"}}, "server"),
+    ({"from": "server", "to": "phone-2", "msg": "paired", "data": {"phone": "phone-9"}}, "ignore"),
+    ({"from": "server", "to": "all", "msg": "online"}, "ignore"),
+    ({"from": "Server", "to": "phone-1", "msg": "paired"}, "message"),  # ids are bytes: just a device
 ]
 
 
@@ -27,3 +33,31 @@ def test_frames_are_classified_by_what_a_peer_cannot_forge():
         + "console.log(JSON.stringify(cases.map((c) => tetherFrameKind(c, 'phone-1'))));\n"
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
     assert json.loads(out.stdout) == [kind for _, kind in CASES]
+
+
+def run_node(script):
+    out = subprocess.run(["node", "-e", LINK_JS.read_text() + "\n" + script],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+def test_token_subject_is_read_from_the_jwt_payload():
+    import base64
+
+    def jwt(claims):
+        part = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        return "eyJhbGciOiJIUzI1NiJ9." + part + ".c2ln"
+
+    tokens = [
+        jwt({"sub": "box-1", "kind": "box", "exp": 1}),
+        jwt({"sub": "box-~~~~~", "exp": 1}),  # "-" in the base64url
+        jwt({"sub": "box-é??>", "exp": 1}),  # "_" in the base64url, and not a valid id
+        jwt({"sub": "box-23"}),  # one "=" of padding left off
+        jwt({"sub": "server"}),
+        jwt(["box-1"]),
+        "not.a.jwt!",
+        "box-1",
+        None,
+    ]
+    assert run_node("console.log(JSON.stringify(" + json.dumps(tokens) + ".map(tetherTokenSubject)));") == \
+        ["box-1", "box-~~~~~", None, "box-23", None, None, None, None, None]

@@ -4,8 +4,13 @@ The TV loads the box page through a relay (blackhole.py), so the test can drop t
 without a close, as a pulled cable does; the QR code points straight at the server (--public-url).
 Set TETHER_SCREENSHOTS=DIR to save both pages as PNG (`make screenshots` writes docs/images).
 """
+import json
 import os
 import pathlib
+import secrets
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -28,6 +33,13 @@ def box_messages(tv):
 def phone_state(tv, phone_id):
     rows = tv.find_elements("css selector", f'#phones li[data-id="{phone_id}"] .state')
     return rows[0].text if rows else None
+
+
+def listed_state(tv, phone_id):
+    """phone_state read in one script, so a redraw of the list between lookup and read cannot
+    leave a stale element (token mode redraws it more: pairing, removal)."""
+    return tv.execute_script("const row = document.querySelector(`#phones li[data-id=\"${arguments[0]}\"] .state`);"
+                             " return row ? row.textContent : null", phone_id)
 
 
 def record_status_texts(tv):
@@ -112,6 +124,103 @@ def test_phone_pairs_by_qr_code_drives_the_box_and_follows_its_presence(start_se
         tv.quit()
         phone.quit()
         relay.close()
+
+
+def post_pair(port, code):
+    """POST /pair as a phone would, over plain HTTP: (HTTP status, answer). Pairing is rate limited
+    per address and the browsers share this one, so a 429 is asked again."""
+    body = json.dumps({"code": code}).encode()
+    for _ in range(5):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/pair", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 429:
+                return error.code, json.loads(error.read())
+        time.sleep(1)
+    raise AssertionError("POST /pair stayed rate limited")
+
+
+def test_token_mode_pairs_a_phone_by_a_one_time_code(start_server, tmp_path):
+    import jwt  # PyJWT, as a TV launcher's backend would mint the box's token
+
+    secret = secrets.token_hex(32).encode()  # 32 random bytes, written as hex as an operator would
+    key_file = tmp_path / "hmac.key"
+    key_file.write_bytes(secret)
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    server = start_server("--auth-hmac-key-file", str(key_file), "--state-dir", str(tmp_path / "state"),
+                          "--public-url", public_url, port=port)
+    box_id = "box-" + secrets.token_hex(3)
+    box_token = jwt.encode({"sub": box_id, "kind": "box", "exp": int(time.time()) + 3600}, secret, algorithm="HS256")
+    tv, phone = chromium(TV), chromium(PHONE)
+    try:
+        # The TV launcher opens the box page with its token: the page takes its id from it.
+        tv.get(f"{public_url}/box?token={box_token}")
+        wait_for(tv, lambda d: text_of(d, "status").startswith("Connected"), message="box never connected")
+        assert text_of(tv, "box-id") == box_id
+        assert "token=" not in tv.current_url  # a credential does not stay in the address
+        wait_for(tv, lambda d: d.execute_script(
+            "const qr = document.getElementById('qr'); return qr.complete && qr.naturalWidth > 0 && qr.src.includes('/pair/code/')"),
+            message="box never showed a pairing code")
+        scanned = decode_qr(tv.find_element("id", "qr").screenshot_as_png)
+        assert len(scanned) == 1 and scanned[0].startswith(f"{public_url}/remote?box={box_id}&code="), scanned
+        pairing_url = scanned[0]
+        code = pairing_url.split("&code=", 1)[1]
+        assert text_of(tv, "pair-url") == pairing_url
+
+        # The phone opens what it scanned, trades the code for a token of its own and connects.
+        phone.get(pairing_url)
+        wait_for(phone, lambda d: text_of(d, "banner") == "box is online", message="phone never saw the box online")
+        phone_id = text_of(phone, "phone-id")
+        assert phone_id.startswith("phone-")
+        assert phone.current_url == f"{public_url}/remote?box={box_id}"  # the spent code left the address
+        phone_token = phone.execute_script("return localStorage.getItem('tether.phone.token')")
+        claims = jwt.decode(phone_token, secret, algorithms=["HS256"])
+        assert claims["sub"] == phone_id and box_id in claims["peers"]
+        assert phone.execute_script("return localStorage.getItem('tether.phone.id')") == phone_id
+        wait_for(tv, lambda d: listed_state(d, phone_id) == "online", message="box never listed the phone")
+        wait_for(phone, lambda d: text_of(d, "notice") == f"Paired with {box_id}.")
+        # The spent code gives way to a fresh one on the TV.
+        wait_for(tv, lambda d: text_of(d, "pair-url").startswith(f"{public_url}/remote?box={box_id}&code=")
+                 and text_of(d, "pair-url") != pairing_url, message="box kept showing the spent code")
+
+        for key in ("up", "right", "ok"):
+            phone.find_element("css selector", f'button[data-key="{key}"]').click()
+        wait_for(tv, lambda d: box_messages(d)[:3] == ["pressed OK", "pressed RIGHT", "pressed UP"],
+                 message=f"box shows {box_messages(tv)}")
+
+        # Reopened without a token in the address, the box page uses the one it stored.
+        tv.get(f"{public_url}/box")
+        wait_for(tv, lambda d: text_of(d, "status").startswith("Connected"), message="reopened box never connected")
+        assert text_of(tv, "box-id") == box_id
+        wait_for(tv, lambda d: listed_state(d, phone_id) == "online", message="reopened box forgot its phone")
+
+        # A code works once.
+        status, answer = post_pair(server.port, code)
+        assert status == 403 and answer["status"] == 4 and answer["data"] == {"reason": "used"}, answer
+
+        # The TV removes the phone: it leaves the list, and its presses are refused in words.
+        remove = f'#phones li[data-id="{phone_id}"] .remove'
+        assert tv.find_element("css selector", remove).is_displayed()
+        tv.execute_script("document.querySelector(arguments[0]).click()", remove)  # no stale handle if the list redraws
+        wait_for(tv, lambda d: listed_state(d, phone_id) is None, message="box kept the removed phone")
+        assert phone_id not in tv.execute_script(f"return localStorage.getItem('tether.box.phones.{box_id}')")
+        phone.find_element("css selector", 'button[data-key="down"]').click()
+        wait_for(phone, lambda d: text_of(d, "notice") == f"Not allowed: not paired with {box_id}.")
+
+        # A phone without a token that opens the spent code is told so, and does not connect.
+        phone.execute_script("localStorage.clear()")
+        phone.get(pairing_url)
+        wait_for(phone, lambda d: text_of(d, "banner") == "This pairing code was already used: scan the TV's code again")
+        assert text_of(phone, "link-state") == "not connected"
+        phone.get(f"{public_url}/remote?box={box_id}")
+        wait_for(phone, lambda d: text_of(d, "banner") == "Not paired yet: scan the code on the TV.")
+    finally:
+        tv.quit()
+        phone.quit()
 
 
 def test_remote_without_a_box_asks_for_one(start_server):

@@ -13,10 +13,12 @@ function tetherValidId(id) {
 //   "reply"    a server reply: {"status":N,...} without "from"
 //   "presence" {"from":ID,"to":"all","msg":"online"|"offline"} (a peer can only speak for itself)
 //   "message"  a routed message to us: "from" a valid id, "to" our id
+//   "server"   the server's own message to us: "from":"server" (reserved, so no device can send it)
 //   "ignore"   anything else
 function tetherFrameKind(frame, selfId) {
   if (frame === null || typeof frame !== "object" || Array.isArray(frame)) return "ignore";
   if (!("from" in frame)) return typeof frame.status === "number" ? "reply" : "ignore";
+  if (frame.from === "server") return frame.to === selfId ? "server" : "ignore";
   if (!tetherValidId(frame.from)) return "ignore";
   if (frame.to === "all") return frame.msg === "online" || frame.msg === "offline" ? "presence" : "ignore";
   return frame.to === selfId ? "message" : "ignore";
@@ -36,11 +38,59 @@ function tetherStoredId(key, prefix) {
   return id;
 }
 
+// The claims of a JWT, read without checking its signature (the server does that): the page only
+// needs to know which id the token is for. Null when it is not a readable JWT.
+function tetherTokenClaims(token) {
+  if (typeof token !== "string") return null;
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  try {
+    const base64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+    return claims !== null && typeof claims === "object" && !Array.isArray(claims) ? claims : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+// The device id a token was issued to (its "sub"), or null.
+function tetherTokenSubject(token) {
+  const claims = tetherTokenClaims(token);
+  return claims && tetherValidId(claims.sub) ? claims.sub : null;
+}
+
+// "open" or "token", from GET /auth. A server without the route is open; a busy or unreachable
+// server is asked again, since guessing wrong would connect without the token it needs.
+async function tetherAuthMode() {
+  for (let delayMs = 500; ; delayMs = Math.min(15000, delayMs * 2)) {
+    try {
+      const response = await fetch("/auth", { cache: "no-store" });
+      if (response.status === 404) return "open";
+      if (response.ok) {
+        const answer = await response.json();
+        return answer && answer.data && answer.data.mode === "token" ? "token" : "open";
+      }
+    } catch (e) { /* asked again below */ }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}
+
+function tetherStorageGet(key) {
+  try { return localStorage.getItem(key); } catch (e) { return null; }
+}
+
+// False when storage is disabled or full.
+function tetherStorageSet(key, value) {
+  try { localStorage.setItem(key, value); return true; } catch (e) { return false; }
+}
+
 class TetherLink {
-  // deviceId: who we are. watched(): ids to ask about at connect. onState({phase, ...}) and
-  // onFrame(object) report what happens.
-  constructor({ deviceId, watched = () => [], onState, onFrame, probeSeconds = 25 }) {
+  // deviceId: who we are; token: our JWT in token mode (null in open mode). watched(): ids to ask
+  // about at connect. onState({phase, ...}) and onFrame(object) report what happens.
+  constructor({ deviceId, token = null, watched = () => [], onState, onFrame, probeSeconds = 25 }) {
     this.deviceId = deviceId;
+    this.token = token;
     this.watched = watched;
     this.onState = onState;
     this.onFrame = onFrame;
@@ -70,6 +120,7 @@ class TetherLink {
     let url = scheme + location.host + "/?device_id=" + encodeURIComponent(this.deviceId);
     const watched = this.watched().filter(tetherValidId).slice(0, 100);
     if (watched.length) url += "&queryStatus=" + watched.map(encodeURIComponent).join(",");
+    if (this.token) url += "&token=" + encodeURIComponent(this.token);
     const socket = new WebSocket(url);
     this.socket = socket;
     this.onState({ phase: "connecting" });
@@ -88,10 +139,10 @@ class TetherLink {
     socket.onclose = (event) => this.dropped(socket, event.code);
   }
 
-  // Sends {"from": us, "to": to, "msg": msg}. False when the link is not open.
-  send(to, msg) {
+  // Sends {"from": us, "to": to, "msg": msg, ...extra}. False when the link is not open.
+  send(to, msg, extra = {}) {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(JSON.stringify({ from: this.deviceId, to: to, msg: msg }));
+    this.socket.send(JSON.stringify({ from: this.deviceId, to: to, msg: msg, ...extra }));
     return true;
   }
 
@@ -113,9 +164,11 @@ class TetherLink {
     if (socket !== this.socket) return;
     this.socket = null;
     clearInterval(this.probeTimer);
-    if (code === 4001) {
-      // Another page opened with our id: retrying would push it out in turn.
-      this.onState({ phase: "replaced" });
+    // Closes that retrying cannot mend: another page took our id (retrying would push it out in
+    // turn), the operator cut us off, or our token expired.
+    const final = { 4001: "replaced", 4002: "disconnected", 4003: "expired" }[code];
+    if (final) {
+      this.onState({ phase: final });
       return;
     }
     const delayMs = Math.min(15000, 500 * Math.pow(2, this.failures)) * (0.75 + Math.random() / 2);
