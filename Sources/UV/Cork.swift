@@ -5,7 +5,9 @@
 extension Loop {
     func cork(_ connection: TCPConnection) {
         if corked.isEmpty && corkFlusher == nil {
-            corkFlusher = try? TickHook(loop: self) { [unowned self] in flushCorked() }
+            // The open handle keeps the hook alive; the loop only needs to know it exists.
+            let hook = try? TickHook(loop: self) { [unowned self] in flushCorked() }
+            corkFlusher = hook
         }
         corked.append(connection)
     }

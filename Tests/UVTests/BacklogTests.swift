@@ -7,101 +7,9 @@ import UV
     /// Unit `index`: 10 KiB, every byte the index, so the reader can tell units apart.
     static func unit(_ index: Int) -> [UInt8] { [UInt8](repeating: UInt8(index), count: 10 * 1024) }
 
-    @Test func droppedUnitsNeverArriveAndEveryOtherUnitArrivesWholeInOrder() throws {
-        let loop = try Loop()
+    /// A connected pair on `loop`; the server side does not read until told.
+    static func pair(_ loop: Loop, serverSide: Probe) throws -> (listener: TCPListener, client: DelegatingConnection, server: TCPConnection) {
         let (listener, address) = try listen(loop)
-        var serverConnection: TCPConnection?
-        var received: [UInt8] = []
-        let serverSide = Probe()
-        serverSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
-        listener.onConnection = { connection in
-            (connection as! DelegatingConnection).delegate = serverSide
-            serverConnection = connection   // not reading yet
-        }
-        var client: DelegatingConnection?
-        let clientSide = Probe()
-        DelegatingConnection.connect(loop: loop, to: address) { result in
-            guard case .success(let connected) = result else { return }
-            connected.delegate = clientSide
-            client = connected
-        }
-        var timedOut = false
-        let guardTimer = try watchdog(loop) { timedOut = true }
-        run(loop) { (client != nil && serverConnection != nil) || timedOut }
-
-        let units = 250
-        try client!.setSendBufferSize(16 * 1024)   // loopback would otherwise buffer megabytes
-        for index in 0..<units { Self.unit(index).withUnsafeBytes { _ = client!.write($0) } }
-        #expect(client!.queuedBytes > 0)   // the kernel did not take 2.5 MB at once
-
-        var dropped: [Int] = []
-        client!.dropUnsent { chunk in
-            // Chunks hold whole units here: each starts with its unit's index.
-            var offset = 0
-            while offset < chunk.count { dropped.append(Int(chunk[offset])); offset += 10 * 1024 }
-            #expect(chunk.count % (10 * 1024) == 0)
-        }
-        #expect(!dropped.isEmpty)
-        #expect(dropped == Array((units - dropped.count)..<units))   // the newest go
-
-        try serverConnection!.startReading()
-        let expectedBytes = (units - dropped.count) * 10 * 1024
-        run(loop) { received.count >= expectedBytes || timedOut }
-        try? loop.runOnce(wait: false)
-        guardTimer.close()
-        #expect(!timedOut)
-        #expect(received.count == expectedBytes)
-        #expect(received == (0..<(units - dropped.count)).flatMap(Self.unit))
-        client!.close()
-        serverConnection!.close()
-        listener.close()
-        try loop.close()
-    }
-
-    @Test func unsentUnitsAreNamedWithTheBytesTheKernelTook() throws {
-        let loop = try Loop()
-        let (listener, address) = try listen(loop)
-        var serverConnection: TCPConnection?
-        listener.onConnection = { serverConnection = $0 }   // never reads
-        var client: DelegatingConnection?
-        DelegatingConnection.connect(loop: loop, to: address) { result in
-            if case .success(let connected) = result { client = connected }
-        }
-        var timedOut = false
-        let guardTimer = try watchdog(loop) { timedOut = true }
-        run(loop) { (client != nil && serverConnection != nil) || timedOut }
-
-        let units = 250
-        try client!.setSendBufferSize(16 * 1024)   // loopback would otherwise buffer megabytes
-        for index in 0..<units { Self.unit(index).withUnsafeBytes { _ = client!.write($0) } }
-        for _ in 0..<20 { loop.runOnce(wait: false) }   // let libuv push what it can
-
-        var unsentBytes = 0
-        var partlyTaken = 0
-        client!.forEachUnsent { chunk, taken in
-            unsentBytes += chunk.count - taken
-            if taken > 0 { partlyTaken += 1 }
-        }
-        // Everything not taken is named (the rest of a unit begun earlier is not: it was handed in part).
-        #expect(unsentBytes > 0)
-        #expect(unsentBytes <= client!.queuedBytes)
-        #expect(partlyTaken <= 1)
-        guardTimer.close()
-        #expect(!timedOut)
-        client!.close()
-        serverConnection!.close()
-        listener.close()
-        try loop.close()
-    }
-
-    @Test func shutdownWaitsForTheBacklogSoNothingIsCutShort() throws {
-        let loop = try Loop()
-        let (listener, address) = try listen(loop)
-        var received = 0
-        var ended = false
-        let serverSide = Probe()
-        serverSide.onRead = { _, bytes in received += bytes.count }
-        serverSide.onEnd = { connection, _ in ended = true; connection.close() }
         var serverConnection: TCPConnection?
         listener.onConnection = { connection in
             (connection as! DelegatingConnection).delegate = serverSide
@@ -117,16 +25,98 @@ import UV
         var timedOut = false
         let guardTimer = try watchdog(loop) { timedOut = true }
         run(loop) { (client != nil && serverConnection != nil) || timedOut }
+        guardTimer.close()
+        guard let client, let serverConnection else { throw UVError(-110) }
+        return (listener, client, serverConnection)
+    }
+
+    @Test func droppedUnitsNeverArriveAndEveryOtherUnitArrivesWholeInOrder() throws {
+        let loop = try Loop()
+        var received: [UInt8] = []
+        let serverSide = Probe()
+        serverSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
+        let (listener, client, serverConnection) = try Self.pair(loop, serverSide: serverSide)
+        var timedOut = false
+        let guardTimer = try watchdog(loop) { timedOut = true }
+
         let units = 250
-        try client!.setSendBufferSize(16 * 1024)   // loopback would otherwise buffer megabytes
-        for index in 0..<units { Self.unit(index).withUnsafeBytes { _ = client!.write($0) } }
-        client!.shutdown()
-        try serverConnection!.startReading()
+        try client.setSendBufferSize(16 * 1024)   // loopback would otherwise buffer megabytes
+        for index in 0..<units { Self.unit(index).withUnsafeBytes { _ = client.write($0) } }
+        #expect(client.queuedBytes > 0)   // the kernel did not take 2.5 MB at once
+
+        var dropped: [Int] = []
+        client.dropUnsent { chunk in
+            // Chunks hold whole units here: each starts with its unit's index.
+            var offset = 0
+            while offset < chunk.count { dropped.append(Int(chunk[offset])); offset += 10 * 1024 }
+            #expect(chunk.count % (10 * 1024) == 0)
+        }
+        #expect(!dropped.isEmpty)
+        #expect(dropped == Array((units - dropped.count)..<units))   // the newest go
+
+        try serverConnection.startReading()
+        let expectedBytes = (units - dropped.count) * 10 * 1024
+        run(loop) { received.count >= expectedBytes || timedOut }
+        loop.runOnce(wait: false)   // anything beyond the expected bytes would show here
+        guardTimer.close()
+        #expect(!timedOut)
+        #expect(received.count == expectedBytes)
+        #expect(received == (0..<(units - dropped.count)).flatMap(Self.unit))
+        client.close()
+        serverConnection.close()
+        listener.close()
+        try loop.close()
+    }
+
+    @Test func unsentUnitsAreNamedWithTheBytesTheKernelTook() throws {
+        let loop = try Loop()
+        let (listener, client, serverConnection) = try Self.pair(loop, serverSide: Probe())   // never reads
+        var timedOut = false
+        let guardTimer = try watchdog(loop) { timedOut = true }
+
+        let units = 250
+        try client.setSendBufferSize(16 * 1024)   // loopback would otherwise buffer megabytes
+        for index in 0..<units { Self.unit(index).withUnsafeBytes { _ = client.write($0) } }
+        for _ in 0..<20 { loop.runOnce(wait: false) }   // let libuv push what it can
+
+        var unsentBytes = 0
+        var partlyTaken = 0
+        client.forEachUnsent { chunk, taken in
+            unsentBytes += chunk.count - taken
+            if taken > 0 { partlyTaken += 1 }
+        }
+        // Everything not taken is named (the rest of a unit begun earlier is not: it was handed in part).
+        #expect(unsentBytes > 0)
+        #expect(unsentBytes <= client.queuedBytes)
+        #expect(partlyTaken <= 1)
+        guardTimer.close()
+        #expect(!timedOut)
+        client.close()
+        serverConnection.close()
+        listener.close()
+        try loop.close()
+    }
+
+    @Test func shutdownWaitsForTheBacklogSoNothingIsCutShort() throws {
+        let loop = try Loop()
+        var received = 0
+        var ended = false
+        let serverSide = Probe()
+        serverSide.onRead = { _, bytes in received += bytes.count }
+        serverSide.onEnd = { connection, _ in ended = true; connection.close() }
+        let (listener, client, serverConnection) = try Self.pair(loop, serverSide: serverSide)
+        var timedOut = false
+        let guardTimer = try watchdog(loop) { timedOut = true }
+        let units = 250
+        try client.setSendBufferSize(16 * 1024)   // loopback would otherwise buffer megabytes
+        for index in 0..<units { Self.unit(index).withUnsafeBytes { _ = client.write($0) } }
+        client.shutdown()
+        try serverConnection.startReading()
         run(loop) { ended || timedOut }
         guardTimer.close()
         #expect(!timedOut)
         #expect(received == units * 10 * 1024)
-        client!.close()
+        client.close()
         listener.close()
         try loop.close()
     }
