@@ -69,7 +69,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// this turn's budget are kept and served on a later turn, so one socket cannot hold the loop.
     func consume(_ input: UnsafeMutableRawBufferPointer) {
         var bytes = input
-        let turnStarted = server.turnClock()
+        var turnStarted: UInt64 = 0   // read only once a request head completes: WebSocket input never pays for it
         while !bytes.isEmpty {
             switch state {
             case .http(var parser):
@@ -81,6 +81,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 case .failure(let status, let reason):
                     return respondAndClose(.json(status, HTTPRoutes.text(Reply(.malformed, reason))))
                 case .head(let head, let consumed):
+                    if turnStarted == 0 { turnStarted = server.turnClock() }
                     bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
                     begin(head, served: parser.headsParsed)
                 }
