@@ -91,6 +91,9 @@ public final class Server {
     /// Binds and starts accepting; returns the bound address.
     @discardableResult
     public func start() throws -> SocketAddress {
+        // A peer that resets while we write makes write(2) raise SIGPIPE, which would end the
+        // process: the error comes back as EPIPE instead and closes only that connection.
+        signal(SIGPIPE, SIG_IGN)
         let listener = try TCPListener(loop: loop, host: config.host, port: config.port, backlog: config.backlog)
         listener.makeConnection = { [unowned self] loop throws(UVError) in
             let connection = try Connection(loop: loop, server: self)

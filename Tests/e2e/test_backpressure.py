@@ -2,6 +2,7 @@
 slow-consumer rule behind the kernel's buffers, or make messages vanish without a word."""
 import json
 import socket
+import struct
 import time
 
 from hostile import close_code, parse_frames, raw_device, read_until_eof, text
@@ -119,3 +120,18 @@ def read_for(s, seconds):
         except socket.timeout:
             pass
     return data
+
+
+def test_a_peer_that_resets_while_the_server_still_writes_does_not_end_the_server(start_server):
+    # Pipelined images are answered over several loop turns without reading more, so the reset is
+    # noticed only by a write: it must not raise SIGPIPE in the server.
+    server = start_server("--qr-cache-entries", "0", "--limit-exempt", "127.0.0.1")
+    for round in range(3):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"".join(b"GET /pair/box-%d.png?scale=32 HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(200)))
+        time.sleep(0.05)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()                                           # a reset, while answers are still due
+        time.sleep(0.3)
+    assert server.process.poll() is None, f"the server died (exit {server.process.returncode})"
+    assert scrape(server.port)["tether_deferred_requests_total"] > 0
