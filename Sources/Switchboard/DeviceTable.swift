@@ -96,9 +96,3 @@ struct DeviceTable<Peer: SwitchboardPeer> {
     }
 }
 
-/// Ids are bytes: String's == would call canonically equivalent spellings (a Kelvin sign for "K") equal.
-@inline(__always)
-func sameBytes(_ stored: String?, _ id: String) -> Bool {
-    guard let stored else { return false }
-    return stored.utf8.count == id.utf8.count && stored.utf8.elementsEqual(id.utf8)
-}

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The routing fields of a message `{"from":"A","to":"B","msg":...}`, found by one scan of the
 /// sender's bytes. Ranges index into those bytes; nothing is copied unless a field has escapes.
 public struct Envelope {
@@ -85,7 +87,7 @@ enum Field {
     }
 
     private static func matches(_ key: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
-        UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(key)
+        name.utf8CodeUnitCount == key.count && memcmp(name.utf8Start, key.baseAddress!, key.count) == 0
     }
 }
 

@@ -132,7 +132,7 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     /// Decides what happens to a text message from device `senderID` (connection `sender`).
     public func route(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from senderID: String, sender: Peer) -> Route {
         // Ids are bytes: compared as bytes, not by Unicode canonical equivalence as String's == does.
-        guard envelope.from.utf8.elementsEqual(senderID.utf8) else {
+        guard sameBytes(envelope.from, senderID) else {
             return .reply(Reply(.forbidden, "\"from\" must be your own device id", idJSON: envelope.idJSON))
         }
         switch envelope.to {

@@ -37,7 +37,7 @@ extension Connection {
         case .failure(.malformed(let why)):
             return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
         }
-        if server.trust != nil, envelope.from.utf8.elementsEqual(sender.utf8) {
+        if server.trust != nil, sameBytes(envelope.from, sender) {
             if envelope.to == "server", let reply = server.trustCommand(envelope, payload: payload, from: self, id: sender) {
                 return send(reply)
             }

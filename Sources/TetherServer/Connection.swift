@@ -8,7 +8,9 @@ import WebSocket
 /// connection itself (a subclass), so an idle connection is one object besides libuv's handle.
 final class Connection: TCPConnection, SwitchboardPeer {
     // Stored fields are ordered by size so an idle connection packs tightly.
-    unowned let server: Server
+    /// The server outlives every connection (it closes them all before it goes): no reference
+    /// counting on this field, which is read several times per message.
+    unowned(unsafe) let server: Server
     /// Loop time of the last bytes received, and of the unanswered ping (0: none).
     var lastSeen: UInt64
     var pingSentAt: UInt64 = 0

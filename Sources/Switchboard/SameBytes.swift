@@ -1,0 +1,22 @@
+import Glibc
+
+/// Whether two strings hold the same bytes. Device ids are bytes: String's == would call
+/// canonically equivalent spellings (a Kelvin sign for "K") equal. Native strings are compared
+/// with one memcmp; the generic byte walk is the fallback (it costs ~100x more per id).
+@inline(__always)
+public func sameBytes(_ a: String, _ b: String) -> Bool {
+    var a = a
+    var b = b
+    return a.withUTF8 { left in
+        b.withUTF8 { right in
+            left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
+        }
+    }
+}
+
+/// `sameBytes` for a stored id that may be absent.
+@inline(__always)
+func sameBytes(_ stored: String?, _ id: String) -> Bool {
+    guard let stored else { return false }
+    return sameBytes(stored, id)
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Instructions the server spends per routed message (callgrind counts instructions, not seconds,
+# so the figure repeats whatever else the machine does; the 100 handshakes of the run are included).
+# Usage: scripts/callgrind-route.sh [WINDOW]; TETHER=path measures another build (SERVER_FLAGS replaces
+# the default flags, e.g. for a build older than --limit-exempt).
+# Prints: messages routed, total instructions, instructions per message. Loopback only, bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WINDOW="${1:-1}"
+BIN="$(swift build -c release --show-bin-path)"
+OUT="$(mktemp -d)"
+PORT=$((20000 + RANDOM % 20000))
+FLAGS=${SERVER_FLAGS---limit-exempt 127.0.0.0/8}
+# shellcheck disable=SC2086
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.out" "${TETHER:-$BIN/tether}" --host 127.0.0.1 \
+    --port "$PORT" --presence off $FLAGS >"$OUT/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done
+callgrind_control -i on "$SERVER" >/dev/null   # only the run is counted, not the process start
+timeout 120 "$BIN/tether-bench" route --pairs 50 --window "$WINDOW" --seconds "${SECONDS_TO_RUN:-10}" --port "$PORT" \
+    --json "$OUT/route.json" >/dev/null
+callgrind_control -i off "$SERVER" >/dev/null
+ROUTED=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^tether_messages_routed_total/ {print $2}')
+kill -INT "$SERVER"; wait "$SERVER" || true
+TOTAL=$(callgrind_annotate "$OUT/cg.out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !seen {gsub(",", "", $1); print $1; seen = 1}')
+echo "routed=$ROUTED instructions=$TOTAL per_message=$((TOTAL / ROUTED))"
+echo "profile: $OUT/cg.out (callgrind_annotate it)"
