@@ -50,12 +50,20 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CSSL",
+            path: "CSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["CCrypto"], swiftSettings: hotPath),
         .target(name: "Switchboard", swiftSettings: hotPath),
         .target(name: "Auth", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Auth", "CSQLite"]),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
+        .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
+        .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
             dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "Pairing", .product(name: "Logging", package: "swift-log")],
@@ -89,6 +97,8 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"], exclude: ["faulty_server.py"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
+        .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,57 @@
+@testable import WebSocketDeflate
+
+/// Byte helpers so tests can speak in arrays.
+extension MessageInflater {
+    func inflate(_ compressed: [UInt8]) -> Result<[UInt8], InflateError> {
+        var output: [UInt8] = []
+        let error = compressed.withUnsafeBytes { inflate($0) { output = Array($0) } }
+        return error.map { .failure($0) } ?? .success(output)
+    }
+}
+
+extension MessageDeflater {
+    func deflate(_ message: [UInt8], windowBits: Int = 15) -> [UInt8] {
+        var output: [UInt8] = []
+        message.withUnsafeBytes { deflate($0, windowBits: windowBits) { output = Array($0) } }
+        return output
+    }
+
+    /// nil when the deflater says to send the message uncompressed.
+    func compress(_ message: [UInt8], windowBits: Int = 15) -> [UInt8]? {
+        var output: [UInt8]?
+        _ = message.withUnsafeBytes { compress($0, windowBits: windowBits) { output = Array($0) } }
+        return output
+    }
+}
+
+func hex(_ text: String) -> [UInt8] {
+    text.split(separator: " ").map { UInt8($0, radix: 16)! }
+}
+
+/// A small seeded generator, so a failing run can be repeated.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
+
+/// Envelopes shaped like Tether's traffic, `count` bytes long or just over.
+func jsonMessage(bytes count: Int, seed: UInt64 = 1) -> [UInt8] {
+    var random = SplitMix(seed: seed)
+    var text = #"{"from":"phone-1","to":"box-1","msg":{"type":"batch","items":["#
+    var item = 0
+    while text.utf8.count < count - 2 {
+        if item > 0 { text += "," }
+        text += #"{"id":\#(item),"type":"key","key":"\#(["up", "down", "left", "right", "ok"][Int(random.next() % 5)])","at":\#(1_700_000_000 + random.next() % 100_000)}"#
+        item += 1
+    }
+    return Array((text + "]}}").utf8)
+}
