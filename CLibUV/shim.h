@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <malloc.h>
 #include <linux/sockios.h>
 
 /* Bytes in a socket's send queue not yet acknowledged by the peer (ioctl is variadic: not callable from Swift). */

@@ -46,7 +46,7 @@ private func deflate(_ input: [UInt8]) -> [UInt8] {
     var length = compressBound(uLong(input.count))
     var output = [UInt8](repeating: 0, count: Int(length))
     let status = output.withUnsafeMutableBufferPointer { out in
-        input.withUnsafeBufferPointer { compress2(out.baseAddress, &length, $0.baseAddress, uLong($0.count), Z_DEFAULT_COMPRESSION) }
+        input.withUnsafeBufferPointer { compress2(out.baseAddress, &length, $0.baseAddress, uLong($0.count), Z_BEST_SPEED) }
     }
     precondition(status == Z_OK, "zlib compress2 failed: \(status)")  // only fails for a too-small buffer
     return Array(output[..<Int(length)])

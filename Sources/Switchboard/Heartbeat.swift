@@ -43,8 +43,19 @@ public struct TimingWheel<Item> {
 
     public var count: Int { buckets.values.reduce(0) { $0 + $1.count } }
 
-    public mutating func schedule(_ item: Item, at time: UInt64) {
-        buckets[max(time / resolution, nextSlot), default: []].append(item)
+    /// Files `item` for `time`; returns the slot it went into (to remove it early).
+    @discardableResult
+    public mutating func schedule(_ item: Item, at time: UInt64) -> UInt64 {
+        let slot = max(time / resolution, nextSlot)
+        buckets[slot, default: []].append(item)
+        return slot
+    }
+
+    /// Removes `item` from `slot` (a closed connection need not stay referenced until its time).
+    public mutating func remove(_ item: Item, fromSlot slot: UInt64) where Item: AnyObject {
+        guard let index = buckets[slot]?.firstIndex(where: { $0 === item }) else { return }
+        buckets[slot]!.remove(at: index)
+        if buckets[slot]!.isEmpty { buckets[slot] = nil }
     }
 
     /// Removes and returns every item due at or before `now`, earliest first.

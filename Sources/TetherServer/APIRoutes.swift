@@ -11,7 +11,7 @@ enum APIRoutes {
         if head.path == "/auth" {
             return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"mode\":\"\(server.config.auth.rawValue)\"}")))
         }
-        if head.path.hasPrefix("/pair/code/") { return codeImage(head, server: server) }
+        if head.path.hasPrefix("/pair/code/") { return codeImage(head, from: connection, server: server) }
         if head.path.hasPrefix("/pair/"), server.trust != nil {
             return .json(403, HTTPRoutes.text(Reply(.forbidden, "in token mode a pairing QR comes from a code the box asks for: /pair/code/CODE.svg")))
         }
@@ -171,7 +171,7 @@ enum APIRoutes {
     }
 
     /// `GET /pair/code/CODE.svg|png[?scale=N]`: the QR of a code still valid and unused.
-    private static func codeImage(_ head: HTTPRequestHead, server: Server) -> HTTPResponse {
+    private static func codeImage(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse {
         let name = head.path.dropFirst("/pair/code/".count)
         guard let dot = name.lastIndex(of: "."), ["svg", "png"].contains(name[name.index(after: dot)...]) else {
             return .json(404, HTTPRoutes.text(Reply(.malformed, "use /pair/code/CODE.svg or .png")))
@@ -183,7 +183,8 @@ enum APIRoutes {
         guard let url = PairingLink.url(box: box, code: code, publicURL: server.config.publicURL, host: head.header("host")) else {
             return .json(400, HTTPRoutes.text(Reply(.malformed, "no usable Host header to build the pairing URL from")))
         }
-        return PairingRoutes.qrImage(url: url, format: String(name[name.index(after: dot)...]), head: head, server: server, cacheable: false)
+        return PairingRoutes.qrImage(url: url, format: String(name[name.index(after: dot)...]), head: head, from: connection,
+                                     server: server, cacheable: false)
     }
 
     private static func bad(_ why: String) -> HTTPResponse { .json(400, HTTPRoutes.text(Reply(.malformed, why))) }

@@ -19,6 +19,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// When the sweep should look at this connection next (its one wheel entry may be earlier: it
     /// then files itself again for this time).
     var nextCheck: UInt64 = 0
+    /// The wheel slot its one entry is filed in (removed from there when it closes).
+    var filedSlot: UInt64 = 0
     /// Wall-clock second the WebSocket opened (for the API's "since").
     var connectedAt: UInt32 = 0
     /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
@@ -109,8 +111,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
             case .closing:
                 return
             }
-            if !bytes.isEmpty, case .http = state, server.turnBudgetSpent(since: turnStarted) {
-                return server.deferInput(self, UnsafeRawBufferPointer(bytes))
+            if turnStarted != 0, case .http = state {
+                if !bytes.isEmpty, server.turnBudgetSpent(since: turnStarted) {
+                    server.chargeHTTPWork(since: turnStarted)
+                    return server.deferInput(self, UnsafeRawBufferPointer(bytes))
+                }
+                if bytes.isEmpty { server.chargeHTTPWork(since: turnStarted) }
             }
         }
     }

@@ -31,7 +31,7 @@ enum HTTPRoutes {
         case "/online_status":
             response = onlineStatus(head, from: connection, server: server)
         default:
-            response = PairingRoutes.respond(to: head, server: server) ?? .json(404, text(Reply(.malformed, "no route for \(head.path)")))
+            response = PairingRoutes.respond(to: head, from: connection, server: server) ?? .json(404, text(Reply(.malformed, "no route for \(head.path)")))
         }
         return response
     }

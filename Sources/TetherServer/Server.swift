@@ -47,14 +47,22 @@ public final class Server {
     var countedAddress: [ObjectIdentifier: IPAddress] = [:]
     /// Input a connection sent past its turn's budget, served on a later turn.
     var deferredInput: [ObjectIdentifier: (connection: Connection, bytes: [UInt8])] = [:]
-    private var deferredTimer: Timer?
+    private var deferredOrder: [ObjectIdentifier] = []
+    /// Serves deferred input, one slice per loop iteration, while any is left.
+    private var deferredIdle: Idle?
+    /// HTTP work done during this loop iteration, by all connections together (nanoseconds).
+    var httpWorkThisTurn: UInt64 = 0
     /// Rendered pairing codes.
     let qrCache: QRCache
+    /// QR codes drawn per address and second (--max-renders-per-second-per-ip); nil when off.
+    var renderLimiter: RateLimiter<IPAddress>?
     /// Failed API-key attempts per address (a few a second, then 429).
     var apiFailures = RateLimiter<IPAddress>(perSecond: 2)
     /// Token mode's state; nil in open mode.
     let trust: Trust?
     private var lastPrune: UInt64 = 0
+    /// Connections closed since the allocator was last asked to return free memory.
+    private var closedSinceTrim = 0
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
@@ -73,6 +81,7 @@ public final class Server {
                                     timeoutMilliseconds: config.pingTimeoutMilliseconds)
         heartbeatWheel = TimingWheel(resolution: Server.sweepMilliseconds(config), now: loop.now)
         if config.maxMessagesPerSecond > 0 { rateLimiter = RateLimiter(perSecond: config.maxMessagesPerSecond) }
+        if config.maxRendersPerSecondPerAddress > 0 { renderLimiter = RateLimiter(perSecond: config.maxRendersPerSecondPerAddress) }
     }
 
     static func makeTrust(_ config: ServerConfig) throws -> Trust {
@@ -118,7 +127,10 @@ public final class Server {
             self.sweep()
         }
         sweepTimer = sweep
-        tickHook = try TickHook(loop: loop) { [unowned self] in flushPresence() }
+        tickHook = try TickHook(loop: loop) { [unowned self] in
+            flushPresence()
+            httpWorkThisTurn = 0
+        }
         let minute = try Timer(loop: loop)
         minute.start(afterMilliseconds: 60_000, repeatEvery: 60_000) { [unowned self] in logMinute() }
         minuteTimer = minute
@@ -131,7 +143,7 @@ public final class Server {
         closing.removeAll()
         overCap.removeAll()
         deferredInput.removeAll()
-        deferredTimer = nil
+        deferredIdle = nil
         heartbeatWheel = TimingWheel(resolution: 1, now: 0)
         try loop.close()
     }
@@ -199,6 +211,8 @@ public final class Server {
         closing[id] = nil
         overCap[id] = nil
         deferredInput[id] = nil
+        heartbeatWheel.remove(connection, fromSlot: connection.filedSlot)
+        closedSinceTrim += 1
         rateLimiter?.forget(id)
         if let address = countedAddress.removeValue(forKey: id) { addressLimits?.release(address) }
         if draining && connectionCount == 0 { loop.stop() }
@@ -234,7 +248,23 @@ public final class Server {
         if now - lastPrune >= 10_000 {
             lastPrune = now
             addressLimits?.prune(now: now)
+            // glibc keeps freed buffers (a slow consumer's backlog, pipelined answers) mapped;
+            // after churn, give them back so RSS follows what is really held.
+            if closedSinceTrim > 0 {
+                closedSinceTrim = 0
+                ProcessMemory.returnFreePages()
+            }
         }
+    }
+
+    /// Whether `connection`'s address may have one more QR code drawn now.
+    func admitRender(for connection: Connection) -> Bool {
+        guard renderLimiter != nil, let address = connection.peerIP, !config.limitExempt.contains(where: { $0.contains(address) }) else { return true }
+        guard renderLimiter!.admit(address, now: loop.now) == .allow else {
+            metrics.addressRefusals["render", default: 0] += 1
+            return false
+        }
+        return true
     }
 
     /// A recipient is busy while what is held for it is over the cap; the first time, the clock starts.
@@ -252,13 +282,23 @@ public final class Server {
 
     // MARK: Turn budget
 
-    /// Work one connection's pipelined requests may take in one loop turn.
+    /// Work one connection's pipelined requests may take in one loop turn, and all connections'
+    /// HTTP work together (WebSocket traffic is never put off: it is what latency is measured on).
     static let turnBudgetNanoseconds: UInt64 = 1_000_000
+    static let turnBudgetAllNanoseconds: UInt64 = 2_000_000
 
     func turnClock() -> UInt64 { loop.preciseNanoseconds }
 
+    /// Charges the HTTP work since `start` to this turn; true once either budget is spent.
     func turnBudgetSpent(since start: UInt64) -> Bool {
-        loop.preciseNanoseconds - start > Server.turnBudgetNanoseconds
+        let now = loop.preciseNanoseconds
+        let used = now - start
+        return used > Server.turnBudgetNanoseconds || httpWorkThisTurn + used > Server.turnBudgetAllNanoseconds
+    }
+
+    /// End of a request's handling: its time counts toward the turn's shared budget.
+    func chargeHTTPWork(since start: UInt64) {
+        httpWorkThisTurn += loop.preciseNanoseconds - start
     }
 
     /// Keeps `bytes` for a later turn and stops reading `connection` until they are served.
@@ -270,6 +310,7 @@ public final class Server {
             deferredInput[id] = entry
         } else {
             deferredInput[id] = (connection, Array(bytes))
+            deferredOrder.append(id)
         }
         connection.pauseReading()
         scheduleDeferred()
@@ -278,19 +319,30 @@ public final class Server {
     func hasDeferredInput(_ connection: Connection) -> Bool { deferredInput[ObjectIdentifier(connection)] != nil }
 
     private func scheduleDeferred() {
-        if deferredTimer == nil { deferredTimer = try? Timer(loop: loop) }
-        deferredTimer?.start(afterMilliseconds: 0) { [unowned self] in serveDeferred() }
+        if deferredIdle == nil { deferredIdle = try? Idle(loop: loop) { [unowned self] in serveDeferred() } }
+        deferredIdle?.start()
     }
 
-    /// Next turn: each deferred connection gets another budget's worth of its input.
+    /// Once per iteration while input waits: deferred connections take turns, in the order they
+    /// were put off, until the turn's shared budget is spent; the rest waits for the next iteration.
     private func serveDeferred() {
-        let entries = deferredInput.values.map { $0 }
-        deferredInput.removeAll()
-        for (connection, bytes) in entries where !connection.isClosing {
-            var copy = bytes
-            copy.withUnsafeMutableBytes { connection.consume($0) }
-            connection.applyBackpressure()
-            connection.resumeReading()
+        httpWorkThisTurn = 0
+        var queue = deferredOrder
+        deferredOrder.removeAll()
+        var index = 0
+        while index < queue.count {
+            let id = queue[index]
+            index += 1
+            guard let entry = deferredInput.removeValue(forKey: id), !entry.connection.isClosing else { continue }
+            var copy = entry.bytes
+            copy.withUnsafeMutableBytes { entry.connection.consume($0) }
+            entry.connection.applyBackpressure()
+            entry.connection.resumeReading()
+            if httpWorkThisTurn > Server.turnBudgetAllNanoseconds { break }
         }
+        // Those not reached go first next time; those served and put off again go last.
+        deferredOrder = queue[index...].filter { deferredInput[$0] != nil } + deferredOrder
+        queue.removeAll()
+        if deferredInput.isEmpty { deferredIdle?.stop() }
     }
 }

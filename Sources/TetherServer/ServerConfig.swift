@@ -80,6 +80,9 @@ public struct ServerConfig: Sendable {
     public var maxRequestBodyBytes = 64 * 1024
     /// HTTP requests served on one keep-alive connection; the last answer says `Connection: close`. Default 1000.
     public var maxRequestsPerConnection = 1000
+    /// QR codes one address may have drawn per second (cache misses; bursts twice that); more get
+    /// 429. 0 turns it off. Default 10.
+    public var maxRendersPerSecondPerAddress = 10
     /// Rendered pairing codes kept for reuse (each format and scale apart). Default 256.
     public var qrCacheEntries = 256
     /// Open or token mode. Default open (token whenever a key is configured).

@@ -13,6 +13,8 @@ final class Backlog {
         let shared: SharedBuffer?
         /// The rest of a unit whose start the kernel already took: sent whole, never dropped or reported.
         let continuesUnit: Bool
+        /// Already in wire form (TLS records): not passed through the connection's encoder again.
+        var encoded = false
 
         func release() {
             if shared == nil { base.deallocate() }
@@ -30,6 +32,8 @@ final class Backlog {
     private var waitingStart = 0
     private(set) var waitingBytes = 0
     private(set) var inFlight: [Chunk] = []
+    /// For an encoding connection: the plaintext each in-flight chunk was made from (nil if none).
+    private var inFlightPlain: [Chunk?] = []
     private(set) var inFlightBytes = 0
     /// FIN is sent once everything held here is written.
     var shutdownRequested = false
@@ -41,6 +45,7 @@ final class Backlog {
 
     deinit {
         for chunk in inFlight { chunk.release() }
+        for chunk in inFlightPlain { chunk?.release() }
         for chunk in waiting[waitingStart...] { chunk.release() }
         request.deallocate()
     }
@@ -48,11 +53,11 @@ final class Backlog {
     var isIdle: Bool { inFlight.isEmpty && waitingStart == waiting.count }
 
     /// Copies `bytes` behind everything waiting (into the last chunk when it has room).
-    func append(copying bytes: UnsafeRawBufferPointer, continuesUnit: Bool = false) {
+    func append(copying bytes: UnsafeRawBufferPointer, continuesUnit: Bool = false, encoded: Bool = false) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         waitingBytes += bytes.count
         if !continuesUnit, waiting.count > waitingStart, let last = waiting.last, last.shared == nil,
-           !last.continuesUnit, last.capacity - last.count >= bytes.count {
+           !last.continuesUnit, last.encoded == encoded, last.capacity - last.count >= bytes.count {
             (last.base + last.count).copyMemory(from: source, byteCount: bytes.count)
             waiting[waiting.count - 1].count += bytes.count
             return
@@ -60,7 +65,7 @@ final class Backlog {
         let capacity = max(bytes.count, Backlog.minimumChunkBytes)
         let base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         base.copyMemory(from: source, byteCount: bytes.count)
-        waiting.append(Chunk(base: base, count: bytes.count, capacity: capacity, shared: nil, continuesUnit: continuesUnit))
+        waiting.append(Chunk(base: base, count: bytes.count, capacity: capacity, shared: nil, continuesUnit: continuesUnit, encoded: encoded))
     }
 
     /// References `bytes` (inside `shared`) behind everything waiting, retaining their owner.
@@ -71,16 +76,23 @@ final class Backlog {
                              capacity: 0, shared: shared, continuesUnit: continuesUnit))
     }
 
-    /// Hands the next batch to libuv unless one is in flight. False when libuv refuses it.
-    func pump(_ stream: UnsafeMutablePointer<uv_stream_t>) -> Bool {
+    /// Hands the next batch to libuv unless one is in flight, passing plaintext through `encode`
+    /// (TLS) first. False when libuv refuses it.
+    func pump(_ stream: UnsafeMutablePointer<uv_stream_t>, encode: ((UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void)? = nil) -> Bool {
         guard inFlight.isEmpty, waitingStart < waiting.count else { return true }
         var buffers: [uv_buf_t] = []
         while waitingStart < waiting.count, buffers.count < Backlog.batchChunks,
               buffers.isEmpty || inFlightBytes + waiting[waitingStart].count <= Backlog.batchBytes {
-            let chunk = waiting[waitingStart]
+            var chunk = waiting[waitingStart]
             waitingStart += 1
             waitingBytes -= chunk.count
+            var plain: Chunk?
+            if let encode, !chunk.encoded {
+                plain = chunk
+                chunk = Backlog.encoded(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), encode)
+            }
             inFlight.append(chunk)
+            inFlightPlain.append(plain)
             inFlightBytes += chunk.count
             buffers.append(uv_buf_init(chunk.base.assumingMemoryBound(to: CChar.self), UInt32(chunk.count)))
         }
@@ -88,36 +100,55 @@ final class Backlog {
         return uv_write(request, stream, buffers, UInt32(buffers.count), backlogDidWrite) == 0
     }
 
+    /// The wire form of `plaintext` as one owned chunk.
+    private static func encoded(_ plaintext: UnsafeRawBufferPointer,
+                                _ encode: (UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void) -> Chunk {
+        var wire: [UInt8] = []
+        encode(plaintext) { wire.append(contentsOf: $0) }
+        let base = UnsafeMutableRawPointer.allocate(byteCount: max(wire.count, 1), alignment: 16)
+        wire.withUnsafeBytes { if let source = $0.baseAddress { base.copyMemory(from: source, byteCount: $0.count) } }
+        return Chunk(base: base, count: wire.count, capacity: max(wire.count, 1), shared: nil, continuesUnit: false, encoded: true)
+    }
+
     /// The in-flight batch ended: its chunks are let go.
     func finishBatch() {
         for chunk in inFlight { chunk.release() }
+        for chunk in inFlightPlain { chunk?.release() }
         inFlight.removeAll(keepingCapacity: true)
+        inFlightPlain.removeAll(keepingCapacity: true)
         inFlightBytes = 0
     }
 
     /// Lets go of everything not yet handed to libuv, showing each chunk to `visit` first.
     func dropWaiting(_ visit: (UnsafeRawBufferPointer) -> Void) {
+        // Wire-form chunks (TLS's own records) stay: dropping them would break the stream.
+        var kept: [Chunk] = []
         for chunk in waiting[waitingStart...] {
+            if chunk.encoded { kept.append(chunk); continue }
             if !chunk.continuesUnit { visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count)) }
             chunk.release()
         }
-        waiting.removeAll()
+        waiting = kept
         waitingStart = 0
-        waitingBytes = 0
+        waitingBytes = kept.reduce(0) { $0 + $1.count }
     }
 
     /// Shows every unit-aligned chunk not yet fully taken by the kernel, with how many of its
     /// bytes the kernel did take (`unsentInFlight`: libuv's count for the batch in flight).
     func forEachUnsent(unsentInFlight: Int, _ visit: (UnsafeRawBufferPointer, Int) -> Void) {
         var sent = inFlightBytes - unsentInFlight
-        for chunk in inFlight {
+        for (index, chunk) in inFlight.enumerated() {
             let taken = min(sent, chunk.count)
             sent -= taken
-            if taken < chunk.count && !chunk.continuesUnit {
+            guard taken < chunk.count else { continue }
+            if let plain = inFlightPlain[index] {
+                // A TLS record the peer did not get whole is lost whole: all of its units count.
+                visit(UnsafeRawBufferPointer(start: plain.base, count: plain.count), 0)
+            } else if !chunk.continuesUnit && !chunk.encoded {
                 visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), taken)
             }
         }
-        for chunk in waiting[waitingStart...] where !chunk.continuesUnit {
+        for chunk in waiting[waitingStart...] where !chunk.continuesUnit && !chunk.encoded {
             visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), 0)
         }
     }

@@ -151,7 +151,7 @@ open class TCPConnection: Handle {
     func writeNow(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, shared: SharedBuffer?) -> Bool {
         let total = first.count + second.count
         if total == 0 { return true }
-        if let backlog {   // behind what already waits, in order
+        if let backlog {   // behind what already waits, in order (encoded when handed to libuv)
             if let shared, first.isEmpty {
                 backlog.append(referencing: second, of: shared)
             } else {
@@ -159,6 +159,12 @@ open class TCPConnection: Handle {
                 backlog.append(copying: second)
             }
             return true
+        }
+        if encodesOutput {
+            var written = true
+            encode(first) { written = writeEncoded($0) && written }
+            encode(second) { written = writeEncoded($0) && written }
+            return written
         }
         var buffers = (uvBuffer(first), uvBuffer(second))
         let written: Int = withUnsafeMutablePointer(to: &buffers) { pair in
@@ -198,7 +204,40 @@ open class TCPConnection: Handle {
             joined += UnsafeRawBufferPointer(rebasing: second[max(0, written - first.count)...])
             joined.withUnsafeBytes { backlog.append(copying: $0, continuesUnit: true) }
         }
-        return backlog.pump(stream)
+        return pumpBacklog(backlog)
+    }
+
+    // MARK: Encoding (TLS)
+
+    /// True when a subclass turns plaintext into wire bytes (TLS records) before the socket.
+    open var encodesOutput: Bool { false }
+
+    /// Turns `plaintext` into wire bytes, handing them to `emit` (only called when `encodesOutput`).
+    open func encode(_ plaintext: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {}
+
+    /// Writes bytes already in wire form (TLS records, handshake messages): never encoded again,
+    /// never dropped. Returns false if the connection is closing or the socket failed.
+    @discardableResult
+    public func writeEncoded(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !isClosing else { return false }
+        guard !bytes.isEmpty else { return true }
+        if let backlog {
+            backlog.append(copying: bytes, continuesUnit: true, encoded: true)
+            return true
+        }
+        var buffer = uvBuffer(bytes)
+        let result = uv_try_write(stream, &buffer, 1)
+        let written = result == Int32(UV_EAGAIN.rawValue) || result == Int32(UV_ENOSYS.rawValue) ? 0 : Int(result)
+        if written < 0 { return false }
+        if written == bytes.count { return true }
+        let backlog = Backlog()
+        self.backlog = backlog
+        backlog.append(copying: UnsafeRawBufferPointer(rebasing: bytes[written...]), continuesUnit: true, encoded: true)
+        return pumpBacklog(backlog)
+    }
+
+    func pumpBacklog(_ backlog: Backlog) -> Bool {
+        encodesOutput ? backlog.pump(stream) { self.encode($0, $1) } : backlog.pump(stream)
     }
 
     /// Where the first unit (frame, response) starting at or after `offset` in `bytes` begins.
@@ -209,7 +248,7 @@ open class TCPConnection: Handle {
         guard let backlog else { return }
         backlog.finishBatch()
         guard status == 0, !isClosing else { return }
-        if !backlog.pump(stream) { return close() }
+        if !pumpBacklog(backlog) { return close() }
         guard backlog.isIdle else { return }
         self.backlog = nil
         if backlog.shutdownRequested { sendFIN() }

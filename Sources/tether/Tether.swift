@@ -68,6 +68,9 @@ struct Tether: ParsableCommand {
     @Option(help: "HTTP requests served on one keep-alive connection. Default 1000.")
     var maxRequestsPerConnection: Int?
 
+    @Option(name: .customLong("max-renders-per-second-per-ip"), help: "QR codes one address may have drawn per second (cache misses; 429 beyond); 0 is off. Default 10.")
+    var maxRendersPerSecondPerIP: Int?
+
     @Option(help: "Rendered pairing QR codes kept for reuse. Default 256.")
     var qrCacheEntries: Int?
 
@@ -219,6 +222,8 @@ struct Tether: ParsableCommand {
             ?? env.int("MAX_REQUEST_BODY_BYTES", in: 0...(16 << 20)) ?? config.maxRequestBodyBytes
         config.maxRequestsPerConnection = try checked("max-requests-per-connection", maxRequestsPerConnection, in: 1...(1 << 30))
             ?? env.int("MAX_REQUESTS_PER_CONNECTION", in: 1...(1 << 30)) ?? config.maxRequestsPerConnection
+        config.maxRendersPerSecondPerAddress = try checked("max-renders-per-second-per-ip", maxRendersPerSecondPerIP, in: 0...1_000_000)
+            ?? env.int("MAX_RENDERS_PER_SECOND_PER_IP", in: 0...1_000_000) ?? config.maxRendersPerSecondPerAddress
         config.qrCacheEntries = try checked("qr-cache-entries", qrCacheEntries, in: 0...100_000)
             ?? env.int("QR_CACHE_ENTRIES", in: 0...100_000) ?? config.qrCacheEntries
         try resolveTrust(env, into: &config)

@@ -146,4 +146,23 @@ import Testing
         #expect(wheel.takeDue(now: 10_000) == ["late"])
         #expect(wheel.count == 0)
     }
+
+    @Test func aRemovedItemIsNoLongerReferencedOrDue() {
+        final class Item {}
+        var wheel = TimingWheel<Item>(resolution: 100, now: 0)
+        let kept = Item(), closed = Item()
+        weak var gone: Item?
+        do {
+            let transient = Item()
+            gone = transient
+            wheel.schedule(kept, at: 500)
+            let slot = wheel.schedule(transient, at: 500)
+            wheel.schedule(closed, at: 900)
+            wheel.remove(transient, fromSlot: slot)
+            wheel.remove(closed, fromSlot: slot)            // not in that slot: nothing happens
+        }
+        #expect(gone == nil)                               // the wheel let go of it at once
+        #expect(wheel.takeDue(now: 600).map { $0 === kept } == [true])
+        #expect(wheel.takeDue(now: 1000).map { $0 === closed } == [true])
+    }
 }

@@ -50,7 +50,7 @@ def test_a_body_over_the_limit_gets_413_and_conflicting_lengths_get_400(start_se
 
 
 def test_pipelined_pairing_images_are_served_over_several_turns_all_intact(start_server):
-    server = start_server("--qr-cache-entries", "0")            # every image rendered: the worst case
+    server = start_server("--qr-cache-entries", "0", "--max-renders-per-second-per-ip", "0")   # every image drawn: the worst case
     count = 150
     raw = b"".join(b"GET /pair/box-%d.png?scale=32 HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(count))
     raw += b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -78,6 +78,16 @@ def test_a_repeated_pairing_image_comes_from_the_cache(start_server):
     samples = scrape(server.port)
     assert samples['tether_qr_cache_total{result=hit}'] == 1
     assert samples['tether_qr_cache_total{result=miss}'] == 1
+
+
+def test_an_address_may_have_only_so_many_qr_codes_drawn_a_second(start_server):
+    server = start_server("--max-renders-per-second-per-ip", "5", "--limit-exempt", "127.0.0.2")
+    raw = b"".join(b"GET /pair/box-r%d.png HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(30))
+    answers = responses(request(server.port, raw + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    statuses = [status for status, _, _ in answers[:30]]
+    assert statuses[:10] == [200] * 10 and 429 in statuses               # a burst of twice the rate, then 429
+    assert answers[-1][0] == 200
+    assert scrape(server.port, source="127.0.0.2")["tether_address_refusals_total{limit=render}"] >= 1
 
 
 def test_requests_per_connection_are_capped(start_server):
