@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
 WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
 
-.PHONY: deps test-deps bench-deps build release run test test-swift test-e2e screenshots fuzz microbench bench clean
+.PHONY: deps test-deps bench-deps build release run test test-swift test-e2e screenshots fuzz microbench bench soak clean
 
 deps:
 	@scripts/deps.sh build
@@ -62,6 +62,10 @@ bench-deps: deps
 # The standard load suite against Tether and the reference servers; rewrites docs/benchmarks.md.
 bench: bench-deps release
 	scripts/bench.sh
+
+# Watchers-mode soak (not part of CI): churn, paced pairs, with and without hostile clients; writes docs/benchmarks-soak.md.
+soak: release
+	scripts/soak.sh
 
 clean:
 	rm -rf .build

@@ -83,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "BenchKit",
-            dependencies: ["UV", "WebSocket", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["UV", "WebSocket", "Auth", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .executableTarget(
             name: "tether-bench",

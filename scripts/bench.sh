@@ -20,15 +20,47 @@ if [ ! -x "$HB/hb-anchor/.build/release/HBAnchor" ] && [ -d "$ANCHORS/hummingbir
     (cd "$HB/hb-anchor" && timeout 900 swift build -c release >/dev/null 2>&1) || echo "bench: Hummingbird did not build; skipped" >&2
 fi
 
+# uWebSockets (the one to beat) is built once (about a minute) in a writable copy.
+UWS=.build-anchors/uws
+if [ ! -x "$UWS/build/seed_server" ] && [ -d "$ANCHORS/uws" ] && [ "${SKIP_UWS:-0}" != 1 ]; then
+    echo "bench: building the uWebSockets reference server" >&2
+    rm -rf "$UWS" && mkdir -p .build-anchors && cp -r "$ANCHORS/uws" "$UWS" && chmod -R u+w "$UWS"
+    (cd "$UWS" && timeout 600 ./build.sh >/dev/null 2>&1) || echo "bench: uWebSockets did not build; skipped" >&2
+fi
+
+# BASELINE=REV also measures Tether as built from that git revision ("tether-before"), row by row
+# beside the current one: a change's cost in one run.
+BASE=.build-baseline
+if [ -n "${BASELINE:-}" ]; then
+    echo "bench: building the baseline $BASELINE" >&2
+    rm -rf "$BASE/src" && mkdir -p "$BASE/src" && git archive "$BASELINE" | tar -x -C "$BASE/src"
+    (cd "$BASE/src" && timeout 900 swift build -c release --product tether >/dev/null 2>&1) || { echo "bench: baseline did not build" >&2; exit 1; }
+fi
+
 servers=(tether)
+if [ -n "${BASELINE:-}" ]; then servers+=(tether-before); fi
+if [ -x "$UWS/build/seed_server" ]; then servers+=(uws); fi
 if [ -x "$ANCHORS/node-ws/run.sh" ] && [ -d /usr/share/nodejs/ws ]; then servers+=(node-ws); fi
 if [ -x "$HB/hb-anchor/.build/release/HBAnchor" ]; then servers+=(hummingbird); fi
+# Token mode (HS256 and ES256 device tokens) for the rows that show its cost.
+KEYS="$OUT/keys"
+mkdir -p "$KEYS"
+head -c 48 /dev/urandom | base64 >"$KEYS/bench.key"
+openssl ecparam -name prime256v1 -genkey -noout -out "$KEYS/es.pem" 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$KEYS/es.pem" -out "$KEYS/es-private.pem"
+openssl ec -in "$KEYS/es.pem" -pubout -out "$KEYS/es-public.pem" 2>/dev/null
+token_servers=(tether-hs256 tether-es256)
 
 start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
     PORT=$((PORT + 1))
+    local common=(--host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 --state-dir "$OUT/state")
     case $name in
-        tether) taskset -c 0 "$BIN/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 >"$OUT/server.log" 2>&1 & ;;
+        tether) taskset -c 0 "$BIN/tether" "${common[@]}" >"$OUT/server.log" 2>&1 & ;;
+        tether-hs256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-hmac-key-file "$KEYS/bench.key" >"$OUT/server.log" 2>&1 & ;;
+        tether-es256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-public-key-file "$KEYS/es-public.pem" >"$OUT/server.log" 2>&1 & ;;
+        tether-before) taskset -c 0 "$BASE/src/.build/release/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" >"$OUT/server.log" 2>&1 & ;;
+        uws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$UWS/run.sh" >"$OUT/server.log" 2>&1 & ;;
         node-ws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$ANCHORS/node-ws/run.sh" >"$OUT/server.log" 2>&1 & ;;
         hummingbird) PORT=$PORT PRESENCE=$presence THREADS=1 taskset -c 0 "$HB/run.sh" >"$OUT/server.log" 2>&1 & ;;
     esac
@@ -44,23 +76,31 @@ stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/de
 
 row() {   # server presence name bench-args...
     local server=$1 presence=$2 name=$3; shift 3
+    local tokens=()
+    case $server in
+        tether-hs256) tokens=(--token-key "$KEYS/bench.key") ;;
+        tether-es256) tokens=(--token-key "$KEYS/es-private.pem") ;;
+    esac
     start_server "$server" "$presence"
     echo "bench: $server $name" >&2
-    timeout 300 taskset -c 1 "$BIN/tether-bench" "$@" --port "$PORT" --server-pid "$SERVER_PID" \
+    timeout 300 taskset -c 1 "$BIN/tether-bench" "$@" "${tokens[@]}" --port "$PORT" --server-pid "$SERVER_PID" \
         --src-ips 4 --json "$OUT/$server.$name.json" | tail -n 1 || echo "bench: $server $name failed" >&2
     stop_server
 }
 
-for server in "${servers[@]}"; do
-    row "$server" off connect connect --conns "$CONNECT_CONNS" --hold 2
-    for window in 1 16 64; do
-        row "$server" off "route-w$window" route --pairs 50 --window "$window" --seconds "$SECONDS_PER_ROUTE"
-    done
-    row "$server" off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
-    row "$server" all presence presence --conns 2000 --devices 50 --cycles 3
-    row "$server" off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
+# Row by row, every server in turn, so the machine's drift during the run falls on all alike.
+each() { for server in "${servers[@]}"; do row "$server" "$@"; done; }
+each_with_tokens() { for server in "${servers[@]}" "${token_servers[@]}"; do row "$server" "$@"; done; }
+
+each_with_tokens off connect connect --conns "$CONNECT_CONNS" --hold 2
+for window in 1 16; do
+    each off "route-w$window" route --pairs 50 --window "$window" --seconds "$SECONDS_PER_ROUTE"
 done
+each_with_tokens off route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_PER_ROUTE"
+each off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
+each all presence presence --conns 2000 --devices 50 --cycles 3
+each off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 
 "$BIN/tether-microbench" >"$OUT/microbench.md"
-python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}"
+python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}" "${token_servers[@]}"
 echo "bench: wrote docs/benchmarks.md and docs/images/bench.svg" >&2

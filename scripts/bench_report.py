@@ -57,6 +57,12 @@ lines += [
     "| presence | `tether-bench presence --conns 2000 --devices 50 --cycles 3` | all |",
     "| churn | `tether-bench churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds 10` | off |",
     "",
+    "Servers: `tether` (this build, `--limit-exempt 127.0.0.0/8`); `tether-before` (with `BASELINE=REV`: the",
+    "same suite against an earlier revision, row by row beside this one); `uws` (uWebSockets, the one to",
+    "beat), `node-ws`, `hummingbird` (../shared/anchors); `tether-hs256` / `tether-es256` (token mode,",
+    "every device presenting an HS256 or ES256 token, `--token-key`; connect and route-w64 rows only).",
+    "Each row runs every server in turn before the next row, so the machine's drift falls on all alike.",
+    "",
 ]
 
 for row in ROWS:
@@ -93,6 +99,69 @@ for row, metric, label, higher, target in GOALS:
     lines.append(f"| {label} | {target} | {t if t is not None else '-'} | {n if n is not None else '-'} | {ratio} | {met} |")
 lines += ["", "Ratios are Tether's advantage (higher is better for Tether in every line).", ""]
 
+
+def ratio(a, b, higher):
+    if a is None or b in (None, 0) or a == 0:
+        return "-"
+    return f"{(a / b) if higher else (b / a):.2f}x"
+
+
+UWS_GOALS = [
+    ("route-w1", "server_cpu_us_per_msg", "route w1: server CPU per message (us)", False, "<= uws"),
+    ("route-w1", "latency_p99_us", "route w1: p99 latency (us)", False, "<= uws"),
+    ("route-paced", "server_cpu_us_per_msg", "paced 20k msg/s: server CPU per message (us)", False, "<= uws"),
+    ("route-paced", "latency_p99_us", "paced 20k msg/s: p99 latency (us)", False, "<= uws"),
+    ("connect", "server_kib_per_conn", "memory per idle connection (KiB)", False, "<= uws"),
+    ("connect", "server_cpu_us_per_conn", "server CPU per accepted connection (us)", False, "<= uws"),
+    ("route-w16", "msgs_per_s", "route w16 msg/s", True, ">= 2x uws"),
+    ("route-w64", "msgs_per_s", "route w64 msg/s", True, ">= 2x uws"),
+    ("presence", "fanout_frames_per_s", "presence fan-out frames/s", True, ">= 2x uws"),
+]
+if "uws" in servers:
+    lines += ["## Tether against uWebSockets", "",
+              "| goal | target | tether | uws | Tether's advantage | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for row, metric, label, higher, target in UWS_GOALS:
+        t, u = value("tether", row, metric), value("uws", row, metric)
+        r = ratio(t, u, higher)
+        need = 2.0 if target.startswith(">= 2x") else 1.0
+        met = "-" if r == "-" else ("yes" if float(r[:-1]) >= need else "no")
+        lines.append(f"| {label} | {target} | {t if t is not None else '-'} | {u if u is not None else '-'} | {r} | {met} |")
+    lines += [""]
+
+if "tether-before" in servers:
+    lines += ["## This build against `tether-before`", "",
+              "Tether's advantage over the baseline revision in the same run (below 0.95x would be a regression beyond noise).", "",
+              "| row | metric | tether | tether-before | advantage |", "| --- | --- | --- | --- | --- |"]
+    for row, metric, higher in [("connect", "conns_per_s", True), ("connect", "server_cpu_us_per_conn", False),
+                                ("connect", "server_kib_per_conn", False), ("route-w1", "msgs_per_s", True),
+                                ("route-w1", "server_cpu_us_per_msg", False), ("route-w16", "msgs_per_s", True),
+                                ("route-w64", "msgs_per_s", True), ("route-paced", "latency_p99_us", False),
+                                ("route-paced", "server_cpu_us_per_msg", False), ("presence", "fanout_frames_per_s", True),
+                                ("churn", "route_latency_p99_us", False)]:
+        t, b = value("tether", row, metric), value("tether-before", row, metric)
+        lines.append(f"| {row} | {metric} | {t if t is not None else '-'} | {b if b is not None else '-'} | {ratio(t, b, higher)} |")
+    lines += [""]
+
+token_servers = [s for s in servers if s in ("tether-hs256", "tether-es256")]
+if token_servers:
+    lines += ["## Token mode beside open mode", "",
+              "| row | metric | open | " + " | ".join(token_servers) + " | token / open |", "| --- | --- | --- |" + " --- |" * (len(token_servers) + 1)]
+    for row, metric, higher in [("connect", "conns_per_s", True), ("connect", "server_cpu_us_per_conn", False),
+                                ("route-w64", "msgs_per_s", True), ("route-w64", "server_cpu_us_per_msg", False)]:
+        o = value("tether", row, metric)
+        vals = [value(s, row, metric) for s in token_servers]
+        rel = ", ".join(f"{s}: {ratio(v, o, higher)}" for s, v in zip(token_servers, vals))
+        lines.append(f"| {row} | {metric} | {o if o is not None else '-'} | " + " | ".join(str(v) if v is not None else "-" for v in vals) + f" | {rel} |")
+    lines += ["", "The token / open column is token mode's figure relative to open mode's (1.00x: no cost).", ""]
+
+# The soak runs apart (make soak, not in this suite) and keeps its own report.
+lines += ["## Soak", "",
+          "`make soak` (scripts/soak.sh, not part of CI): 15,000 devices in watchers mode, 2 % of them reconnecting",
+          "each second for 60 s while 1,000 pairs route at 20 msg/s, once alone and once beside 50 hostile clients",
+          "(non-readers, pipelined PNGs, connect/close loops): `tether-bench soak --devices 15000 --fraction 0.02",
+          "--pairs 1000 --rate 20 --seconds 60 --hostile 50 --hostile-src 127.0.0.200 --src-ips 4`. Goals, results and",
+          "the two p99 latencies side by side: [benchmarks-soak.md](benchmarks-soak.md).", ""]
+
 notes_path = os.path.join("docs", "benchmarks-notes.md")
 if os.path.exists(notes_path):
     with open(notes_path) as f:
@@ -109,7 +178,8 @@ with open(report_path, "w") as f:
     f.write("\n".join(lines))
 
 # Chart: route msg/s (bars) and route p99 latency (bars), per server, per window.
-colors = {"tether": "#2b7bb9", "node-ws": "#d9822b", "hummingbird": "#5c9e31"}
+colors = {"tether": "#2b7bb9", "node-ws": "#d9822b", "hummingbird": "#5c9e31", "uws": "#9b59b6", "tether-before": "#8fb8d8"}
+servers = [s for s in servers if s not in ("tether-hs256", "tether-es256")]   # the chart compares servers
 routes = ["route-w1", "route-w16", "route-w64", "route-paced"]
 width, height, pad = 760, 300, 50
 panel = (width - 3 * pad) / 2

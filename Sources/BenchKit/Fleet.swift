@@ -12,10 +12,16 @@ public struct BenchTarget {
     public var pathForm = "query"
     public var maxHandshakesInFlight = 256
     public var serverPID: Int32?
+    /// Token mode: the device token for an id (minted before the clients start, off the clock).
+    public var token: ((String) -> String)?
 
     public init() {}
 
-    func path(for id: String) -> String { pathForm == "path" ? "/\(id)" : "/?device_id=\(id)" }
+    func path(for id: String, token: String? = nil) -> String {
+        let base = pathForm == "path" ? "/\(id)" : "/?device_id=\(id)"
+        guard let token else { return base }
+        return base + (pathForm == "path" ? "?token=" : "&token=") + token
+    }
 }
 
 /// A set of bench clients opened with a bounded number of handshakes in flight.
@@ -26,6 +32,7 @@ public final class Fleet: WSClientDelegate {
     private let sources: [SocketAddress]
     public private(set) var clients: [WSClient] = []
     public private(set) var ids: [String] = []
+    private var tokens: [String?] = []
     private var nextToStart = 0
     private var inFlight = 0
     public private(set) var opened = 0
@@ -49,6 +56,7 @@ public final class Fleet: WSClientDelegate {
     public func open(_ newIDs: [String]) {
         for id in newIDs {
             ids.append(id)
+            tokens.append(target.token?(id))
             clients.append(WSClient(index: clients.count, delegate: self))
         }
         pump()
@@ -61,7 +69,7 @@ public final class Fleet: WSClientDelegate {
             let client = clients[nextToStart]
             let source = target.sourceAddresses > 1 ? sources[nextToStart % sources.count] : nil
             inFlight += 1
-            client.connect(loop: loop, to: address, from: source, path: target.path(for: ids[nextToStart]), host: target.host)
+            client.connect(loop: loop, to: address, from: source, path: target.path(for: ids[nextToStart], token: tokens[nextToStart]), host: target.host)
             nextToStart += 1
         }
     }

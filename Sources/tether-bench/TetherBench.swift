@@ -6,7 +6,7 @@ import BenchKit
 struct TetherBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load scripts: connect, route and presence scenarios against a Tether-protocol server (loopback only).",
-        subcommands: [Connect.self, Route.self, Presence.self, Churn.self]
+        subcommands: [Connect.self, Route.self, Presence.self, Churn.self, Soak.self]
     )
 }
 
@@ -19,12 +19,16 @@ struct Common: ParsableArguments {
     @Option(help: "Handshakes in flight at most.") var handshakes = 256
     @Option(help: "Server PID, to read its CPU and RSS from /proc.") var serverPid: Int32?
     @Option(help: "Also write the results as JSON to this file.") var json: String?
+    @Option(help: "Token mode: sign each device's token with this key file (HMAC secret, or EC/RSA private key PEM).") var tokenKey: String?
 
     func validate() throws {
         guard host.hasPrefix("127.") || host == "::1" || host == "localhost" else {
             throw ValidationError("the bench only targets loopback addresses")
         }
         guard pathForm == "query" || pathForm == "path" else { throw ValidationError("--path-form is query or path") }
+        if let tokenKey {
+            do { _ = try BenchTokens.minter(keyFile: tokenKey) } catch { throw ValidationError("--token-key: \(error)") }
+        }
     }
 
     var target: BenchTarget {
@@ -36,6 +40,7 @@ struct Common: ParsableArguments {
         target.pathForm = pathForm
         target.maxHandshakesInFlight = handshakes
         target.serverPID = serverPid
+        if let tokenKey { target.token = try? BenchTokens.minter(keyFile: tokenKey) }
         return target
     }
 }
@@ -91,5 +96,38 @@ struct Churn: ParsableCommand {
     func run() throws {
         try ChurnScenario.run(target: common.target, connections: conns, fraction: fraction, pairs: pairs, rate: rate, seconds: seconds)
             .print(json: common.json)
+    }
+}
+
+struct Soak: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watchers-mode soak: devices reconnecting while paced pairs route, beside hostile clients; losses, presence, p99, RSS."
+    )
+    @OptionGroup var common: Common
+    @Option(help: "Idle devices held, each watched by one watcher device.") var devices = 15000
+    @Option(help: "Fraction of them closing and reconnecting each second.") var fraction = 0.02
+    @Option(help: "Paced phone/box pairs.") var pairs = 1000
+    @Option(help: "Messages per second per pair.") var rate = 20.0
+    @Option(help: "Measured seconds.") var seconds = 60.0
+    @Option(help: "Hostile clients (0: none): non-readers, pipelined PNGs, connect/close loops.") var hostile = 50
+    @Option(name: .customLong("hostile-src"), help: "Source address of the hostile clients.") var hostileSrc = "127.0.0.200"
+    @Option(help: "Seconds to hold the devices after the end reading for a second RSS reading (0: none).") var rssSettle = 0.0
+
+    func validate() throws {
+        guard hostileSrc.hasPrefix("127.") else { throw ValidationError("--hostile-src must be a loopback address") }
+        guard devices > 0, pairs > 0, seconds > 0, hostile >= 0 else { throw ValidationError("counts and seconds must be positive") }
+    }
+
+    func run() throws {
+        var options = SoakScenario.Options()
+        options.devices = devices
+        options.fraction = fraction
+        options.pairs = pairs
+        options.rate = rate
+        options.seconds = seconds
+        options.hostile = hostile
+        options.hostileSource = hostileSrc
+        options.rssSettleSeconds = rssSettle
+        try SoakScenario(options: options).run(target: common.target).print(json: common.json)
     }
 }
