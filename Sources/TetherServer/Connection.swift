@@ -1,5 +1,6 @@
 import Auth
 import Switchboard
+import TLS
 import UV
 import WebSocket
 
@@ -25,6 +26,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
     var connectedAt: UInt32 = 0
     /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
     var deviceID: String?
+    /// The TLS session on a `--tls-cert` server (nil on a plain one).
+    var tls: TLSSession?
 
     enum State {
         case http(RequestHeadParser)
@@ -65,7 +68,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
     override func didRead(_ bytes: UnsafeMutableRawBufferPointer) {
         lastSeen = server.loop.now
         server.metrics.bytesIn += UInt64(bytes.count)
-        consume(bytes)
+        if let tls {
+            readTLS(tls, bytes)
+        } else if !refuseTLSOnPlainPort(bytes) {
+            consume(bytes)
+        }
         applyBackpressure()
     }
 
@@ -144,6 +151,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     override func didDrain() {
         if readPaused { resumeReading() }
+    }
+
+    override var encodesOutput: Bool { tls != nil }
+
+    override func encode(_ plaintext: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
+        encrypt(plaintext, emit)
     }
 
     /// Units in bytes this connection wrote: frames once upgraded, else whole responses.
@@ -272,6 +285,10 @@ final class Connection: TCPConnection, SwitchboardPeer {
         state = .closing
         isOpen = false
         leaveSwitchboard()
+        if let tls {   // close_notify first, so the peer can tell the end from a cut
+            tls.close()
+            tls.drainCiphertext { _ = writeEncoded($0) }
+        }
         shutdown()
         server.beginClosing(self)
     }

@@ -23,6 +23,10 @@ final class Metrics {
     var tokenExpiries: UInt64 = 0
     var apiKeyFailures: UInt64 = 0
     var pairings: UInt64 = 0
+    var tlsHandshakes: UInt64 = 0
+    /// TLS connections refused or failed, by reason (handshake_failed, plain_http, tls_on_plain_port, ...).
+    var tlsRefusals: [String: UInt64] = [:]
+    var tlsReloads: [String: UInt64] = [:]
     var qrCacheHits: UInt64 = 0
     var qrCacheMisses: UInt64 = 0
     /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
@@ -72,6 +76,11 @@ final class Metrics {
         metric("token_expiries_total", "counter", "Connections closed with 4003 when their token expired.", [("", tokenExpiries)])
         metric("api_key_failures_total", "counter", "Requests with a wrong or missing API key.", [("", apiKeyFailures)])
         metric("pairings_total", "counter", "Phones paired with a box by code.", [("", pairings)])
+        metric("tls_handshakes_total", "counter", "TLS handshakes completed.", [("", tlsHandshakes)])
+        metric("tls_refusals_total", "counter", "TLS connections failed or refused, and TLS sent to a plain port, by reason.",
+               tlsRefusals.sorted { $0.key < $1.key }.map { ("{reason=\"\($0.key)\"}", $0.value) })
+        metric("tls_reloads_total", "counter", "Certificate reloads (SIGHUP), by result.",
+               tlsReloads.sorted { $0.key < $1.key }.map { ("{result=\"\($0.key)\"}", $0.value) })
         metric("loop_lag_p99_milliseconds", "gauge", "p99 of the sweep timer's lateness over the last minute.", [("", lagP99Milliseconds)])
         metric("open_fds", "gauge", "Open file descriptors.", [("", UInt64(Metrics.openDescriptors()))])
         var limit = rlimit()

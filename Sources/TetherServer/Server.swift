@@ -1,5 +1,6 @@
 import Auth
 import Glibc
+import TLS
 import Logging
 import Switchboard
 import UV
@@ -58,6 +59,8 @@ public final class Server {
     var renderLimiter: RateLimiter<IPAddress>?
     /// Failed API-key attempts per address (a few a second, then 429).
     var apiFailures = RateLimiter<IPAddress>(perSecond: 2)
+    /// The TLS settings new connections start from (nil on a plain server); SIGHUP swaps them.
+    let tlsContext: TLSContext?
     /// Token mode's state; nil in open mode.
     let trust: Trust?
     private var lastPrune: UInt64 = 0
@@ -72,6 +75,11 @@ public final class Server {
         let presence = config.auth == .token && config.presence == .all ? PresenceMode.watchers : config.presence
         switchboard = Switchboard(presence: presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched)
         trust = config.auth == .token ? try Server.makeTrust(config) : nil
+        if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {
+            tlsContext = try TLSContext(certificateFile: certificate, keyFile: key)
+        } else {
+            tlsContext = nil
+        }
         qrCache = QRCache(maxEntries: config.qrCacheEntries)
         if config.maxConnectionsPerAddress > 0 || config.maxConnectsPerSecondPerAddress > 0 {
             addressLimits = AddressLimits(maxOpen: config.maxConnectionsPerAddress > 0 ? config.maxConnectionsPerAddress : Int.max,
@@ -116,6 +124,9 @@ public final class Server {
         self.listener = listener
         for number in [SIGINT, SIGTERM] {
             signals.append(try Signal(loop: loop, signal: number) { [unowned self] in stop() })
+        }
+        if tlsContext != nil {
+            signals.append(try Signal(loop: loop, signal: SIGHUP) { [unowned self] in reloadCertificate() })
         }
         let period = Server.sweepMilliseconds(config)
         let sweep = try Timer(loop: loop)
@@ -179,6 +190,7 @@ public final class Server {
         // may only move later (postponeCheck), so it starts no later than the first ping is due.
         connection.scheduleCheck(at: loop.now + min(config.handshakeTimeoutMilliseconds, config.pingIntervalMilliseconds))
         try? connection.setNoDelay(true)
+        if let tlsContext { connection.tls = TLSSession(context: tlsContext) }
         if config.sendBufferBytes > 0 {
             try? connection.setSendBufferSize(min(config.sendBufferBytes, max(4096, config.maxQueuedBytes / 4)))
         }
@@ -254,6 +266,20 @@ public final class Server {
                 closedSinceTrim = 0
                 ProcessMemory.returnFreePages()
             }
+        }
+    }
+
+    /// SIGHUP: new connections use the certificate and key as they are on disk now; live ones keep
+    /// theirs. A bad pair is logged and the old one stays.
+    func reloadCertificate() {
+        guard let tlsContext, let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile else { return }
+        do {
+            try tlsContext.reload(certificateFile: certificate, keyFile: key)
+            metrics.tlsReloads["ok", default: 0] += 1
+            logger.info("TLS certificate reloaded")
+        } catch {
+            metrics.tlsReloads["failed", default: 0] += 1
+            logger.error("TLS certificate reload failed; keeping the previous one", metadata: ["error": "\(error)"])
         }
     }
 

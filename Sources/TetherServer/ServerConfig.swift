@@ -85,6 +85,10 @@ public struct ServerConfig: Sendable {
     public var maxRendersPerSecondPerAddress = 10
     /// Rendered pairing codes kept for reuse (each format and scale apart). Default 256.
     public var qrCacheEntries = 256
+    /// PEM certificate chain and private key: the port then speaks TLS only (`wss://`, `https://`).
+    /// SIGHUP reloads them. Default none (plain).
+    public var tlsCertificateFile: String?
+    public var tlsKeyFile: String?
     /// Open or token mode. Default open (token whenever a key is configured).
     public var auth = AuthMode.open
     /// HMAC keys (HS256): the first also signs the tokens Tether mints (pairing, API, CLI). Default none.

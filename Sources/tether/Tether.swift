@@ -92,6 +92,12 @@ struct Tether: ParsableCommand {
     @Option(help: "Access-Control-Allow-Origin for HTTP answers. Default none.")
     var corsOrigin: String?
 
+    @Option(help: "PEM certificate chain: with --tls-key the port speaks TLS only (wss://, https://); SIGHUP reloads both.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
     @Option(help: "open (ids are believed; a lab or closed network) or token (devices prove their id with a signed token). Default: token when a key is configured, else open.")
     var auth: String?
 
@@ -159,7 +165,10 @@ struct Tether: ParsableCommand {
         let fileLimit = raiseOpenFileLimit()
         var config = try resolve(EnvironmentOptions(ProcessInfo.processInfo.environment))
         if config.maxConnections == Int.max { config.maxConnections = Int(max(fileLimit, 128) - 64) }
-        let server = try Server(config: config)
+        let server: Server
+        do { server = try Server(config: config) } catch {
+            throw ValidationError("cannot start: \(error)")   // a bad certificate, key or state directory
+        }
         let address = try server.start()
         print("tether listening on \(address)")
         fflush(nil)   // the first stdout line, before any log line
@@ -227,6 +236,9 @@ struct Tether: ParsableCommand {
         config.qrCacheEntries = try checked("qr-cache-entries", qrCacheEntries, in: 0...100_000)
             ?? env.int("QR_CACHE_ENTRIES", in: 0...100_000) ?? config.qrCacheEntries
         try resolveTrust(env, into: &config)
+        config.tlsCertificateFile = tlsCert ?? env.string("TLS_CERT")
+        config.tlsKeyFile = tlsKey ?? env.string("TLS_KEY")
+        if (config.tlsCertificateFile == nil) != (config.tlsKeyFile == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
         config.echo = try echo ?? env.bool("ECHO") ?? config.echo
         return config
