@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "Pairing", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", .product(name: "Logging", package: "swift-log")],
             swiftSettings: hotPath
         ),
         .executableTarget(

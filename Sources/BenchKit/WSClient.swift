@@ -94,7 +94,7 @@ public final class WSClient: TCPConnectionDelegate {
                 connection.close()
             case .failure(_, let reason):
                 end(reason: "protocol: \(reason)")
-            case .binary, .pong: break
+            case .binary, .pong, .compressed: break
             }
         }
     }

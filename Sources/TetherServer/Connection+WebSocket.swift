@@ -1,6 +1,7 @@
 import Switchboard
 import UV
 import WebSocket
+import WebSocketDeflate
 
 extension Connection {
     func handle(_ event: FrameEvent) {
@@ -9,6 +10,8 @@ extension Connection {
             if isEcho { send(.text, payload) } else { route(payload) }
         case .binary(let payload):
             if isEcho { send(.binary, payload) } else { send(Reply(.binaryUnsupported, "binary frames are not supported; send JSON text")) }
+        case .compressed(let opcode, let payload):
+            inflate(opcode, payload)
         case .ping(let payload):
             send(.pong, payload)
         case .pong:
@@ -71,7 +74,34 @@ extension Connection {
         return false
     }
 
+    /// A compressed message: inflated (bounded by --max-message-bytes: a zip bomb closes with 1009
+    /// at the limit), checked, then handled as if it had come uncompressed.
+    private func inflate(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
+        var event: FrameEvent?
+        let error = server.inflater!.inflate(payload) { plain in
+            if opcode == .text && !UTF8Validator.isValid(plain) {
+                return fail(.invalidPayload, reason: "text is not valid UTF-8")
+            }
+            event = opcode == .text ? .text(plain) : .binary(plain)
+            handle(event!)
+        }
+        if let error { fail(error.closeCode, reason: error == .tooBig ? "message exceeds \(server.config.maxMessageBytes) bytes" : "bad compressed data") }
+    }
+
     func send(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
+        if deflates && (opcode == .text || opcode == .binary) && payload.count >= MessageDeflater.defaultMinimumSize {
+            var sent = false
+            _ = server.deflater.compress(payload, windowBits: Int(serverWindowBits)) { compressed in
+                var header = (UInt64(0), UInt64(0))
+                withUnsafeMutableBytes(of: &header) { raw in
+                    let count = CompressedFrameHeader.write(opcode: opcode, payloadLength: compressed.count, into: raw.baseAddress!)
+                    server.metrics.bytesOut += UInt64(count + compressed.count)
+                    send(UnsafeRawBufferPointer(rebasing: raw[0..<count]), compressed)
+                }
+                sent = true
+            }
+            if sent { return }
+        }
         let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
         server.metrics.bytesOut += UInt64(header.count + payload.count)
         header.withUnsafeBytes { send($0, payload) }

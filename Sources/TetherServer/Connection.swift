@@ -51,6 +51,9 @@ final class Connection: TCPConnection, SwitchboardPeer {
     var readPaused = false
     /// Its `online` may still be waiting for the end of the tick: its first message must not overtake it.
     var announcePending = false
+    /// permessage-deflate was agreed at the handshake (RFC 7692), with the server's window bits.
+    var deflates = false
+    var serverWindowBits: UInt8 = 15
 
     enum Refusal: UInt8 {
         case none, serverFull, addressFull, addressTooFast
@@ -104,7 +107,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 answer(body.head, body: body.bytes, served: body.parser.headsParsed)
             case .webSocket(let partial):
                 state = .closing   // while frames are handled, a close may end the WebSocket
-                var decoder = partial?.take() ?? FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes)
+                var decoder = partial?.take() ?? freshDecoder()
                 decoder.feed(bytes) { handle($0) }
                 guard isOpen && !decoder.isClosed else { return }
                 if decoder.isBetweenMessages {
@@ -223,10 +226,15 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     private func upgrade(_ head: HTTPRequestHead) {
-        let response = Handshake.respond(to: head)
+        var response = Handshake.respond(to: head)
         guard response.status == 101 else { return respondAndClose(response) }
         if let origin = head.header("origin"), !OriginPolicy.allows(origin, head: head, config: server.config) {
             return respondAndClose(.json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed"))))
+        }
+        if let policy = server.deflatePolicy, let agreed = policy.negotiate(head) {
+            response.headers.append(("Sec-WebSocket-Extensions", agreed.responseHeaderValue))
+            deflates = true
+            serverWindowBits = UInt8(agreed.serverWindowBits)
         }
         if server.config.echo && head.path == "/echo" {
             isEcho = true
@@ -260,6 +268,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 }
             }
         }
+    }
+
+    private func freshDecoder() -> FrameDecoder {
+        var decoder = FrameDecoder(role: .server, maxMessageBytes: server.config.maxMessageBytes)
+        decoder.acceptsCompression = deflates
+        return decoder
     }
 
     private func accept(_ response: HTTPResponse) {

@@ -1,6 +1,7 @@
 import Auth
 import Glibc
 import TLS
+import WebSocketDeflate
 import Logging
 import Switchboard
 import UV
@@ -61,6 +62,11 @@ public final class Server {
     var apiFailures = RateLimiter<IPAddress>(perSecond: 2)
     /// The TLS settings new connections start from (nil on a plain server); SIGHUP swaps them.
     let tlsContext: TLSContext?
+    /// permessage-deflate (nil with --deflate off): one shared compressor and decompressor serve
+    /// every connection, since the server keeps no context between messages.
+    let deflatePolicy: DeflatePolicy?
+    let deflater = MessageDeflater()
+    let inflater: MessageInflater?
     /// Token mode's state; nil in open mode.
     let trust: Trust?
     private var lastPrune: UInt64 = 0
@@ -75,6 +81,8 @@ public final class Server {
         let presence = config.auth == .token && config.presence == .all ? PresenceMode.watchers : config.presence
         switchboard = Switchboard(presence: presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched)
         trust = config.auth == .token ? try Server.makeTrust(config) : nil
+        deflatePolicy = config.deflate ? DeflatePolicy() : nil
+        inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
         if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {
             tlsContext = try TLSContext(certificateFile: certificate, keyFile: key)
         } else {

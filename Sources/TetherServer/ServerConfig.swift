@@ -85,6 +85,8 @@ public struct ServerConfig: Sendable {
     public var maxRendersPerSecondPerAddress = 10
     /// Rendered pairing codes kept for reuse (each format and scale apart). Default 256.
     public var qrCacheEntries = 256
+    /// Offer permessage-deflate (RFC 7692) to clients that ask. Default on.
+    public var deflate = true
     /// PEM certificate chain and private key: the port then speaks TLS only (`wss://`, `https://`).
     /// SIGHUP reloads them. Default none (plain).
     public var tlsCertificateFile: String?

@@ -5,6 +5,9 @@ public enum FrameEvent {
     case binary(UnsafeRawBufferPointer)
     case ping(UnsafeRawBufferPointer)
     case pong(UnsafeRawBufferPointer)
+    /// A whole data message whose first frame had RSV1 set (permessage-deflate, only when the
+    /// decoder accepts compression): inflate it; text is checked for UTF-8 after inflating.
+    case compressed(Opcode, UnsafeRawBufferPointer)
     /// A valid close frame; `code` is nil when the frame had no payload.
     case close(code: UInt16?, reason: UnsafeRawBufferPointer)
     /// The peer broke the protocol: close with this code. The decoder accepts nothing more.
@@ -32,6 +35,11 @@ public struct FrameDecoder {
     private var storedHeaderNeeded: UInt8 = 2
     private var opcode = Opcode.continuation
     private var fin = false
+    /// RSV1 on the frame being read, and on the message being assembled.
+    private var frameRSV1 = false
+    private var messageCompressed = false
+    /// permessage-deflate was negotiated: RSV1 may mark a message's first frame.
+    public var acceptsCompression = false
     private var messageOpcode: Opcode?
     private var utf8 = UTF8Validator()
 
@@ -114,8 +122,13 @@ public struct FrameDecoder {
     }
 
     private mutating func startHeader(_ first: UInt8, _ second: UInt8, _ emit: (FrameEvent) -> Void) {
-        guard first & 0x70 == 0 else { return fail(.protocolError, "reserved bits set without an extension", emit) }
         guard let code = Opcode(rawValue: first & 0x0F) else { return fail(.protocolError, "reserved opcode", emit) }
+        // RSV1 is permessage-deflate's "compressed" bit: only with it negotiated, and only on a
+        // message's first frame (RFC 7692 section 6); RSV2 and RSV3 belong to no extension here.
+        frameRSV1 = first & 0x40 != 0
+        guard first & 0x30 == 0, !frameRSV1 || (acceptsCompression && (code == .text || code == .binary)) else {
+            return fail(.protocolError, "reserved bits set without an extension", emit)
+        }
         let masked = second & 0x80 != 0
         if masked != (role == .server) {
             return fail(.protocolError, role == .server ? "client frames must be masked" : "server frames must not be masked", emit)
@@ -161,6 +174,7 @@ public struct FrameDecoder {
         }
         if opcode == .text || opcode == .binary {
             messageOpcode = opcode
+            messageCompressed = frameRSV1
             utf8 = UTF8Validator()
         }
         frameLength = length
@@ -177,7 +191,7 @@ public struct FrameDecoder {
             if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: false, emit) }
             return
         }
-        if messageOpcode == .text && !utf8.validate(slice) {
+        if messageOpcode == .text && !messageCompressed && !utf8.validate(slice) {
             return fail(.invalidPayload, "text is not valid UTF-8", emit)
         }
         if whole && fin && message.isEmpty { return finishFrame(slice, whole: true, emit) }
@@ -199,15 +213,20 @@ public struct FrameDecoder {
             }
         case .text, .binary, .continuation:
             guard fin else { return }
-            if messageOpcode == .text && !utf8.isComplete {
+            if messageOpcode == .text && !messageCompressed && !utf8.isComplete {
                 return fail(.invalidPayload, "text ends inside a UTF-8 sequence", emit)
             }
             let kind = messageOpcode!
             messageOpcode = nil
+            let compressed = messageCompressed
+            messageCompressed = false
+            func event(_ payload: UnsafeRawBufferPointer) -> FrameEvent {
+                compressed ? .compressed(kind, payload) : kind == .text ? .text(payload) : .binary(payload)
+            }
             if whole && message.isEmpty {
-                emit(kind == .text ? .text(direct) : .binary(direct))
+                emit(event(direct))
             } else {
-                message.withUnsafeBytes { emit(kind == .text ? .text($0) : .binary($0)) }
+                message.withUnsafeBytes { emit(event($0)) }
                 message = []
             }
         }

@@ -15,7 +15,7 @@ public enum Handshake {
     public static func respond(to head: HTTPRequestHead) -> HTTPResponse {
         // The messages are fixed text without quotes or backslashes, so they need no escaping.
         func reject(_ status: Int, _ message: StaticString, _ headers: [(name: String, value: String)] = []) -> HTTPResponse {
-            (.json(status, "{\"status\":2,\"message\":\"\(message)\"}", headers: headers))
+            (.json(status, "{\"status\":2,\"message\":\"\(message)\",\"data\":{}}", headers: headers))
         }
         guard head.method == "GET" else { return reject(405, "only GET can upgrade", [("Allow", "GET")]) }
         guard head.versionMinor >= 1 else { return reject(400, "WebSocket needs HTTP/1.1") }

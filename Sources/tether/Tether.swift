@@ -119,6 +119,9 @@ struct Tether: ParsableCommand {
     @Option(help: "Seconds a phone token minted at pairing lasts. Default 2592000 (30 days).")
     var pairedTokenTtl: Int?
 
+    @Option(help: "permessage-deflate for clients that offer it: on or off. Default on.")
+    var deflate: String?
+
     @Flag(inversion: .prefixedNo, help: "Serve /metrics only with the API key. Default off.")
     var metricsAuth: Bool?
 
@@ -236,6 +239,10 @@ struct Tether: ParsableCommand {
         config.qrCacheEntries = try checked("qr-cache-entries", qrCacheEntries, in: 0...100_000)
             ?? env.int("QR_CACHE_ENTRIES", in: 0...100_000) ?? config.qrCacheEntries
         try resolveTrust(env, into: &config)
+        if let mode = deflate ?? env.string("DEFLATE") {
+            guard mode == "on" || mode == "off" else { throw ValidationError("deflate must be on or off, not \(mode)") }
+            config.deflate = mode == "on"
+        }
         config.tlsCertificateFile = tlsCert ?? env.string("TLS_CERT")
         config.tlsKeyFile = tlsKey ?? env.string("TLS_KEY")
         if (config.tlsCertificateFile == nil) != (config.tlsKeyFile == nil) { throw ValidationError("--tls-cert and --tls-key go together") }

@@ -146,3 +146,36 @@ let closeCodeCases: [DecoderCase] = {
         #expect(decode(frame, chunks: chunks) == [.text(payload)])
     }
 }
+
+/// RFC 7692 section 6: with permessage-deflate negotiated, RSV1 marks a compressed message on its
+/// first frame only; the payload is handed out as is (inflating is the deflate module's job).
+@Suite struct CompressedMessageTests {
+    let deflated: [UInt8] = [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]   // "Hello" (section 7.2.3.1)
+
+    @Test func rsv1OnAFirstTextFrameIsACompressedMessageWhenNegotiated() {
+        let result = decodeUnderAllChunkings(clientFrame(1, deflated, rsv: 4), compression: true)
+        #expect(result.mismatch == nil)
+        #expect(result.events == [.compressedText(deflated)])
+    }
+
+    @Test func aFragmentedCompressedMessageCarriesRSV1OnlyOnItsFirstFrame() {
+        let bytes = clientFrame(1, Array(deflated[0..<3]), fin: false, rsv: 4) + clientFrame(0, Array(deflated[3...]))
+        let result = decodeUnderAllChunkings(bytes, compression: true)
+        #expect(result.mismatch == nil)
+        #expect(result.events == [.compressedText(deflated)])
+    }
+
+    @Test func compressedTextIsNotCheckedAsUTF8BeforeInflating() {
+        #expect(decode(clientFrame(1, [0xFF, 0xFE], rsv: 4), chunks: [8], compression: true) == [.compressedText([0xFF, 0xFE])])
+    }
+
+    @Test func rsv1OnAContinuationOrControlFrameIsAProtocolError() {
+        let continuation = clientFrame(1, [0x41], fin: false) + clientFrame(0, [0x42], rsv: 4)
+        #expect(decodeUnderAllChunkings(continuation, compression: true).events == [.failure(1002)])
+        #expect(decodeUnderAllChunkings(clientFrame(9, [], rsv: 4), compression: true).events == [.failure(1002)])
+    }
+
+    @Test func withoutNegotiationRSV1StillFails() {
+        #expect(decodeUnderAllChunkings(clientFrame(1, deflated, rsv: 4)).events == [.failure(1002)])
+    }
+}

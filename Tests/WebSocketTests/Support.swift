@@ -23,6 +23,7 @@ func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, rsv: UIn
 /// What a decoder run produced, copied out of the callback so it can be compared.
 enum Decoded: Equatable, CustomStringConvertible {
     case text([UInt8]), binary([UInt8]), ping([UInt8]), pong([UInt8])
+    case compressedText([UInt8]), compressedBinary([UInt8])
     case close(UInt16?, [UInt8])
     case failure(UInt16)
 
@@ -30,6 +31,7 @@ enum Decoded: Equatable, CustomStringConvertible {
         switch event {
         case .text(let bytes): self = .text(Array(bytes))
         case .binary(let bytes): self = .binary(Array(bytes))
+        case .compressed(let opcode, let bytes): self = opcode == .text ? .compressedText(Array(bytes)) : .compressedBinary(Array(bytes))
         case .ping(let bytes): self = .ping(Array(bytes))
         case .pong(let bytes): self = .pong(Array(bytes))
         case .close(let code, let reason): self = .close(code, Array(reason))
@@ -41,6 +43,8 @@ enum Decoded: Equatable, CustomStringConvertible {
         switch self {
         case .text(let b): "text(\(b.count))"
         case .binary(let b): "binary(\(b.count))"
+        case .compressedText(let b): "compressedText(\(b.count))"
+        case .compressedBinary(let b): "compressedBinary(\(b.count))"
         case .ping(let b): "ping(\(b.count))"
         case .pong(let b): "pong(\(b.count))"
         case .close(let c, let r): "close(\(c.map(String.init) ?? "nil"), \(r.count))"
@@ -51,8 +55,9 @@ enum Decoded: Equatable, CustomStringConvertible {
 
 /// Feeds `bytes` to a fresh decoder in the given chunks; each chunk is copied into its own
 /// buffer as a socket read would be, and unmasked there in place.
-func decode(_ bytes: [UInt8], chunks: [Int], role: Role = .server, maxMessageBytes: Int = 1 << 20) -> [Decoded] {
+func decode(_ bytes: [UInt8], chunks: [Int], role: Role = .server, maxMessageBytes: Int = 1 << 20, compression: Bool = false) -> [Decoded] {
     var decoder = FrameDecoder(role: role, maxMessageBytes: maxMessageBytes)
+    decoder.acceptsCompression = compression
     var events: [Decoded] = []
     var offset = 0
     for size in chunks {
@@ -77,10 +82,11 @@ func chunkings(of count: Int) -> [[Int]] {
 
 /// Decodes `bytes` under every chunking; returns the first chunking whose events differ from
 /// the whole-buffer result, or nil when all agree, plus that result.
-func decodeUnderAllChunkings(_ bytes: [UInt8], role: Role = .server, maxMessageBytes: Int = 1 << 20) -> (events: [Decoded], mismatch: [Int]?) {
-    let whole = decode(bytes, chunks: [bytes.count], role: role, maxMessageBytes: maxMessageBytes)
+func decodeUnderAllChunkings(_ bytes: [UInt8], role: Role = .server, maxMessageBytes: Int = 1 << 20,
+                             compression: Bool = false) -> (events: [Decoded], mismatch: [Int]?) {
+    let whole = decode(bytes, chunks: [bytes.count], role: role, maxMessageBytes: maxMessageBytes, compression: compression)
     for chunking in chunkings(of: bytes.count) {
-        if decode(bytes, chunks: chunking, role: role, maxMessageBytes: maxMessageBytes) != whole {
+        if decode(bytes, chunks: chunking, role: role, maxMessageBytes: maxMessageBytes, compression: compression) != whole {
             return (whole, chunking)
         }
     }
