@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "tether", targets: ["tether"]),
         .executable(name: "tether-bench", targets: ["tether-bench"]),
+        .library(name: "TetherClient", targets: ["TetherClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,6 +63,8 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Auth", "CSQLite"]),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
+        // A client for apps (Foundation allowed here); no server module depends on it.
+        .target(name: "TetherClient", dependencies: ["UV", "CLibUV", "WebSocket"]),
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
         .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
         .target(
@@ -97,6 +100,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"], exclude: ["faulty_server.py"]),
+        .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
     ],

@@ -38,6 +38,10 @@ if [ "$what" = test ]; then
         echo "deps: installing nodejs for the page script tests"
         apt_install nodejs
     fi
+    if [ ! -d /usr/share/nodejs/ws ]; then
+        echo "deps: installing node-ws for the JavaScript client tests"
+        apt_install node-ws
+    fi
     if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
         echo "deps: installing chromium and chromium-driver for the browser tests"
         apt_install chromium chromium-driver

@@ -10,9 +10,11 @@ public struct WebAsset: Sendable {
         case "/box": WebAsset(contentType: html, body: PackageResources.box_html)
         case "/remote": WebAsset(contentType: html, body: PackageResources.remote_html)
         case "/static/tether.css": WebAsset(contentType: "text/css; charset=utf-8", body: PackageResources.tether_css)
-        case "/static/link.js": WebAsset(contentType: script, body: PackageResources.link_js)
+        case "/static/page.js": WebAsset(contentType: script, body: PackageResources.page_js)
         case "/static/box.js": WebAsset(contentType: script, body: PackageResources.box_js)
         case "/static/remote.js": WebAsset(contentType: script, body: PackageResources.remote_js)
+        // The client library (clients/js, linked into Web): the pages import it, apps may too.
+        case "/tether-client.js": WebAsset(contentType: script, body: PackageResources.tether_client_js)
         case "/static/favicon.svg": WebAsset(contentType: "image/svg+xml", body: PackageResources.favicon_svg)
         case "/docs/protocol.md": WebAsset(contentType: "text/markdown; charset=utf-8", body: PackageResources.protocol_md)
         default: nil

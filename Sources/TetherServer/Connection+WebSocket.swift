@@ -28,7 +28,7 @@ extension Connection {
 
     /// A device's text message: forwarded byte for byte, or answered with a status reply.
     private func route(_ payload: UnsafeRawBufferPointer) {
-        guard let sender = deviceID, withinRateLimit() else { return }
+        guard let sender = deviceID, withinRateLimit(payload) else { return }
         if announcePending {
             // Handshake and first message in one read: the device's online goes out first.
             announcePending = false
@@ -61,13 +61,13 @@ extension Connection {
     }
 
     /// Takes a token for one message; refuses with status 6, and closes a persistent flood with 1008.
-    private func withinRateLimit() -> Bool {
+    private func withinRateLimit(_ payload: UnsafeRawBufferPointer) -> Bool {
         guard server.rateLimiter != nil else { return true }
         switch server.rateLimiter!.admit(ObjectIdentifier(self), now: server.loop.now) {
         case .allow:
             return true
         case .refuse:
-            send(Reply(.rateLimited, "over \(server.config.maxMessagesPerSecond) messages per second; slow down"))
+            send(Reply(.rateLimited, "over \(server.config.maxMessagesPerSecond) messages per second; slow down", idJSON: Envelope.idJSON(of: payload)))
         case .flood:
             fail(.policyViolation, reason: "message rate limit")
         }

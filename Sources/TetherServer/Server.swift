@@ -119,6 +119,13 @@ public final class Server {
         // A peer that resets while we write makes write(2) raise SIGPIPE, which would end the
         // process: the error comes back as EPIPE instead and closes only that connection.
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have blocked these (it is inherited): the drain must hear them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGHUP)
+        sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
         let listener = try TCPListener(loop: loop, host: config.host, port: config.port, backlog: config.backlog)
         listener.makeConnection = { [unowned self] loop throws(UVError) in
             let connection = try Connection(loop: loop, server: self)

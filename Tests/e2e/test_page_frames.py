@@ -1,10 +1,11 @@
 """The pages tell server replies from routed messages by what a peer cannot forge (finding: a
-peer's {"status":0,...} moved the phone's banner). Runs the pages' own classifier in Node."""
+peer's {"status":0,...} moved the phone's banner). Runs the classifier of the client library the
+pages are built on (clients/js/tether-client.js, an ES module) in Node."""
 import json
 import pathlib
 import subprocess
 
-LINK_JS = pathlib.Path(__file__).resolve().parents[2] / "Sources/Pairing/Web/link.js"
+LIBRARY = pathlib.Path(__file__).resolve().parents[2] / "clients/js/tether-client.js"
 
 CASES = [
     ({"status": 0, "message": "ok", "data": {"box-1": "online"}}, "reply"),
@@ -28,17 +29,18 @@ CASES = [
 ]
 
 
-def test_frames_are_classified_by_what_a_peer_cannot_forge():
-    script = LINK_JS.read_text() + "\nconst cases = " + json.dumps([c for c, _ in CASES]) + ";\n" \
-        + "console.log(JSON.stringify(cases.map((c) => tetherFrameKind(c, 'phone-1'))));\n"
-    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30, check=True)
-    assert json.loads(out.stdout) == [kind for _, kind in CASES]
-
-
 def run_node(script):
-    out = subprocess.run(["node", "-e", LINK_JS.read_text() + "\n" + script],
+    """Runs `script` as a module with the library's exports in scope; returns what it printed, parsed."""
+    module = "import * as tether from " + json.dumps(LIBRARY.as_uri()) + ";\n" + script
+    out = subprocess.run(["node", "--input-type=module", "-e", module],
                          capture_output=True, text=True, timeout=30, check=True)
     return json.loads(out.stdout)
+
+
+def test_frames_are_classified_by_what_a_peer_cannot_forge():
+    script = "const cases = " + json.dumps([c for c, _ in CASES]) + ";\n" \
+        + "console.log(JSON.stringify(cases.map((c) => tether.frameKind(c, 'phone-1'))));\n"
+    assert run_node(script) == [kind for _, kind in CASES]
 
 
 def test_token_subject_is_read_from_the_jwt_payload():
@@ -59,5 +61,5 @@ def test_token_subject_is_read_from_the_jwt_payload():
         "box-1",
         None,
     ]
-    assert run_node("console.log(JSON.stringify(" + json.dumps(tokens) + ".map(tetherTokenSubject)));") == \
+    assert run_node("console.log(JSON.stringify(" + json.dumps(tokens) + ".map(tether.tokenSubject)));") == \
         ["box-1", "box-~~~~~", None, "box-23", None, None, None, None, None]

@@ -71,7 +71,7 @@ def test_unprintable_host_gets_400(echo_server):
 
 @pytest.mark.parametrize("path, kind", [
     ("/", "text/html"), ("/box", "text/html"), ("/remote", "text/html"),
-    ("/static/link.js", "text/javascript"), ("/static/tether.css", "text/css"),
+    ("/tether-client.js", "text/javascript"), ("/static/page.js", "text/javascript"), ("/static/tether.css", "text/css"),
     ("/static/favicon.svg", "image/svg+xml"), ("/docs/protocol.md", "text/markdown"),
 ])
 def test_pages_are_served_from_the_binary(echo_server, path, kind):

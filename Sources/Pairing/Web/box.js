@@ -1,12 +1,13 @@
-"use strict";
 // The set-top box page: shows its pairing QR code, the phones paired with it and what they send.
 // In token mode its id is the "sub" of the token the TV launcher gives it, and the QR code holds a
-// one-time pairing code the server hands out.
+// one-time pairing code the server hands out. The link itself is the client library's.
+import { connect, tokenSubject, validId } from "/tether-client.js";
+import { serverAuthMode, storageGet, storageSet, storedId } from "/static/page.js";
 
 (async function () {
   const params = new URLSearchParams(location.search);
   const $ = (id) => document.getElementById(id);
-  const tokenMode = (await tetherAuthMode()) === "token";
+  const tokenMode = (await serverAuthMode()) === "token";
   const token = tokenMode ? boxToken() : null;
   if (tokenMode && !token) {
     $("status").className = "status replaced";
@@ -15,15 +16,11 @@
     return;
   }
   const pinned = params.get("id");
-  const boxId = tokenMode ? tetherTokenSubject(token)
-    : tetherValidId(pinned) ? pinned : tetherStoredId("tether.box.id", "box-");
+  const boxId = tokenMode ? tokenSubject(token) : validId(pinned) ? pinned : storedId("tether.box.id", "box-");
   const phonesKey = "tether.box.phones." + boxId;
   const maxPhones = 20;
   const maxMessages = 50;
   const phones = new Map(loadPhones().map((id) => [id, "unknown"]));
-  // Commands sent to the server, by the "id" its reply carries back.
-  const asked = new Map();
-  let nextAsk = 1;
   let codeTimer = null;
 
   $("box-id").textContent = boxId;
@@ -38,60 +35,64 @@
       .catch(() => {});
   }
 
-  const link = new TetherLink({
-    deviceId: boxId,
-    token: token,
-    watched: () => Array.from(phones.keys()),
-    onState: showState,
-    onFrame: handleFrame,
+  const client = connect({ deviceId: boxId, token: token, watch: Array.from(phones.keys()) });
+  client.on("state", showState);
+  client.on("presence", ({ id, state }) => {
+    if (!phones.has(id)) return;
+    phones.set(id, state);
+    renderPhones();
   });
-  link.open();
+  client.on("message", handleMessage);
+  // A page kept in the back/forward cache would keep its socket, and the box would look online.
+  addEventListener("pagehide", () => client.close());
+  addEventListener("pageshow", (event) => { if (event.persisted) client.open(); });
   renderPhones();
 
   // The token from the address (kept, then taken out of the address: it is a credential), else
   // the stored one; null when neither names a valid id.
   function boxToken() {
     const given = params.get("token");
-    if (tetherTokenSubject(given)) {
-      if (tetherStorageSet("tether.box.token", given)) {
+    if (tokenSubject(given)) {
+      if (storageSet("tether.box.token", given)) {
         params.delete("token");
         const rest = params.toString();
         history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
       }
       return given;
     }
-    const stored = tetherStorageGet("tether.box.token");
-    return tetherTokenSubject(stored) ? stored : null;
+    const stored = storageGet("tether.box.token");
+    return tokenSubject(stored) ? stored : null;
   }
 
   function showState(state) {
     const status = $("status");
-    status.className = "status " + state.phase;
+    status.className = "status " + (state.phase === "stopped" ? state.reason : state.phase);
     switch (state.phase) {
       case "connecting": status.textContent = "Connecting to the server…"; break;
       case "open": status.textContent = "Connected."; break;
-      case "replaced": status.textContent = "This box id was opened on another screen; this one has stopped."; break;
-      case "disconnected": status.textContent = "This box was disconnected by the operator; it has stopped."; break;
-      case "expired": status.textContent = "This box's token expired; it has stopped. Open it again from the TV launcher."; break;
-      case "waiting": status.textContent = "Connection lost. Reconnecting in " + state.seconds + " s…"; break;
+      case "waiting":
+        status.textContent = "Connection lost. Reconnecting in " + Math.max(1, Math.round(state.delayMs / 1000)) + " s…";
+        break;
+      case "stopped": status.textContent = {
+        replaced: "This box id was opened on another screen; this one has stopped.",
+        disconnected: "This box was disconnected by the operator; it has stopped.",
+        expired: "This box's token expired; it has stopped. Open it again from the TV launcher.",
+      }[state.reason]; break;
     }
-    if (tokenMode && state.phase === "open") {
-      asked.clear();  // replies to the last connection's commands will not come
-      askForCode();
-    }
-  }
-
-  // Sends a command to the server; its reply is matched by the id.
-  function ask(msg, what, extra = {}) {
-    const id = nextAsk++;
-    if (!link.send("server", msg, { ...extra, id: id })) return false;
-    asked.set(id, what);
-    return true;
+    if (tokenMode && state.phase === "open") askForCode();
   }
 
   function askForCode() {
     clearTimeout(codeTimer);
-    ask("pairingCode", { command: "pairingCode" });
+    client.command("pairingCode").then((reply) => {
+      if (isCode(reply.data)) showCode(reply.data);
+    }, (error) => {
+      if (error.code === "link_lost" || error.code === "not_connected") return;  // asked again at the next connect
+      // Rate limited (status 6) clears within seconds; anything else is not worth asking often.
+      $("pair-url").textContent = "No pairing code (" + error.message + "); asking again soon.";
+      clearTimeout(codeTimer);
+      codeTimer = setTimeout(askForCode, error.status === 6 ? 3000 : 30000);
+    });
   }
 
   function showCode(data) {
@@ -103,56 +104,23 @@
     codeTimer = setTimeout(askForCode, delayMs);
   }
 
-  function isCode(frame) {
-    const data = frame.data;
-    return frame.status === 0 && data && typeof data.code === "string" && typeof data.url === "string"
+  function isCode(data) {
+    return data && typeof data.code === "string" && typeof data.url === "string"
       && typeof data.svg === "string" && data.svg.startsWith("/pair/") && typeof data.expires === "number";
   }
 
-  function handleFrame(frame) {
-    const kind = tetherFrameKind(frame, boxId);
-    if (kind === "reply") {
-      const what = asked.get(frame.id);
-      asked.delete(frame.id);
-      if (tokenMode && isCode(frame)) return showCode(frame.data);
-      if (what && what.command === "pairingCode") {
-        // Rate limited (status 6) clears within seconds; anything else is not worth asking often.
-        $("pair-url").textContent = "No pairing code (" + frame.message + "); asking again soon.";
-        clearTimeout(codeTimer);
-        codeTimer = setTimeout(askForCode, frame.status === 6 ? 3000 : 30000);
-        return;
-      }
-      if (what && what.command === "unpair") {
-        if (frame.status === 0) forget(what.phone);
-        else $("status").textContent = "Could not remove " + what.phone + ": " + frame.message;
-        return;
-      }
-      // Answers to our status queries refresh what we know of the phones.
-      if (frame.status === 0 && frame.data) {
-        for (const [id, state] of Object.entries(frame.data)) if (phones.has(id)) phones.set(id, state);
-        renderPhones();
-      }
-      return;
-    }
-    if (kind === "server") {
+  function handleMessage({ from, msg, frame }) {
+    if (from === "server") {
       // A phone redeemed our code: list it, and show a fresh code (that one is spent).
-      if (frame.msg === "paired" && frame.data && tetherValidId(frame.data.phone)) {
+      if (msg === "paired" && frame.data && validId(frame.data.phone)) {
         remember(frame.data.phone);
         if (tokenMode) askForCode();  // open mode has no codes (the server answers status 2)
       }
       return;
     }
-    if (kind === "presence") {
-      if (phones.has(frame.from)) {
-        phones.set(frame.from, frame.msg);
-        renderPhones();
-      }
-      return;
-    }
-    if (kind !== "message") return;
-    remember(frame.from);
-    if (frame.msg && frame.msg.type === "pair") link.send(frame.from, { type: "paired", box: boxId });
-    showMessage(frame.from, frame.msg);
+    remember(from);
+    if (msg && msg.type === "pair") client.send(from, { type: "paired", box: boxId }, { queue: false }).catch(() => {});
+    showMessage(from, msg);
   }
 
   function remember(phoneId) {
@@ -160,31 +128,39 @@
     if (newest === phoneId && phones.get(phoneId) === "online") return;  // the usual press: nothing changes
     phones.delete(phoneId);
     phones.set(phoneId, "online");  // newest last
-    while (phones.size > maxPhones) phones.delete(phones.keys().next().value);
+    client.watch([phoneId]);
+    while (phones.size > maxPhones) forgetQuietly(phones.keys().next().value);
     savePhones();
     renderPhones();
   }
 
   function forget(phoneId) {
-    phones.delete(phoneId);
+    forgetQuietly(phoneId);
     savePhones();
     renderPhones();
   }
 
+  function forgetQuietly(phoneId) {
+    phones.delete(phoneId);
+    client.unwatch([phoneId]);
+  }
+
   function unpair(phoneId) {
-    if (!ask("unpair", { command: "unpair", phone: phoneId }, { data: [phoneId] })) {
-      $("status").textContent = "Not connected; " + phoneId + " was not removed.";
-    }
+    client.command("unpair", [phoneId]).then(() => forget(phoneId), (error) => {
+      $("status").textContent = error.code === "not_connected"
+        ? "Not connected; " + phoneId + " was not removed."
+        : "Could not remove " + phoneId + ": " + error.message;
+    });
   }
 
   function savePhones() {
-    tetherStorageSet(phonesKey, JSON.stringify(Array.from(phones.keys())));  // else memory only
+    storageSet(phonesKey, JSON.stringify(Array.from(phones.keys())));  // else memory only
   }
 
   function loadPhones() {
     try {
       const saved = JSON.parse(localStorage.getItem(phonesKey) || "[]");
-      return Array.isArray(saved) ? saved.filter(tetherValidId).slice(-maxPhones) : [];
+      return Array.isArray(saved) ? saved.filter(validId).slice(-maxPhones) : [];
     } catch (e) {
       return [];
     }

@@ -1,14 +1,16 @@
-"use strict";
 // The phone page the QR code opens: a remote control for one box. In token mode the QR code also
 // carries a one-time pairing code, which this page trades for a token of its own (POST /pair).
+// The link and the pairing call are the client library's.
+import { connect, pair, tokenSubject, validId } from "/tether-client.js";
+import { serverAuthMode, storageGet, storageSet, storedId } from "/static/page.js";
 
 (async function () {
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   let boxId = params.get("box");
 
-  if (!tetherValidId(boxId)) {
-    $("phone-id").textContent = tetherStoredId("tether.phone.id", "phone-");
+  if (!validId(boxId)) {
+    $("phone-id").textContent = storedId("tether.phone.id", "phone-");
     setBanner("unknown", boxId ? "That box id is not valid. Check the TV." : "Which box? Scan its QR code or type its id.");
     $("choose-box").hidden = false;
     $("choose-box").addEventListener("submit", (event) => {
@@ -19,14 +21,14 @@
     return;
   }
 
-  const tokenMode = (await tetherAuthMode()) === "token";
+  const tokenMode = (await serverAuthMode()) === "token";
   let phoneId = null;
   let token = null;
   let problem = null;  // why a pairing code did not work, shown once we know whether we connect
   if (!tokenMode) {
-    phoneId = tetherStoredId("tether.phone.id", "phone-");
+    phoneId = storedId("tether.phone.id", "phone-");
   } else {
-    token = tetherStorageGet("tether.phone.token") || null;
+    token = storageGet("tether.phone.token") || null;
     phoneId = storedPhoneId(token);
     if (!phoneId) token = null;
     const code = params.get("code");
@@ -36,9 +38,9 @@
       if (pairing.token) {
         token = pairing.token;
         phoneId = pairing.phone;
-        if (tetherValidId(pairing.box)) boxId = pairing.box;
-        tetherStorageSet("tether.phone.token", token);
-        tetherStorageSet("tether.phone.id", phoneId);
+        if (validId(pairing.box)) boxId = pairing.box;
+        storageSet("tether.phone.token", token);
+        storageSet("tether.phone.id", phoneId);
       } else {
         problem = pairing.problem;
       }
@@ -59,14 +61,16 @@
   $("phone-id").textContent = phoneId;
 
   let boxOnline = null;  // unknown until the server answers
-  const link = new TetherLink({
-    deviceId: phoneId,
-    token: token,
-    watched: () => [boxId],
-    onState: showState,
-    onFrame: handleFrame,
+  const client = connect({ deviceId: phoneId, token: token, watch: [boxId] });
+  client.on("state", showState);
+  client.on("presence", ({ id, state, announced }) => { if (id === boxId) boxIs(state === "online", announced); });
+  client.on("message", ({ from, msg }) => {
+    if (from === boxId && msg && msg.type === "paired") notice("Paired with " + boxId + ".", false);
   });
-  link.open();
+  client.on("reply", (reply) => { if (reply.status !== 0) notice(explain(reply), true); });
+  // A page kept in the back/forward cache would keep its socket, and the phone would look online.
+  addEventListener("pagehide", () => client.close());
+  addEventListener("pageshow", (event) => { if (event.persisted) client.open(); });
   $("controls").hidden = false;
   if (problem) notice(problem, true);
 
@@ -82,86 +86,67 @@
   // The id that goes with a stored token: the one stored with it, else the token's own "sub".
   function storedPhoneId(storedToken) {
     if (!storedToken) return null;
-    const stored = tetherStorageGet("tether.phone.id");
-    return tetherValidId(stored) ? stored : tetherTokenSubject(storedToken);
+    const stored = storageGet("tether.phone.id");
+    return validId(stored) ? stored : tokenSubject(storedToken);
   }
 
   // Trades a pairing code (and our token, so we keep our id) for {token, phone, box}, or says
   // {problem} in words; retry is set when the server could not be asked at all.
   async function redeem(code, ownToken) {
-    let response, answer;
-    const body = ownToken ? { code: code, token: ownToken } : { code: code };
     for (let attempt = 1; ; attempt++) {
       try {
-        response = await fetch("/pair", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(body),
-          cache: "no-store",
-        });
-        answer = await response.json();
-      } catch (e) {
-        return { problem: "Could not reach the server to pair; reload to try again.", retry: true };
+        const paired = await pair({ code: code, token: ownToken });
+        return { token: paired.token, phone: paired.deviceId, box: paired.box };
+      } catch (error) {
+        if (error.code === "unreachable") return { problem: "Could not reach the server to pair; reload to try again.", retry: true };
+        // Pairing is rate limited per address (a household shares one): wait and ask again.
+        if (error.httpStatus !== 429) return { problem: pairingProblem(error) };
+        if (attempt === 3) return { problem: "Too many pairing attempts; wait a moment and reload.", retry: true };
       }
-      // Pairing is rate limited per address (a household shares one): wait and ask again.
-      if (response.status !== 429 || attempt === 3) break;
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
-    if (response.status === 429) return { problem: "Too many pairing attempts; wait a moment and reload.", retry: true };
-    const data = (answer && answer.data) || {};
-    if (response.ok && answer.status === 0 && typeof data.token === "string" && tetherValidId(data.device_id)) {
-      return { token: data.token, phone: data.device_id, box: data.box };
-    }
+  }
+
+  function pairingProblem(error) {
     const words = {
       used: "This pairing code was already used: scan the TV's code again",
       expired: "This pairing code has expired: scan the TV's code again",
       unknown: "This pairing code is not known: scan the TV's code again",
     };
-    return { problem: words[data.reason] || "Pairing failed: " + ((answer && answer.message) || "the server answered " + response.status) };
+    return words[error.reason] || "Pairing failed: " + error.message;
   }
 
+  // Presses are not queued: a remote whose presses arrive late is worse than one that says no.
   function send(msg, what) {
-    if (!link.send(boxId, msg)) {
+    if (!client.connected) {
       notice("Not connected to the server yet; " + what + " was not sent.", true);
       return false;
     }
     notice("Sent " + what + ".", false);
+    client.send(boxId, msg, { queue: false }).catch((error) => notice(explain(error), true));
     return true;
   }
 
   function showState(state) {
+    const phase = state.phase === "stopped" ? state.reason : state.phase;
     const words = {
       connecting: "connecting",
       open: "connected",
       replaced: "this phone id was opened in another tab; this one has stopped",
       disconnected: "disconnected by the operator; stopped",
       expired: "pairing expired; stopped",
-      waiting: "connection lost, retrying in " + state.seconds + " s",
+      closed: "not connected",
+      waiting: "connection lost, retrying in " + Math.max(1, Math.round((state.delayMs || 0) / 1000)) + " s",
     };
     const banners = {
       replaced: "Opened in another tab.",
       disconnected: "Disconnected by the operator.",
       expired: "Pairing expired: scan the TV's code again",
     };
-    $("link-state").textContent = words[state.phase];
-    if (state.phase !== "open") {
+    $("link-state").textContent = words[phase];
+    if (phase !== "open") {
       boxOnline = null;
-      setBanner("unknown", banners[state.phase] || "Connecting to the server…");
-    }
-  }
-
-  function handleFrame(frame) {
-    switch (tetherFrameKind(frame, phoneId)) {
-      case "reply":
-        if (frame.data && typeof frame.data[boxId] === "string") boxIs(frame.data[boxId] === "online", false);
-        if (frame.status !== 0) notice(explain(frame), true);
-        break;
-      case "presence":
-        if (frame.from === boxId) boxIs(frame.msg === "online", true);
-        break;
-      case "message":
-        if (frame.from === boxId && frame.msg && frame.msg.type === "paired") notice("Paired with " + boxId + ".", false);
-        break;
+      setBanner("unknown", banners[phase] || "Connecting to the server…");
     }
   }
 
@@ -170,7 +155,7 @@
     boxOnline = online;
     if (online) {
       setBanner("online", "box is online");
-      if (wasOnline !== true) link.send(boxId, { type: "pair" });
+      if (wasOnline !== true) client.send(boxId, { type: "pair" }, { queue: false }).catch(() => {});
     } else {
       setBanner("offline", announced || wasOnline ? "box went offline" : "box is offline");
     }
@@ -186,8 +171,10 @@
     $("notice").className = isError ? "notice error" : "notice";
   }
 
-  // Server replies in words a person holding a remote understands.
+  // Server replies (and the library's refusals) in words a person holding a remote understands.
   function explain(reply) {
+    if (reply.code === "link_lost") return "The connection dropped; that may not have arrived.";
+    if (reply.code === "not_connected") return "Not connected to the server; that was not sent.";
     switch (reply.status) {
       case 1: return "The box is offline, so that was not delivered.";
       case 2: return "The server could not read that message (" + reply.message + ").";
