@@ -51,6 +51,13 @@ public struct TimingWheel<Item> {
         return slot
     }
 
+    /// `remove` for a slot kept in 32 bits: a filed item's slot is at or after the next slot due.
+    public mutating func remove(_ item: Item, fromSlotLow32 low: UInt32) where Item: AnyObject {
+        var slot = nextSlot & ~0xFFFF_FFFF | UInt64(low)
+        if slot < nextSlot { slot += 1 << 32 }
+        remove(item, fromSlot: slot)
+    }
+
     /// Removes `item` from `slot` (a closed connection need not stay referenced until its time).
     public mutating func remove(_ item: Item, fromSlot slot: UInt64) where Item: AnyObject {
         guard let index = buckets[slot]?.firstIndex(where: { $0 === item }) else { return }

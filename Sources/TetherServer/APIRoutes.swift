@@ -73,11 +73,11 @@ enum APIRoutes {
 
     private static func device(_ id: String, server: Server) -> HTTPResponse {
         if let problem = DeviceID.problem(with: id) { return bad(problem) }
-        guard let peer = server.switchboard.peer(for: id) else {
+        guard server.switchboard.peer(for: id) != nil else {
             return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":false}")))
         }
         let kind = server.trust?.kind(of: id).map { ",\"kind\":\"\($0.rawValue)\"" } ?? ""
-        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(peer.connectedAt)\(kind)}")))
+        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(server.connectedSince[id] ?? 0)\(kind)}")))
     }
 
     /// `{"to":"ID","msg":...}`: delivered with `"from":"server"`.

@@ -20,14 +20,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// When the sweep should look at this connection next (its one wheel entry may be earlier: it
     /// then files itself again for this time).
     var nextCheck: UInt64 = 0
-    /// The wheel slot its one entry is filed in (removed from there when it closes).
-    var filedSlot: UInt64 = 0
-    /// Wall-clock second the WebSocket opened (for the API's "since").
-    var connectedAt: UInt32 = 0
     /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
     var deviceID: String?
-    /// The TLS session on a `--tls-cert` server (nil on a plain one).
-    var tls: TLSSession?
+    /// The TLS session on a `--tls-cert` server (nil on a plain one), kept by the server so a
+    /// plain server's connections carry no slot for it.
+    var tls: TLSSession? { isTLS ? server.tlsSessions[ObjectIdentifier(self)] : nil }
 
     enum State {
         case http(RequestHeadParser)
@@ -39,21 +36,49 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case closing
     }
     var state = State.http(RequestHeadParser())
+    /// The small facts below, in one word (an idle connection's size is what fleets pay for).
+    private var flags = Flags(rawValue: 0)
+    /// The wheel slot its one entry is filed in, low 32 bits (removed from there when it closes).
+    var filedSlot: UInt32 = 0
 
-    var isEcho = false
+    var isEcho: Bool { get { flags.contains(.echo) } set { flags.set(.echo, newValue) } }
     /// An accepted WebSocket that has not started closing (`state` may be borrowed while decoding).
-    var isOpen = false
+    var isOpen: Bool { get { flags.contains(.open) } set { flags.set(.open, newValue) } }
     /// The 101 was sent: what this connection writes from then on is WebSocket frames.
-    var upgraded = false
-    /// Accepted over a limit: every request is answered with this refusal.
-    var refusal = Refusal.none
+    var upgraded: Bool { get { flags.contains(.upgraded) } set { flags.set(.upgraded, newValue) } }
     /// Not read from while its own outbound queue is over the cap (backpressure).
-    var readPaused = false
+    var readPaused: Bool { get { flags.contains(.readPaused) } set { flags.set(.readPaused, newValue) } }
     /// Its `online` may still be waiting for the end of the tick: its first message must not overtake it.
-    var announcePending = false
-    /// permessage-deflate was agreed at the handshake (RFC 7692), with the server's window bits.
-    var deflates = false
-    var serverWindowBits: UInt8 = 15
+    var announcePending: Bool { get { flags.contains(.announcePending) } set { flags.set(.announcePending, newValue) } }
+    /// permessage-deflate was agreed at the handshake (RFC 7692).
+    var deflates: Bool { get { flags.contains(.deflates) } set { flags.set(.deflates, newValue) } }
+    var isTLS: Bool { get { flags.contains(.tls) } set { flags.set(.tls, newValue) } }
+    /// Accepted over a limit: every request is answered with this refusal.
+    var refusal: Refusal {
+        get { Refusal(rawValue: UInt8(flags.rawValue >> 8 & 0x3)) ?? .none }
+        set { flags = Flags(rawValue: flags.rawValue & ~0x300 | UInt16(newValue.rawValue) << 8) }
+    }
+    /// The server's LZ77 window for this connection's compressed messages (8-15).
+    var serverWindowBits: UInt8 {
+        get { UInt8(flags.rawValue >> 10 & 0xF) == 0 ? 15 : UInt8(flags.rawValue >> 10 & 0xF) }
+        set { flags = Flags(rawValue: flags.rawValue & ~0x3C00 | UInt16(newValue & 0xF) << 10) }
+    }
+
+    struct Flags: OptionSet {
+        let rawValue: UInt16
+        static let echo = Flags(rawValue: 1 << 0)
+        static let open = Flags(rawValue: 1 << 1)
+        static let upgraded = Flags(rawValue: 1 << 2)
+        static let readPaused = Flags(rawValue: 1 << 3)
+        static let announcePending = Flags(rawValue: 1 << 4)
+        static let deflates = Flags(rawValue: 1 << 5)
+        static let tls = Flags(rawValue: 1 << 6)
+        // bits 8-9: refusal; bits 10-13: server window bits
+
+        mutating func set(_ flag: Flags, _ on: Bool) {
+            if on { insert(flag) } else { remove(flag) }
+        }
+    }
 
     enum Refusal: UInt8 {
         case none, serverFull, addressFull, addressTooFast
@@ -97,14 +122,14 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 case .head(let head, let consumed):
                     if turnStarted == 0 { turnStarted = server.turnClock() }
                     bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])
-                    begin(head, served: parser.headsParsed)
+                    begin(head, served: Int(parser.headsParsed))
                 }
             case .body(let body):
                 let taken = body.take(UnsafeRawBufferPointer(bytes))
                 bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[taken...])
                 guard body.isComplete else { return }
                 state = .http(body.parser)
-                answer(body.head, body: body.bytes, served: body.parser.headsParsed)
+                answer(body.head, body: body.bytes, served: Int(body.parser.headsParsed))
             case .webSocket(let partial):
                 state = .closing   // while frames are handled, a close may end the WebSocket
                 var decoder = partial?.take() ?? freshDecoder()
@@ -156,7 +181,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         if readPaused { resumeReading() }
     }
 
-    override var encodesOutput: Bool { tls != nil }
+    override var encodesOutput: Bool { isTLS }
 
     override func encode(_ plaintext: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
         encrypt(plaintext, emit)
@@ -280,7 +305,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         state = .webSocket(nil)
         isOpen = true
         upgraded = true
-        connectedAt = UInt32(truncatingIfNeeded: Trust.now())
+
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
         response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
     }
@@ -330,6 +355,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         if let id = deviceID {
             server.switchboard.unregisterQuietly(id, self)
             server.trust?.forget(id)
+            server.connectedSince[id] = nil
         }
         fail(.goingAway, reason: "server going away")
     }
@@ -339,6 +365,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         server.switchboard.unregister(id, self)
         server.trust?.forget(id)
+        server.connectedSince[id] = nil
     }
 }
 

@@ -62,6 +62,10 @@ public final class Server {
     var apiFailures = RateLimiter<IPAddress>(perSecond: 2)
     /// The TLS settings new connections start from (nil on a plain server); SIGHUP swaps them.
     let tlsContext: TLSContext?
+    /// When each device connected (wall clock), kept only when the API (which reports it) is on.
+    var connectedSince: [String: Int64] = [:]
+    /// Each TLS connection's session.
+    var tlsSessions: [ObjectIdentifier: TLSSession] = [:]
     /// permessage-deflate (nil with --deflate off): one shared compressor and decompressor serve
     /// every connection, since the server keeps no context between messages.
     let deflatePolicy: DeflatePolicy?
@@ -205,7 +209,10 @@ public final class Server {
         // may only move later (postponeCheck), so it starts no later than the first ping is due.
         connection.scheduleCheck(at: loop.now + min(config.handshakeTimeoutMilliseconds, config.pingIntervalMilliseconds))
         try? connection.setNoDelay(true)
-        if let tlsContext { connection.tls = TLSSession(context: tlsContext) }
+        if let tlsContext {
+            connection.isTLS = true
+            tlsSessions[ObjectIdentifier(connection)] = TLSSession(context: tlsContext)
+        }
         if config.sendBufferBytes > 0 {
             try? connection.setSendBufferSize(min(config.sendBufferBytes, max(4096, config.maxQueuedBytes / 4)))
         }
@@ -238,7 +245,8 @@ public final class Server {
         closing[id] = nil
         overCap[id] = nil
         deferredInput[id] = nil
-        heartbeatWheel.remove(connection, fromSlot: connection.filedSlot)
+        heartbeatWheel.remove(connection, fromSlotLow32: connection.filedSlot)
+        if connection.isTLS { tlsSessions[id] = nil }
         closedSinceTrim += 1
         rateLimiter?.forget(id)
         if let address = countedAddress.removeValue(forKey: id) { addressLimits?.release(address) }

@@ -20,7 +20,7 @@ public struct RequestHeadParser {
 
     public var bufferedBytes: Int { buffer.count }
     /// Complete heads this parser has produced (requests on one keep-alive connection).
-    public private(set) var headsParsed = 0
+    public private(set) var headsParsed: UInt32 = 0   // 32 bits: packs beside `tail` in a connection's state
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         for (index, byte) in bytes.enumerated() {
