@@ -8,7 +8,11 @@ final class QRCache {
     private var orderStart = 0
     private var bytes = 0
 
-    init(maxEntries: Int, maxBytes: Int = 8 << 20) {
+    /// Larger bodies (PNGs drawn at big scales) are not kept: rare for pages, and what a client
+    /// asking for many different ones would fill the cache with.
+    let maxEntryBytes = 4096
+
+    init(maxEntries: Int, maxBytes: Int = 1 << 20) {
         self.maxEntries = maxEntries
         self.maxBytes = maxBytes
     }
@@ -20,7 +24,7 @@ final class QRCache {
             return cached
         }
         let body = render()
-        guard maxEntries > 0, body.count <= maxBytes else { return body }
+        guard maxEntries > 0, body.count <= maxEntryBytes else { return body }
         while entries.count >= maxEntries || bytes + body.count > maxBytes { evictOldest() }
         entries[key] = body
         order.append(key)

@@ -76,6 +76,7 @@ public final class Server {
     private var lastPrune: UInt64 = 0
     /// Connections closed since the allocator was last asked to return free memory.
     private var closedSinceTrim = 0
+    private var lastTrim: UInt64 = 0
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
@@ -283,12 +284,13 @@ public final class Server {
         if now - lastPrune >= 10_000 {
             lastPrune = now
             addressLimits?.prune(now: now)
-            // glibc keeps freed buffers (a slow consumer's backlog, pipelined answers) mapped;
-            // after churn, give them back so RSS follows what is really held.
-            if closedSinceTrim > 0 {
-                closedSinceTrim = 0
-                ProcessMemory.returnFreePages()
-            }
+        }
+        // glibc keeps freed buffers (a slow consumer's backlog, pipelined answers) mapped; after
+        // connections close, give them back so RSS follows what is really held (a few ms at most).
+        if closedSinceTrim > 0 && now - lastTrim >= 2_000 {
+            lastTrim = now
+            closedSinceTrim = 0
+            ProcessMemory.returnFreePages()
         }
     }
 

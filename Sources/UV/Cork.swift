@@ -30,7 +30,8 @@ extension Loop {
 
     func recycle(_ buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
-        if buffer.capacity <= 256 * 1024 && spareCorkBuffers.count < 64 { spareCorkBuffers.append(buffer) }
+        // Spares are for ordinary ticks: a burst's big buffer is let go, so at most 1 MiB stays.
+        if buffer.capacity <= 16 * 1024 && spareCorkBuffers.count < 64 { spareCorkBuffers.append(buffer) }
         buffer = []
     }
 }
