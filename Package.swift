@@ -67,6 +67,7 @@ let package = Package(
         .target(name: "TetherClient", dependencies: ["UV", "CLibUV", "WebSocket"]),
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
         .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
+        .target(name: "Redis", dependencies: ["UV"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
             dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", .product(name: "Logging", package: "swift-log")],
@@ -103,6 +104,7 @@ let package = Package(
         .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV"]),
     ],
     swiftLanguageModes: [.v6]
 )

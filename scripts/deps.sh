@@ -2,7 +2,8 @@
 # Installs what building and testing Tether needs, only when it is missing.
 #   scripts/deps.sh build   C libraries (libuv, libcrypto, libqrencode, zlib, sqlite3) and pkg-config
 #   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest),
-#                           headless Chromium with its driver, Selenium, a QR reader (zxing-cpp), Node
+#                           headless Chromium with its driver, Selenium, a QR reader (zxing-cpp), Node with
+#                           node-ws, PyJWT, and redis-server
 #   scripts/deps.sh bench   the above, plus node-ws for the reference server
 set -euo pipefail
 what="${1:-build}"
@@ -37,6 +38,10 @@ if [ "$what" = test ]; then
     if ! command -v node >/dev/null 2>&1; then
         echo "deps: installing nodejs for the page script tests"
         apt_install nodejs
+    fi
+    if ! command -v redis-server >/dev/null 2>&1; then
+        echo "deps: installing redis-server for the cluster link tests"
+        apt_install redis-server
     fi
     if [ ! -d /usr/share/nodejs/ws ]; then
         echo "deps: installing node-ws for the JavaScript client tests"
