@@ -43,26 +43,17 @@ public struct TimingWheel<Item> {
 
     public var count: Int { buckets.values.reduce(0) { $0 + $1.count } }
 
-    /// Files `item` for `time`; returns the slot it went into (to remove it early).
-    @discardableResult
-    public mutating func schedule(_ item: Item, at time: UInt64) -> UInt64 {
-        let slot = max(time / resolution, nextSlot)
-        buckets[slot, default: []].append(item)
-        return slot
+    public mutating func schedule(_ item: Item, at time: UInt64) {
+        buckets[max(time / resolution, nextSlot), default: []].append(item)
     }
 
-    /// `remove` for a slot kept in 32 bits: a filed item's slot is at or after the next slot due.
-    public mutating func remove(_ item: Item, fromSlotLow32 low: UInt32) where Item: AnyObject {
-        var slot = nextSlot & ~0xFFFF_FFFF | UInt64(low)
-        if slot < nextSlot { slot += 1 << 32 }
-        remove(item, fromSlot: slot)
-    }
-
-    /// Removes `item` from `slot` (a closed connection need not stay referenced until its time).
-    public mutating func remove(_ item: Item, fromSlot slot: UInt64) where Item: AnyObject {
-        guard let index = buckets[slot]?.firstIndex(where: { $0 === item }) else { return }
-        buckets[slot]!.remove(at: index)
-        if buckets[slot]!.isEmpty { buckets[slot] = nil }
+    /// Drops every item `isGone` says is gone, in one pass over all buckets: callers batch it (a
+    /// closed connection waits for the next pass instead of each close searching its bucket).
+    public mutating func removeAll(where isGone: (Item) -> Bool) {
+        for slot in Array(buckets.keys) {
+            buckets[slot]!.removeAll(where: isGone)
+            if buckets[slot]!.isEmpty { buckets[slot] = nil }
+        }
     }
 
     /// Removes and returns every item due at or before `now`, earliest first.

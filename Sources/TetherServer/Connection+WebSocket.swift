@@ -156,7 +156,7 @@ extension Connection {
     /// Files the connection's one wheel entry (at accept, and when its entry has just fired).
     func scheduleCheck(at time: UInt64) {
         nextCheck = time
-        filedSlot = UInt32(truncatingIfNeeded: server.heartbeatWheel.schedule(self, at: time))
+        server.heartbeatWheel.schedule(self, at: time)
     }
 
     /// Moves the next check later without a second entry: the pending, earlier entry re-files

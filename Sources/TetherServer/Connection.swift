@@ -38,8 +38,6 @@ final class Connection: TCPConnection, SwitchboardPeer {
     var state = State.http(RequestHeadParser())
     /// The small facts below, in one word (an idle connection's size is what fleets pay for).
     private var flags = Flags(rawValue: 0)
-    /// The wheel slot its one entry is filed in, low 32 bits (removed from there when it closes).
-    var filedSlot: UInt32 = 0
 
     var isEcho: Bool { get { flags.contains(.echo) } set { flags.set(.echo, newValue) } }
     /// An accepted WebSocket that has not started closing (`state` may be borrowed while decoding).

@@ -76,6 +76,8 @@ public final class Server {
     private var lastPrune: UInt64 = 0
     /// Connections closed since the allocator was last asked to return free memory.
     private var closedSinceTrim = 0
+    /// Closed connections the heartbeat wheel still holds (dropped in batches by the sweep).
+    private var closedInWheel = 0
     private var lastTrim: UInt64 = 0
 
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
@@ -246,9 +248,9 @@ public final class Server {
         closing[id] = nil
         overCap[id] = nil
         deferredInput[id] = nil
-        heartbeatWheel.remove(connection, fromSlotLow32: connection.filedSlot)
         if connection.isTLS { tlsSessions[id] = nil }
         closedSinceTrim += 1
+        closedInWheel += 1
         rateLimiter?.forget(id)
         if let address = countedAddress.removeValue(forKey: id) { addressLimits?.release(address) }
         if draining && connectionCount == 0 { loop.stop() }
@@ -284,6 +286,12 @@ public final class Server {
         if now - lastPrune >= 10_000 {
             lastPrune = now
             addressLimits?.prune(now: now)
+        }
+        // Closed connections leave the wheel in batches: a pass over it costs one look per
+        // connection, paid once per quarter of the fleet closed (a mass disconnect stays linear).
+        if closedInWheel > max(1024, connectionCount / 4) {
+            closedInWheel = 0
+            heartbeatWheel.removeAll { $0.isClosing }
         }
         // glibc keeps freed buffers (a slow consumer's backlog, pipelined answers) mapped; after
         // connections close, give them back so RSS follows what is really held (a few ms at most).

@@ -147,22 +147,24 @@ import Testing
         #expect(wheel.count == 0)
     }
 
-    @Test func aRemovedItemIsNoLongerReferencedOrDue() {
-        final class Item {}
+    @Test func removedItemsAreNoLongerReferencedOrDue() {
+        final class Item {
+            var closed = false
+        }
         var wheel = TimingWheel<Item>(resolution: 100, now: 0)
-        let kept = Item(), closed = Item()
+        let kept = Item(), later = Item()
         weak var gone: Item?
         do {
             let transient = Item()
+            transient.closed = true
             gone = transient
             wheel.schedule(kept, at: 500)
-            let slot = wheel.schedule(transient, at: 500)
-            wheel.schedule(closed, at: 900)
-            wheel.remove(transient, fromSlot: slot)
-            wheel.remove(closed, fromSlot: slot)            // not in that slot: nothing happens
+            wheel.schedule(transient, at: 500)
+            wheel.schedule(later, at: 900)
+            wheel.removeAll { $0.closed }
         }
-        #expect(gone == nil)                               // the wheel let go of it at once
+        #expect(gone == nil)                               // the wheel let go of it
         #expect(wheel.takeDue(now: 600).map { $0 === kept } == [true])
-        #expect(wheel.takeDue(now: 1000).map { $0 === closed } == [true])
+        #expect(wheel.takeDue(now: 1000).map { $0 === later } == [true])
     }
 }
