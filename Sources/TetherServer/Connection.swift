@@ -322,7 +322,9 @@ final class Connection: TCPConnection, SwitchboardPeer {
         state = .closing
         isOpen = false
         leaveSwitchboard()
-        if let tls {   // close_notify first, so the peer can tell the end from a cut
+        if let tls {   // close_notify last of all records, so the peer can tell the end from a cut
+            flushGathered()
+            encodeHeldOutput()
             tls.close()
             tls.drainCiphertext { _ = writeEncoded($0) }
         }

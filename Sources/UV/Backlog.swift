@@ -119,6 +119,20 @@ final class Backlog {
         inFlightBytes = 0
     }
 
+    /// Encodes every waiting plaintext chunk now, in order: wire bytes made later (a TLS alert or
+    /// close_notify) must queue behind records made from what waits, or the peer would see TLS
+    /// records out of sequence. What is encoded can no longer be dropped or named.
+    func encodeWaiting(_ encode: (UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void) {
+        for index in waitingStart..<waiting.count where !waiting[index].encoded {
+            let plain = waiting[index]
+            var wire = Backlog.encoded(UnsafeRawBufferPointer(start: plain.base, count: plain.count), encode)
+            wire = Chunk(base: wire.base, count: wire.count, capacity: wire.capacity, shared: nil, continuesUnit: true, encoded: true)
+            waitingBytes += wire.count - plain.count
+            waiting[index] = wire
+            plain.release()
+        }
+    }
+
     /// Lets go of everything not yet handed to libuv, showing each chunk to `visit` first.
     func dropWaiting(_ visit: (UnsafeRawBufferPointer) -> Void) {
         // Wire-form chunks (TLS's own records) stay: dropping them would break the stream.

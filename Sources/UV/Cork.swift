@@ -54,6 +54,11 @@ extension TCPConnection {
     /// Bytes gathered for the end of this iteration.
     public var corkedBytes: Int { corkBuffer.count }
 
+    /// Writes what was gathered this iteration now (before bytes that must follow it).
+    public func flushGathered() {
+        if hasCork { flushCork() }
+    }
+
     func flushCork() {
         guard hasCork else { return }
         var buffer = corkBuffer

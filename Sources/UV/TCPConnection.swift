@@ -222,6 +222,7 @@ open class TCPConnection: Handle {
         guard !isClosing else { return false }
         guard !bytes.isEmpty else { return true }
         if let backlog {
+            if encodesOutput { backlog.encodeWaiting { self.encode($0, $1) } }
             backlog.append(copying: bytes, continuesUnit: true, encoded: true)
             return true
         }
@@ -234,6 +235,12 @@ open class TCPConnection: Handle {
         self.backlog = backlog
         backlog.append(copying: UnsafeRawBufferPointer(rebasing: bytes[written...]), continuesUnit: true, encoded: true)
         return pumpBacklog(backlog)
+    }
+
+    /// Encodes now what waits in plain form (before the encoder's last words, such as TLS's
+    /// close_notify, after which it can encode nothing more).
+    public func encodeHeldOutput() {
+        if encodesOutput { backlog?.encodeWaiting { self.encode($0, $1) } }
     }
 
     func pumpBacklog(_ backlog: Backlog) -> Bool {
