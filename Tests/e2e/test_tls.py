@@ -191,3 +191,44 @@ def test_a_bad_certificate_at_start_stops_with_one_line_and_exit_2(tmp_path):
     result = subprocess.run([BIN, "--port", "0", "--tls-cert", str(bad), "--tls-key", str(bad)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stderr.startswith("tether: ") and result.stderr.count("\n") == 1
+
+
+def test_a_slow_tls_consumer_gets_its_1008_in_a_valid_tls_stream(start_server, ca):
+    # The close frame and close_notify are made after plaintext waiting in the backlog: the records
+    # must still reach the peer in sequence (else its TLS stack fails with a bad record MAC).
+    server = tls_server(start_server, ca, "--max-queued-bytes", "262144", "--slow-consumer-seconds", "1")
+    context = ca.client_context()
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", server.port))
+    sink = context.wrap_socket(raw, server_hostname="127.0.0.1", suppress_ragged_eofs=False)
+    sink.sendall(b"GET /?device_id=tls-sink HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sink.recv(1)
+    assert head.startswith(b"HTTP/1.1 101")
+
+    async def flood():
+        # max_queue=None: the flooder keeps reading its own replies, so its close is not held up.
+        async with websockets.connect(server.wss + "/?device_id=tls-flood", ssl=context, max_queue=None) as ws:
+            for i in range(400):
+                await ws.send(json.dumps({"from": "tls-flood", "to": "tls-sink", "msg": "f" * 2000, "n": i}))
+            deadline = time.monotonic() + 10
+            while scrape_tls(server, context).get("tether_slow_consumer_closes_total", 0) < 1:
+                assert time.monotonic() < deadline, "never closed as a slow consumer"
+                await asyncio.sleep(0.05)
+    run(flood())
+    data, ending = b"", None
+    try:
+        while chunk := sink.recv(65536):
+            data += chunk
+        ending = "eof"
+    except ssl.SSLZeroReturnError:
+        ending = "close_notify"
+    except (ssl.SSLError, OSError) as error:
+        ending = repr(error)
+    from hostile import close_code, parse_frames
+    assert ending in ("eof", "close_notify"), ending            # no record error, no cut stream
+    assert close_code(parse_frames(data)) == 1008
