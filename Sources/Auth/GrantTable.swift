@@ -28,6 +28,12 @@ public final class GrantTable {
     /// no one. `revoked(box, phone)` vetoes in every case and is asked in both orders.
     public func mayMessage(from sender: String, to recipient: String, revoked: (String, String) -> Bool) -> Bool {
         guard let senderGrant = grants[sender] else { return false }
+        return mayMessage(from: sender, holding: senderGrant, to: recipient, revoked: revoked)
+    }
+
+    /// The same rule for a sender whose grant is at hand (a verified token not connected here).
+    public func mayMessage(from sender: String, holding senderGrant: Grant, to recipient: String,
+                           revoked: (String, String) -> Bool) -> Bool {
         let granted = senderGrant.kind == .service
             || senderGrant.peers.contains(recipient)
             || grants[recipient]?.peers.contains(sender) == true

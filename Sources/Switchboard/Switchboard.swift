@@ -82,15 +82,13 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     public func watch(_ watcher: Peer, _ subjects: [String]) -> Bool {
         guard presence == .watchers else { return true }
         let key = ObjectIdentifier(watcher)
-        var watched = subjectsOf[key] ?? []
-        var complete = true
-        for subject in subjects where !watched.contains(subject) {
-            guard watched.count < maxWatched else { complete = false; break }
-            watched.insert(subject)
+        // Changed in place: routing calls this per message, and a copy of the set would cost its size.
+        for subject in subjects where subjectsOf[key]?.contains(subject) != true {
+            guard (subjectsOf[key]?.count ?? 0) < maxWatched else { return false }
+            subjectsOf[key, default: []].insert(subject)
             watchersOf[subject, default: [:]][key] = watcher
         }
-        subjectsOf[key] = watched
-        return complete
+        return true
     }
 
     /// `watcher` no longer hears about `subjects`.
@@ -103,7 +101,7 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         }
     }
 
-    /// How many more ids `watcher` could watch of `subjects` (watchers mode).
+    /// Whether `watcher` has room to watch all of `subjects` (watchers mode).
     func watchRoom(_ watcher: Peer, for subjects: [String]) -> Bool {
         guard presence == .watchers else { return true }
         let watched = subjectsOf[ObjectIdentifier(watcher)] ?? []

@@ -138,8 +138,7 @@ enum APIRoutes {
         guard let signer = trust.signer else {
             return .json(501, HTTPRoutes.text(Reply(.malformed, "pairing needs --auth-hmac-key-file to mint phone tokens")))
         }
-        if let address = connection.peerIP, !server.config.limitExempt.contains(where: { $0.contains(address) }),
-           trust.pairingLimiter.admit(address, now: server.loop.now) != .allow {
+        if let address = server.limitedAddress(of: connection), trust.pairingLimiter.admit(address, now: server.loop.now) != .allow {
             return .json(429, HTTPRoutes.text(Reply(.rateLimited, "too many pairing attempts; wait a moment")), headers: [("Retry-After", "2")])
         }
         guard let fields = JSONFields(body), let code = fields.string("code") else { return bad("send {\"code\":\"...\"}") }

@@ -77,13 +77,11 @@ extension Connection {
     /// A compressed message: inflated (bounded by --max-message-bytes: a zip bomb closes with 1009
     /// at the limit), checked, then handled as if it had come uncompressed.
     private func inflate(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) {
-        var event: FrameEvent?
         let error = server.inflater!.inflate(payload) { plain in
             if opcode == .text && !UTF8Validator.isValid(plain) {
                 return fail(.invalidPayload, reason: "text is not valid UTF-8")
             }
-            event = opcode == .text ? .text(plain) : .binary(plain)
-            handle(event!)
+            handle(opcode == .text ? .text(plain) : .binary(plain))
         }
         if let error { fail(error.closeCode, reason: error == .tooBig ? "message exceeds \(server.config.maxMessageBytes) bytes" : "bad compressed data") }
     }

@@ -76,8 +76,7 @@ extension Server {
     private func pairingCode(for box: String, connection: Connection, idJSON: [UInt8]?) -> Reply {
         guard let trust else { return Reply(.malformed, "pairing codes need --auth token") }
         guard trust.kind(of: box) != .phone else { return Reply(.forbidden, "only a box hands out pairing codes", idJSON: idJSON) }
-        if let address = connection.peerIP, !config.limitExempt.contains(where: { $0.contains(address) }),
-           trust.pairingLimiter.admit(address, now: loop.now) != .allow {
+        if let address = limitedAddress(of: connection), trust.pairingLimiter.admit(address, now: loop.now) != .allow {
             return Reply(.rateLimited, "too many pairing codes; wait a moment", idJSON: idJSON)
         }
         let now = Trust.now()

@@ -227,9 +227,14 @@ public final class Server {
     }
 
     /// Counts the connection against its address, or marks it to be refused (503 or 429).
+    /// The address per-address limits count `connection` under; nil when it is exempt (or unknown).
+    func limitedAddress(of connection: Connection) -> IPAddress? {
+        guard let address = connection.peerIP, !config.limitExempt.contains(where: { $0.contains(address) }) else { return nil }
+        return address
+    }
+
     private func admitByAddress(_ connection: Connection) {
-        guard addressLimits != nil, let address = connection.peerIP,
-              !config.limitExempt.contains(where: { $0.contains(address) }) else { return }
+        guard addressLimits != nil, let address = limitedAddress(of: connection) else { return }
         switch addressLimits!.admit(address, now: loop.now) {
         case .allow:
             countedAddress[ObjectIdentifier(connection)] = address
@@ -318,7 +323,7 @@ public final class Server {
 
     /// Whether `connection`'s address may have one more QR code drawn now.
     func admitRender(for connection: Connection) -> Bool {
-        guard renderLimiter != nil, let address = connection.peerIP, !config.limitExempt.contains(where: { $0.contains(address) }) else { return true }
+        guard renderLimiter != nil, let address = limitedAddress(of: connection) else { return true }
         guard renderLimiter!.admit(address, now: loop.now) == .allow else {
             metrics.addressRefusals["render", default: 0] += 1
             return false
@@ -364,13 +369,9 @@ public final class Server {
     func deferInput(_ connection: Connection, _ bytes: UnsafeRawBufferPointer) {
         metrics.deferredRequests += 1
         let id = ObjectIdentifier(connection)
-        if var entry = deferredInput[id] {
-            entry.bytes.insert(contentsOf: bytes, at: 0)   // what is left of an earlier turn's bytes
-            deferredInput[id] = entry
-        } else {
-            deferredInput[id] = (connection, Array(bytes))
-            deferredOrder.append(id)
-        }
+        // A deferred connection is not read, and its entry is taken before it consumes again: new.
+        deferredInput[id] = (connection, Array(bytes))
+        deferredOrder.append(id)
         connection.pauseReading()
         scheduleDeferred()
     }

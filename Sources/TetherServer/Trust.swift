@@ -68,9 +68,7 @@ final class Trust {
 
     /// `mayMessage` for a verified token that need not be connected (HTTP callers).
     func mayMessage(claims: TokenClaims, _ recipient: String) -> Bool {
-        let granted = claims.kind == .service || claims.peers.contains(recipient)
-            || grants.grant(for: recipient)?.peers.contains(claims.sub) == true
-        return granted && !revocations.isRevoked(box: recipient, phone: claims.sub) && !revocations.isRevoked(box: claims.sub, phone: recipient)
+        grants.mayMessage(from: claims.sub, holding: Grant(claims: claims), to: recipient) { revocations.isRevoked(box: $0, phone: $1) }
     }
 
     /// Whose presence device `id` may hear: the ids it may message that a grant names.
