@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TetherClient
 
-@Suite(.serialized) struct ReconnectTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ReconnectTests {
     private var fast: TetherClient.Options {
         var options = TetherClient.Options()
         options.backoff = Backoff(base: .milliseconds(50), cap: .milliseconds(400))

@@ -4,7 +4,7 @@ import TetherClient
 
 /// The seed's story against the real server: a box and a phone, three messages in order, the box
 /// drops and the phone sees it go offline.
-@Suite(.serialized) struct StoryTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct StoryTests {
     @Test func phoneDrivesTheBoxAndSeesItLeave() async throws {
         let server = try ServerProcess()
         defer { server.stop() }

@@ -4,7 +4,7 @@ import Testing
 import TetherClient
 
 /// Token mode: status 4 between strangers, pairing by code, refresh.
-@Suite(.serialized) struct TokenTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct TokenTests {
     private func token(_ keys: TokenKeys, _ sub: String, kind: DeviceKind, ttl: Int64 = 3600) -> String {
         let now = Int64(Date().timeIntervalSince1970)
         return TokenSigner(hmacSecret: Array(keys.secret.utf8), kid: nil).sign(TokenClaims(sub: sub, exp: now + ttl, iat: now, kind: kind))
