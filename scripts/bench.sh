@@ -74,8 +74,11 @@ start_server() {   # name presence -> sets SERVER_PID
 
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
 
+# ROWS="route-w64 connect" and SERVERS="tether tether-hs256" run only those rows and servers.
 row() {   # server presence name bench-args...
     local server=$1 presence=$2 name=$3; shift 3
+    if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return 0; fi
+    if [ -n "${SERVERS:-}" ] && [[ " $SERVERS " != *" $server "* ]]; then return 0; fi
     local tokens=()
     case $server in
         tether-hs256) tokens=(--token-key "$KEYS/bench.key") ;;
@@ -101,6 +104,11 @@ each off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 each all presence presence --conns 2000 --devices 50 --cycles 3
 each off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 
+if [ -n "${ROWS:-}${SERVERS:-}" ]; then
+    # A partial run leaves the report alone: its rows are printed for the caller to compare.
+    for json in "$OUT"/*.json; do echo "$(basename "$json" .json) $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(f"{k}={v}" for k,v in d.items() if isinstance(v,(int,float))))' "$json")"; done
+    exit 0
+fi
 "$BIN/tether-microbench" >"$OUT/microbench.md"
 python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}" "${token_servers[@]}"
 echo "bench: wrote docs/benchmarks.md and docs/images/bench.svg" >&2

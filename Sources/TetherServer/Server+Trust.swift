@@ -46,6 +46,7 @@ extension Server {
                 return Reply(.malformed, "unpair needs \"data\": an array of up to 100 device ids", idJSON: envelope.idJSON)
             }
             let now = Trust.now()
+            trust.recentPermissions.invalidate()   // nothing routes until the revocations below are stored
             for phone in phones {
                 let until = max(now + config.pairedTokenTTLSeconds, trust.expiries[phone] ?? 0)
                 do { try trust.revocations.revoke(box: id, phone: phone, until: until) } catch {
@@ -92,7 +93,7 @@ extension Server {
     /// Refuses a message to a device the sender may not message (status 4), before any lookup
     /// that would tell it whether that device is online. True when the message may go on.
     func authorize(_ envelope: Envelope, from sender: String, connection: Connection) -> Bool {
-        guard let trust, envelope.to != "all", envelope.to != "server", !trust.mayMessage(sender, envelope.to),
+        guard let trust, envelope.to != "all", envelope.to != "server", !trust.mayMessage(sender, envelope.to, connection: ObjectIdentifier(connection)),
               DeviceID.isValid(envelope.to) else { return true }
         connection.send(Reply(.forbidden, "not paired with \(envelope.to)", idJSON: envelope.idJSON))
         return false

@@ -23,6 +23,8 @@ final class Trust {
     /// Pairing-code requests and exchanges per address.
     var pairingLimiter = RateLimiter<IPAddress>(perSecond: 5)
     static let leewaySeconds: Int64 = 30
+    /// Each sender's last allowed recipient; whatever could withdraw a permission invalidates it.
+    var recentPermissions = RecentPermissions()
 
     init(verifier: TokenVerifier, signer: TokenSigner?, revocations: RevocationStore) {
         self.verifier = verifier
@@ -41,6 +43,7 @@ final class Trust {
     func admit(_ id: String, _ claims: TokenClaims, host: String?) {
         if let old = grants.grant(for: id) {
             for peer in old.peers { listedBy[peer]?.remove(id) }
+            recentPermissions.invalidate()
         }
         let grant = Grant(claims: claims)
         grants.setGrant(grant, for: id)
@@ -51,6 +54,7 @@ final class Trust {
 
     /// Device `id` left (its current connection ended).
     func forget(_ id: String) {
+        recentPermissions.invalidate()
         if let grant = grants.grant(for: id) {
             for peer in grant.peers {
                 listedBy[peer]?.remove(id)
@@ -60,6 +64,14 @@ final class Trust {
         grants.removeGrant(for: id)
         expiries[id] = nil
         hosts[id] = nil
+    }
+
+    /// `mayMessage` for a connected sender, answered from `recentPermissions` when it can be.
+    func mayMessage(_ sender: String, _ recipient: String, connection: ObjectIdentifier) -> Bool {
+        if recentPermissions.allows(connection, recipient) { return true }
+        guard mayMessage(sender, recipient) else { return false }
+        recentPermissions.remember(connection, recipient)
+        return true
     }
 
     func mayMessage(_ sender: String, _ recipient: String) -> Bool {

@@ -173,6 +173,9 @@ def test_unpair_holds_across_a_restart(start_server, keys):
 
     async def before():
         async with websockets.connect(url(server, "box-u", box_token)) as box, websockets.connect(url(server, "ph-u", phone_token)) as phone:
+            # Delivered first, so the server has this permission at hand when the unpair withdraws it.
+            await phone.send(say("ph-u", "box-u", "hello"))
+            assert (await recv_until(box, lambda m: m.get("msg") == "hello"))["from"] == "ph-u"
             await box.send(json.dumps({"from": "box-u", "to": "server", "msg": "unpair", "data": ["ph-u"]}))
             assert (await recv_until(box, lambda m: "status" in m))["status"] == 0
             await phone.send(say("ph-u", "box-u", "still there?", id=1))
