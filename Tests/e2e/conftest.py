@@ -10,11 +10,11 @@ BIN = os.environ.get("TETHER_BIN", ".build/debug/tether")
 
 
 class RunningServer:
-    def __init__(self, *args, env=None, port=0):
+    def __init__(self, *args, env=None, port=0, **popen):
         full_env = dict(os.environ, **(env or {}))
         self.process = subprocess.Popen(
             [BIN, "--host", "127.0.0.1", "--port", str(port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True, **popen)
         line = self.process.stdout.readline()
         match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not match:
