@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 SWIFT ?= swift
 PORT ?= 8080
+NODES ?= 3
 BIN_DEBUG = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 BIN_RELEASE = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
@@ -10,7 +11,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
 WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
 
-.PHONY: deps test-deps bench-deps build release run test test-swift test-e2e screenshots fuzz microbench bench soak clean
+.PHONY: deps test-deps bench-deps build release run cluster test test-swift test-e2e screenshots fuzz microbench bench soak clean
 
 deps:
 	@scripts/deps.sh build
@@ -28,6 +29,12 @@ release: deps
 
 run: release
 	$(BIN_RELEASE)/tether --port $(PORT)
+
+# NODES Tether processes sharing PORT (--reuse-port), one fleet through a local redis-server that
+# saves nothing (REDIS_PORT, default 6379); Ctrl-C stops them all. CLUSTER_ARGS go to every node.
+cluster: release
+	@command -v redis-server >/dev/null || scripts/deps.sh cluster
+	NODES=$(NODES) PORT=$(PORT) BIN=$(BIN_RELEASE) scripts/cluster.sh $(CLUSTER_ARGS)
 
 test: test-deps build test-swift test-e2e
 
@@ -58,9 +65,9 @@ fuzz: deps
 microbench: release
 	$(BIN_RELEASE)/tether-microbench
 
-# The reference servers' runtime (node-ws); Hummingbird is used when its anchor has been built.
+# The reference servers' runtime (node-ws) and redis-server for the cluster rows; Hummingbird is used when its anchor has been built.
 bench-deps: deps
-	@[ -d /usr/share/nodejs/ws ] || scripts/deps.sh bench
+	@[ -d /usr/share/nodejs/ws ] && command -v redis-server >/dev/null || scripts/deps.sh bench
 
 # The standard load suite against Tether and the reference servers; rewrites docs/benchmarks.md.
 bench: bench-deps release

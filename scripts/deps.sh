@@ -4,7 +4,8 @@
 #   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest),
 #                           headless Chromium with its driver, Selenium, a QR reader (zxing-cpp), Node with
 #                           node-ws, PyJWT, and redis-server
-#   scripts/deps.sh bench   the above, plus node-ws for the reference server
+#   scripts/deps.sh bench   the above, plus node-ws for the reference server and redis-server for the cluster rows
+#   scripts/deps.sh cluster the build's, plus redis-server (make cluster)
 set -euo pipefail
 what="${1:-build}"
 
@@ -32,6 +33,13 @@ fi
 if [ "$what" = bench ] && [ ! -d /usr/share/nodejs/ws ]; then
     echo "deps: installing nodejs and node-ws for the reference server"
     command -v node >/dev/null 2>&1 && apt_install node-ws || apt_install nodejs node-ws
+fi
+
+if [ "$what" = bench ] || [ "$what" = cluster ]; then
+    if ! command -v redis-server >/dev/null 2>&1; then
+        echo "deps: installing redis-server for the cluster"
+        apt_install redis-server
+    fi
 fi
 
 if [ "$what" = test ]; then
