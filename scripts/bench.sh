@@ -91,6 +91,44 @@ row() {   # server presence name bench-args...
     stop_server
 }
 
+# Cluster rows (issue 13): phones on node A, boxes on node B, one redis-server between them; the two
+# nodes and Redis are pinned to CPU 0, the one core the single server gets, the bench to CPU 1. The
+# CPU of each (server_cpu_us_per_msg is node A's) is read per message. Skipped without redis-server.
+REDIS_PORT=9399
+cluster_row() {   # name bench-args...
+    local name=$1; shift
+    if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return 0; fi
+    if [ -n "${SERVERS:-}" ] && [[ " $SERVERS " != *" tether "* ]]; then return 0; fi
+    if ! command -v redis-server >/dev/null; then echo "bench: no redis-server, $name skipped" >&2; return 0; fi
+    taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
+        --logfile "$OUT/redis.log" --daemonize no &
+    local redis=$! ports=() pids=() node
+    for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    for node in a b; do
+        PORT=$((PORT + 1))
+        taskset -c 0 "$BIN/tether" --host 127.0.0.1 --port "$PORT" --presence off --limit-exempt 127.0.0.0/8 \
+            --state-dir "$OUT/state-$node" --cluster "redis://127.0.0.1:$REDIS_PORT" >"$OUT/server-$node.log" 2>&1 &
+        pids+=($!) ports+=("$PORT")
+    done
+    local ready=0
+    for _ in $(seq 100); do
+        if curl -fsS "http://127.0.0.1:${ports[0]}/readyz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:${ports[1]}/readyz" >/dev/null 2>&1; then
+            ready=1; break
+        fi
+        sleep 0.1
+    done
+    if [ "$ready" = 1 ]; then
+        echo "bench: tether $name" >&2
+        timeout 300 taskset -c 1 "$BIN/tether-bench" "$@" --port "${ports[0]}" --port-b "${ports[1]}" --server-pid "${pids[0]}" \
+            --extra-pid "node_b=${pids[1]}" --extra-pid "redis=$redis" --src-ips 4 --json "$OUT/tether.$name.json" \
+            | tail -n 1 || echo "bench: tether $name failed" >&2
+    else
+        echo "bench: the cluster did not start, $name skipped" >&2; tail -n 3 "$OUT/server-a.log" >&2
+    fi
+    kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true
+    kill "$redis" 2>/dev/null || true; wait "$redis" 2>/dev/null || true
+}
+
 # Row by row, every server in turn, so the machine's drift during the run falls on all alike.
 each() { for server in "${servers[@]}"; do row "$server" "$@"; done; }
 each_with_tokens() { for server in "${servers[@]}" "${token_servers[@]}"; do row "$server" "$@"; done; }
@@ -101,6 +139,9 @@ for window in 1 16; do
 done
 each_with_tokens off route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_PER_ROUTE"
 each off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
+cluster_row cluster-route-w1 route --pairs 50 --window 1 --seconds "$SECONDS_PER_ROUTE"
+cluster_row cluster-route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_PER_ROUTE"
+cluster_row cluster-route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 each all presence presence --conns 2000 --devices 50 --cycles 3
 each off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 

@@ -56,6 +56,7 @@ lines += [
     "| route-paced | `tether-bench route --pairs 1000 --rate 20 --seconds 10` (20,000 msg/s) | off |",
     "| presence | `tether-bench presence --conns 2000 --devices 50 --cycles 3` | all |",
     "| churn | `tether-bench churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds 10` | off |",
+    "| cluster-route-w1/w64/paced | the route rows with phones on node A and boxes on node B (`--port-b`), one redis-server between them | off |",
     "",
     "Servers: `tether` (this build, `--limit-exempt 127.0.0.0/8`); `tether-before` (with `BASELINE=REV`: the",
     "same suite against an earlier revision, row by row beside this one); `uws` (uWebSockets, the one to",
@@ -98,6 +99,45 @@ for row, metric, label, higher, target in GOALS:
         met = "yes" if t <= 0.40 else "no"
     lines.append(f"| {label} | {target} | {t if t is not None else '-'} | {n if n is not None else '-'} | {ratio} | {met} |")
 lines += ["", "Ratios are Tether's advantage (higher is better for Tether in every line).", ""]
+
+# Cluster rows: tether only, beside the single process's rows of the same run.
+CLUSTER_ROWS = [("cluster-route-w1", "route-w1"), ("cluster-route-w64", "route-w64"), ("cluster-route-paced", "route-paced")]
+cluster = {row: load("tether", row) for row, _ in CLUSTER_ROWS}
+if any(cluster.values()):
+    def single(row, metric):
+        return value("tether", row, metric) if "tether" in servers else None
+
+    def show(v):
+        return "-" if v is None else str(v)
+
+    lines += ["## Cluster", "",
+              "Two Tether nodes and one redis-server (`--cluster`), every message crossing nodes: the phones connect to",
+              "node A, the boxes to node B (`--port-b`). Both nodes and Redis share CPU 0, the one core the single",
+              "process gets in its rows, so the cluster's figures are for the same CPU; CPU is per delivered message.", "",
+              "| row | msg/s | single node | cluster / single | p99 (us) | single p99 (us) | lost / dup / reordered / error replies | CPU us/msg node A | node B | redis | all three | single node |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for row, alone in CLUSTER_ROWS:
+        c = cluster[row]
+        if not c:
+            continue
+        rate, rate1 = c.get("msgs_per_s"), single(alone, "msgs_per_s")
+        cpus = [c.get("server_cpu_us_per_msg"), c.get("node_b_cpu_us_per_msg"), c.get("redis_cpu_us_per_msg")]
+        total = round(sum(cpus), 3) if None not in cpus else None
+        faults = " / ".join(show(c.get(k)) for k in ("lost", "duplicated", "reordered", "error_replies"))
+        share = f"{rate / rate1:.2f}x" if rate and rate1 else "-"
+        lines.append(f"| {row} | {show(rate)} | {show(rate1)} | {share} | {show(c.get('latency_p99_us'))} | "
+                     f"{show(single(alone, 'latency_p99_us'))} | {faults} | " + " | ".join(show(v) for v in cpus) +
+                     f" | {show(total)} | {show(single(alone, 'server_cpu_us_per_msg'))} |")
+    w64, w64_single = (cluster["cluster-route-w64"] or {}).get("msgs_per_s"), single("route-w64", "msgs_per_s")
+    p99 = (cluster["cluster-route-paced"] or {}).get("latency_p99_us")
+    lines += ["", "| goal | target | measured | met |", "| --- | --- | --- | --- |",
+              f"| cross-node msg/s, window 64 | >= 1/4 of the single node's | "
+              f"{f'{w64 / w64_single:.2f}x' if w64 and w64_single else '-'} | "
+              f"{('yes' if w64 / w64_single >= 0.25 else 'no') if w64 and w64_single else '-'} |",
+              f"| cross-node paced 20k msg/s, p99 latency | < 3 ms | {show(p99)} us | "
+              f"{('yes' if p99 < 3000 else 'no') if p99 is not None else '-'} |", ""]
+    warnings = [w for c in cluster.values() if c for w in (c.get("warnings") or [])]
+    lines += [f"- warning: {w}" for w in warnings] + ([""] if warnings else [])
 
 
 def ratio(a, b, higher):

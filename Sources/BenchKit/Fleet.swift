@@ -12,6 +12,10 @@ public struct BenchTarget {
     public var pathForm = "query"
     public var maxHandshakesInFlight = 256
     public var serverPID: Int32?
+    /// More processes whose CPU a scenario reports per message (a cluster's other nodes, redis-server).
+    public var extraPIDs: [(name: String, pid: Int32)] = []
+    /// Cluster rows: the recipients (route's boxes) connect to this port, another node, instead.
+    public var recipientPort: Int?
     /// Token mode: the device token for an id (minted before the clients start, off the clock).
     public var token: ((String) -> String)?
 
@@ -32,6 +36,7 @@ public final class Fleet: WSClientDelegate {
     private let sources: [SocketAddress]
     public private(set) var clients: [WSClient] = []
     public private(set) var ids: [String] = []
+    private var addresses: [SocketAddress] = []
     private var tokens: [String?] = []
     private var nextToStart = 0
     private var inFlight = 0
@@ -52,10 +57,12 @@ public final class Fleet: WSClientDelegate {
     }
 
     /// Starts opening one client per id; `clients[i]` speaks for `ids[i]` (indexes continue
-    /// across calls).
-    public func open(_ newIDs: [String]) {
+    /// across calls). `port` sends these to another port of the target's host (another node).
+    public func open(_ newIDs: [String], port: Int? = nil) {
+        let destination = port.flatMap { try? SocketAddress(host: target.host, port: $0) } ?? address
         for id in newIDs {
             ids.append(id)
+            addresses.append(destination)
             tokens.append(target.token?(id))
             clients.append(WSClient(index: clients.count, delegate: self))
         }
@@ -69,7 +76,7 @@ public final class Fleet: WSClientDelegate {
             let client = clients[nextToStart]
             let source = target.sourceAddresses > 1 ? sources[nextToStart % sources.count] : nil
             inFlight += 1
-            client.connect(loop: loop, to: address, from: source, path: target.path(for: ids[nextToStart], token: tokens[nextToStart]), host: target.host)
+            client.connect(loop: loop, to: addresses[nextToStart], from: source, path: target.path(for: ids[nextToStart], token: tokens[nextToStart]), host: target.host)
             nextToStart += 1
         }
     }

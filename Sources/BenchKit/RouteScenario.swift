@@ -3,7 +3,7 @@ import UV
 
 /// `route --pairs P --window W [--rate R]`: phone-i sends to box-i with at most W in flight
 /// (or R per second per pair); reports delivered msg/s, one-way latency and any message lost,
-/// duplicated or reordered.
+/// duplicated or reordered. With `recipientPort` the boxes are on another node of a cluster.
 public final class RouteScenario {
     let pairs: Int
     let window: Int
@@ -32,6 +32,9 @@ public final class RouteScenario {
     private var pacer: Timer?
     private var serverCPUBefore: Double?
     private var serverCPUAfter: Double?
+    private var extraCPUBefore: [Double?] = []
+    private var extraCPUAfter: [Double?] = []
+    private var extraNames: [String] = []
     private var benchCPUBefore = 0.0
     private var benchCPU = 0.0
 
@@ -59,7 +62,7 @@ public final class RouteScenario {
         let phones = (0..<pairs).map { "\(target.idPrefix)phone-\($0)" }
         prefixes = (0..<pairs).map { Array("{\"from\":\"\(phones[$0])\",\"to\":\"\(boxes[$0])\",\"msg\":\"".utf8) }
         fleet.onText = { [unowned self] client, payload in received(client.index, payload) }
-        fleet.open(boxes)
+        fleet.open(boxes, port: target.recipientPort)
         fleet.open(phones)
         guard runLoop(loop, seconds: 60, until: { fleet.settled }), fleet.failed == 0 else {
             return "only \(fleet.opened) of \(2 * pairs) clients connected"
@@ -71,6 +74,8 @@ public final class RouteScenario {
     /// Starts the measured window: a full window per pair, or the pacer.
     func start(loop: Loop, target: BenchTarget) throws {
         serverCPUBefore = target.serverPID.flatMap(ProcessStats.cpuSeconds)
+        extraNames = target.extraPIDs.map(\.name)
+        extraCPUBefore = target.extraPIDs.map { ProcessStats.cpuSeconds(pid: $0.pid) }
         benchCPUBefore = ProcessStats.ownCPUSeconds()
         let begin = monotonicNanoseconds()
         deadline = begin + UInt64(seconds * 1e9)
@@ -93,6 +98,7 @@ public final class RouteScenario {
         sending = false
         pacer?.close()
         serverCPUAfter = target.serverPID.flatMap(ProcessStats.cpuSeconds)
+        extraCPUAfter = target.extraPIDs.map { ProcessStats.cpuSeconds(pid: $0.pid) }
         benchCPU = ProcessStats.ownCPUSeconds() - benchCPUBefore
         runLoop(loop, seconds: 3) { ledgers.allSatisfy { $0.inFlight == 0 } }
     }
@@ -112,6 +118,11 @@ public final class RouteScenario {
         if let before = serverCPUBefore, let after = serverCPUAfter {
             report.add("server_cpu", (after - before) / seconds, digits: 2)
             report.add("server_cpu_us_per_msg", (after - before) * 1e6 / Double(max(receivedInWindow, 1)), digits: 3)
+        }
+        for (index, name) in extraNames.enumerated() {
+            guard let before = extraCPUBefore[index], let after = extraCPUAfter[index] else { continue }
+            report.add("\(name)_cpu", (after - before) / seconds, digits: 2)
+            report.add("\(name)_cpu_us_per_msg", (after - before) * 1e6 / Double(max(receivedInWindow, 1)), digits: 3)
         }
         report.addBenchCPU(seconds: benchCPU, over: seconds)
     }

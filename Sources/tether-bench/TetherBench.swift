@@ -18,6 +18,8 @@ struct Common: ParsableArguments {
     @Option(help: "URL form: query (/?device_id=ID) or path (/ID).") var pathForm = "query"
     @Option(help: "Handshakes in flight at most.") var handshakes = 256
     @Option(help: "Server PID, to read its CPU and RSS from /proc.") var serverPid: Int32?
+    @Option(name: .customLong("extra-pid"), help: "NAME=PID: another process whose CPU per message is reported as NAME_cpu_us_per_msg (a cluster's other node, redis-server); repeatable.")
+    var extraPids: [String] = []
     @Option(help: "Also write the results as JSON to this file.") var json: String?
     @Option(help: "Token mode: sign each device's token with this key file (HMAC secret, or EC/RSA private key PEM).") var tokenKey: String?
 
@@ -29,6 +31,18 @@ struct Common: ParsableArguments {
         if let tokenKey {
             do { _ = try BenchTokens.minter(keyFile: tokenKey) } catch { throw ValidationError("--token-key: \(error)") }
         }
+        guard extraPIDs != nil else { throw ValidationError("--extra-pid is NAME=PID, NAME letters, digits or _") }
+    }
+
+    var extraPIDs: [(name: String, pid: Int32)]? {
+        var parsed: [(name: String, pid: Int32)] = []
+        for item in extraPids {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let pid = Int32(parts[1]), !parts[0].isEmpty,
+                  parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
+            parsed.append((String(parts[0]), pid))
+        }
+        return parsed
     }
 
     var target: BenchTarget {
@@ -40,6 +54,7 @@ struct Common: ParsableArguments {
         target.pathForm = pathForm
         target.maxHandshakesInFlight = handshakes
         target.serverPID = serverPid
+        target.extraPIDs = extraPIDs ?? []
         if let tokenKey { target.token = try? BenchTokens.minter(keyFile: tokenKey) }
         return target
     }
@@ -65,10 +80,13 @@ struct Route: ParsableCommand {
     @Option(help: "Messages in flight per pair.") var window = 16
     @Option(help: "Paced messages per second per pair (instead of a window).") var rate: Double?
     @Option(help: "Measured seconds.") var seconds = 10.0
+    @Option(name: .customLong("port-b"), help: "Cluster: the boxes connect to this port (another node), the phones to --port.") var portB: Int?
 
     func run() throws {
         let scenario = RouteScenario(pairs: pairs, window: rate == nil ? window : Int.max / 2, rate: rate, seconds: seconds)
-        try scenario.run(target: common.target).print(json: common.json)
+        var target = common.target
+        target.recipientPort = portB
+        try scenario.run(target: target).print(json: common.json)
     }
 }
 
