@@ -248,14 +248,13 @@ class Cluster:
 
 
 class Peer:
-    """A device connection whose every frame is recorded (with its arrival time) by a reader task."""
+    """A device connection whose every frame is recorded (arrival time, raw text, parsed) by a reader task."""
 
     def __init__(self, ws, device):
         self.ws = ws
         self.device = device
-        self.frames = []           # (monotonic time, raw text)
+        self.frames = []           # (monotonic time, raw, parsed JSON or None)
         self.ended = False         # the connection is closed (the reader saw its end)
-        self._changed = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -267,16 +266,14 @@ class Peer:
     async def _read(self):
         try:
             async for raw in self.ws:
-                self.frames.append((time.monotonic(), raw))
-                self._changed.set()
+                self.frames.append((time.monotonic(), raw, json.loads(raw) if isinstance(raw, str) else None))
         except ConnectionClosed:
             pass
         finally:
             self.ended = True
-            self._changed.set()
 
     def parsed(self):
-        return [json.loads(raw) for _, raw in self.frames if isinstance(raw, str)]
+        return [m for _, _, m in self.frames if m is not None]
 
     def presence_of(self, device):
         """The presence events heard about `device`, in order (`["online", "offline", ...]`)."""
@@ -284,8 +281,7 @@ class Peer:
 
     def messages(self):
         """Raw text of every routed message (frames with a `from` that are not presence)."""
-        return [raw for raw, m in ((raw, json.loads(raw)) for _, raw in self.frames if isinstance(raw, str))
-                if "from" in m and m.get("to") != "all"]
+        return [raw for _, raw, m in self.frames if m is not None and "from" in m and m.get("to") != "all"]
 
     def replies(self):
         return [m for m in self.parsed() if "from" not in m]
@@ -300,20 +296,13 @@ class Peer:
         return (rcvd.code, rcvd.reason) if rcvd is not None else None
 
     async def until(self, predicate, timeout=10, what="the expected frames"):
-        """Waits (bounded) until predicate() holds; else fails showing the last frames."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            self._changed.clear()
-            if predicate():
-                return
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                last = [raw for _, raw in self.frames[-15:]]
+        """Waits (bounded) until predicate() holds, looking every 20 ms; else fails showing the last frames."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                last = [raw for _, raw, _ in self.frames[-15:]]
                 raise AssertionError(f"{self.device}: no {what} within {timeout} s; last frames: {last}")
-            try:
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.1))
-            except asyncio.TimeoutError:
-                pass
+            await asyncio.sleep(0.02)
 
     async def send(self, text):
         await self.ws.send(text)
