@@ -68,9 +68,10 @@ let package = Package(
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
         .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
         .target(name: "Redis", dependencies: ["UV"], swiftSettings: hotPath),
+        .target(name: "Cluster", dependencies: ["Redis", "UV"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", "Cluster", .product(name: "Logging", package: "swift-log")],
             swiftSettings: hotPath
         ),
         .executableTarget(
@@ -104,7 +105,7 @@ let package = Package(
         .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV", "Cluster"]),
     ],
     swiftLanguageModes: [.v6]
 )

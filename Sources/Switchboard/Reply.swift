@@ -7,6 +7,7 @@ public enum Status: Int, Sendable {
     case forbidden = 4
     case recipientBusy = 5
     case rateLimited = 6
+    case clusterUnavailable = 7
 }
 
 extension Reply {

@@ -16,6 +16,13 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     /// Ids one connection may watch (watchers mode).
     public let maxWatched: Int
     public static var maxQueryIDs: Int { 100 }
+    /// One node of a fleet: a device that is not here may be on another node (route answers
+    /// `.elsewhere`), and presence is announced only through `announce`, once the fleet's
+    /// registry has said whether a device really came or went.
+    public let clustered: Bool
+    /// Called when a device gains its first watcher here (true) or loses its last (false), so a
+    /// fleet can tell this node about that device's events elsewhere.
+    public var onWatchChange: ((String, Bool) -> Void)?
 
     private var devices = DeviceTable<Peer>()
     private var pending: [PresenceEvent] = []
@@ -23,8 +30,9 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     private var watchersOf: [String: [ObjectIdentifier: Peer]] = [:]
     private var subjectsOf: [ObjectIdentifier: Set<String>] = [:]
 
-    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false, maxWatched: Int = 1000) {
+    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false, maxWatched: Int = 1000, clustered: Bool = false) {
         self.presence = presence
+        self.clustered = clustered
         self.allowClientBroadcast = allowClientBroadcast
         self.maxWatched = maxWatched
     }
@@ -48,20 +56,33 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         if let previous {
             previous.deviceID = nil
             forgetWatches(of: previous)
-        } else if presence != .off {
+        } else if presence != .off && !clustered {
             queue(PresenceEvent(device: id, online: true))
         }
         return previous
     }
 
     /// The connection `peer` of device `id` ended. Offline is announced only if it was still the
-    /// device's current connection (a replaced one leaves quietly).
-    public func unregister(_ id: String, _ peer: Peer) {
+    /// device's current connection (a replaced one leaves quietly). Returns whether it was.
+    @discardableResult
+    public func unregister(_ id: String, _ peer: Peer) -> Bool {
         forgetWatches(of: peer)
-        guard devices.remove(peer, for: id) else { return }
+        guard devices.remove(peer, for: id) else { return false }
         peer.deviceID = nil
-        if presence != .off { queue(PresenceEvent(device: id, online: false)) }
+        if presence != .off && !clustered { queue(PresenceEvent(device: id, online: false)) }
+        return true
     }
+
+    /// Queues device `id`'s coming or going for its watchers here (a fleet's registry decided it).
+    public func announce(_ id: String, online: Bool) {
+        if presence != .off { queue(PresenceEvent(device: id, online: online)) }
+    }
+
+    /// Whether any connection here watches `id` (watchers mode).
+    public func isWatched(_ id: String) -> Bool { watchersOf[id] != nil }
+
+    /// Every device watched here (watchers mode).
+    public var watchedDevices: Dictionary<String, [ObjectIdentifier: Peer]>.Keys { watchersOf.keys }
 
     /// Unregisters without announcing (a draining server, whose devices will reconnect elsewhere).
     public func unregisterQuietly(_ id: String, _ peer: Peer) {
@@ -86,6 +107,7 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         for subject in subjects where subjectsOf[key]?.contains(subject) != true {
             guard (subjectsOf[key]?.count ?? 0) < maxWatched else { return false }
             subjectsOf[key, default: []].insert(subject)
+            if watchersOf[subject] == nil { onWatchChange?(subject, true) }
             watchersOf[subject, default: [:]][key] = watcher
         }
         return true
@@ -97,7 +119,7 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         for subject in subjects {
             subjectsOf[key]?.remove(subject)
             watchersOf[subject]?[key] = nil
-            if watchersOf[subject]?.isEmpty == true { watchersOf[subject] = nil }
+            if watchersOf[subject]?.isEmpty == true { watchersOf[subject] = nil; onWatchChange?(subject, false) }
         }
     }
 
@@ -112,7 +134,7 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         guard presence == .watchers, let subjects = subjectsOf.removeValue(forKey: ObjectIdentifier(peer)) else { return }
         for subject in subjects {
             watchersOf[subject]?[ObjectIdentifier(peer)] = nil
-            if watchersOf[subject]?.isEmpty == true { watchersOf[subject] = nil }
+            if watchersOf[subject]?.isEmpty == true { watchersOf[subject] = nil; onWatchChange?(subject, false) }
         }
     }
 
@@ -125,6 +147,10 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         case broadcast
         /// Answer the sender with this reply.
         case reply(Reply)
+        /// Not on this node (clustered): ask the fleet.
+        case elsewhere
+        /// A status query for these ids, which the fleet answers (clustered).
+        case query([String])
     }
 
     /// Decides what happens to a text message from device `senderID` (connection `sender`).
@@ -135,6 +161,10 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         }
         switch envelope.to {
         case "server":
+            if clustered, JSONString.plain(payload, envelope.msgRange) == "\"queryStatus\"",
+               let range = envelope.dataRange, let ids = JSONString.stringArray(payload, range) {
+                return .query(ids)
+            }
             return .reply(command(envelope, payload: payload, sender: sender))
         case "all":
             if allowClientBroadcast { return .broadcast }
@@ -146,6 +176,10 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         guard let recipient = devices[envelope.to] else {
             if let problem = DeviceID.problem(with: envelope.to) {
                 return .reply(Reply(.malformed, "\"to\": \(problem)", idJSON: envelope.idJSON))
+            }
+            if clustered {
+                if presence == .watchers { watch(sender, [envelope.to]) }
+                return .elsewhere
             }
             return .reply(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(envelope.to, false)]), idJSON: envelope.idJSON))
         }

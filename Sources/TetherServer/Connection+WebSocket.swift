@@ -57,6 +57,11 @@ extension Connection {
             server.broadcast(payload, except: self)
         case .reply(let reply):
             send(reply)
+        case .elsewhere:
+            server.routeElsewhere(payload, envelope, from: sender, connection: self)
+        case .query(let ids):
+            let idJSON = envelope.idJSON
+            server.queryStatus(ids, watcher: self) { [self] answer in send(Server.queryReply(answer, idJSON: idJSON)) }
         }
     }
 
@@ -136,6 +141,7 @@ extension Connection {
     /// HTTP (a slowloris client is cut here), the heartbeat once it is a WebSocket.
     func checkDeadlines(now: UInt64) {
         if case .closing = state { return }
+        if case .waiting = state { return scheduleCheck(at: now + 1000) }   // the fleet answers within its 2 s deadline
         // The check moved later since this entry was filed: file it again for the new time.
         guard now + server.heartbeatWheel.resolution > nextCheck else { return scheduleCheck(at: nextCheck) }
         if case .http(let parser) = state {

@@ -34,6 +34,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case webSocket(PartialMessage?)
         /// A close was sent or the request was answered for good: input is discarded until EOF.
         case closing
+        /// An answer from the fleet (a claim, a status lookup) is awaited: input is held until then.
+        case waiting
     }
     var state = State.http(RequestHeadParser())
     /// The small facts below, in one word (an idle connection's size is what fleets pay for).
@@ -143,6 +145,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 return
             case .closing:
                 return
+            case .waiting:
+                return server.holdInput(self, UnsafeRawBufferPointer(bytes))
             }
             if turnStarted != 0, case .http = state {
                 if !bytes.isEmpty, server.turnBudgetSpent(since: turnStarted) {
@@ -238,7 +242,20 @@ final class Connection: TCPConnection, SwitchboardPeer {
         guard head.method == "GET" || head.method == "POST" else {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET and POST are served")), headers: [("Allow", "GET, POST")]))
         }
-        let response = HTTPRoutes.respond(to: head, body: body, from: self, server: server)
+        if server.cluster != nil, head.method == "GET", head.path == "/online_status", case .http(let parser) = state {
+            // The fleet is asked: the answer (and any request pipelined behind it) waits for Redis.
+            beginWaiting()
+            return server.onlineStatusAcrossFleet(head, from: self) { [self] response in
+                guard isWaiting else { return }
+                state = .http(parser)
+                finish(head, HTTPRoutes.withCORS(response, server: server), served: served)
+                if case .http = state { endWaiting() }
+            }
+        }
+        finish(head, HTTPRoutes.respond(to: head, body: body, from: self, server: server), served: served)
+    }
+
+    private func finish(_ head: HTTPRequestHead, _ response: HTTPResponse, served: Int) {
         let keepAlive = head.keepAlive && served < server.config.maxRequestsPerConnection
         response.serialized(keepAlive: keepAlive).withUnsafeBytes { _ = write($0) }
         if keepAlive {
@@ -277,19 +294,44 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     claims = verified
                 }
             }
-            accept(response)
-            server.register(self, as: request.deviceID)
-            if let claims {
-                server.admitToken(self, request.deviceID, claims, host: head.header("host"))
-                // The wheel entry filed at accept fires first; from then on the expiry is a deadline too.
-                if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
-            }
-            if !request.queryStatus.isEmpty {
-                switch server.switchboard.queryStatus(request.queryStatus, watcher: self) {
-                case .success(let map): send(Reply(.ok, "ok", dataJSON: map))
-                case .failure(let problem): send(Reply(.malformed, problem.description))
-                }
-            }
+            guard server.cluster != nil else { return admit(request, response, claims, host: head.header("host")) }
+            server.claimDevice(self, as: request.deviceID) { [self] in admit(request, response, claims, host: head.header("host")) }
+        }
+    }
+
+    /// Upgrades and registers a device whose handshake passed (and whose claim the fleet answered).
+    private func admit(_ request: DeviceRequest, _ response: HTTPResponse, _ claims: TokenClaims?, host: String?) {
+        accept(response)
+        server.register(self, as: request.deviceID)
+        if let claims {
+            server.admitToken(self, request.deviceID, claims, host: host)
+            // The wheel entry filed at accept fires first; from then on the expiry is a deadline too.
+            if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
+        }
+        if !request.queryStatus.isEmpty {
+            server.queryStatus(request.queryStatus, watcher: self) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
+        }
+    }
+
+    // MARK: Waiting for the fleet
+
+    var isWaiting: Bool {
+        if case .waiting = state { return true }
+        return false
+    }
+
+    /// Holds input (and stops reading) until `endWaiting`.
+    func beginWaiting() {
+        state = .waiting
+        pauseReading()
+    }
+
+    /// The answer came and `state` was set from it: input held meanwhile is served, then reading resumes.
+    func endWaiting() {
+        if let held = server.waitingInput.removeValue(forKey: ObjectIdentifier(self)) {
+            held.withUnsafeBytes { server.deferInput(self, $0) }
+        } else {
+            resumeReading()
         }
     }
 
@@ -363,7 +405,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     private func leaveSwitchboard() {
         guard let id = deviceID else { return }   // the switchboard clears it
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
-        server.switchboard.unregister(id, self)
+        if server.switchboard.unregister(id, self) && server.cluster != nil { server.leaveCluster(id) }
         server.trust?.forget(id)
         server.connectedSince[id] = nil
     }

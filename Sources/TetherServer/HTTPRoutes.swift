@@ -4,10 +4,13 @@ import WebSocket
 /// Plain HTTP requests (not upgrades).
 enum HTTPRoutes {
     static func respond(to head: HTTPRequestHead, body: [UInt8], from connection: Connection, server: Server) -> HTTPResponse {
-        var response = route(head, body: body, from: connection, server: server)
-        if let origin = server.config.corsOrigin {
-            response.headers.append(("Access-Control-Allow-Origin", origin))
-        }
+        withCORS(route(head, body: body, from: connection, server: server), server: server)
+    }
+
+    static func withCORS(_ response: HTTPResponse, server: Server) -> HTTPResponse {
+        guard let origin = server.config.corsOrigin else { return response }
+        var response = response
+        response.headers.append(("Access-Control-Allow-Origin", origin))
         return response
     }
 
@@ -24,10 +27,16 @@ enum HTTPRoutes {
         case "/metrics":
             if server.config.metricsAuth, let refusal = APIRoutes.requireAPIKey(head, from: connection, server: server) { return refusal }
             let text = server.metrics.render(connections: server.connectionCount, devices: server.switchboard.deviceCount,
-                                             presenceEvents: server.switchboard.presenceEventCount)
+                                             presenceEvents: server.switchboard.presenceEventCount) + server.clusterMetrics()
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         case "/readyz":
-            response = server.draining ? .json(503, "{\"status\":\"draining\"}") : .json(200, "{\"status\":\"ready\"}")
+            if server.draining {
+                response = .json(503, "{\"status\":\"draining\"}")
+            } else if let cluster = server.cluster, !cluster.isAvailable {
+                response = .json(503, "{\"status\":\"cluster unavailable\"}")
+            } else {
+                response = .json(200, "{\"status\":\"ready\"}")
+            }
         case "/online_status":
             response = onlineStatus(head, from: connection, server: server)
         default:
@@ -39,25 +48,38 @@ enum HTTPRoutes {
     /// `GET /online_status?deviceid=ID[,ID...]` (or `device_id=`).
     /// In token mode it needs the API key (every id) or a device token (ids that device may message).
     static func onlineStatus(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse {
-        let switchboard = server.switchboard
+        switch onlineStatusIDs(head, server: server) {
+        case .failure(let refusal): return refusal.response
+        case .success(let ids):
+            if ids.isEmpty { return .json(200, text(Reply(.ok, "ok"))) }
+            return onlineStatusResponse(server.switchboard.queryStatus(ids, watcher: nil))
+        }
+    }
+
+    static func onlineStatusResponse(_ answer: Result<String, QueryProblem>) -> HTTPResponse {
+        switch answer {
+        case .success(let map): return .json(200, text(Reply(.ok, "ok", dataJSON: map)))
+        case .failure(let problem): return .json(400, text(Reply(.malformed, problem.description)))
+        }
+    }
+
+    struct Refusal: Error { let response: HTTPResponse }
+
+    /// The ids an `online_status` request asks about, as far as the caller may know of them.
+    static func onlineStatusIDs(_ head: HTTPRequestHead, server: Server) -> Result<[String], Refusal> {
         guard let list = head.queryValue("deviceid") ?? head.queryValue("device_id"), !list.isEmpty else {
-            return .json(400, text(Reply(.malformed, "missing deviceid")))
+            return .failure(Refusal(response: .json(400, text(Reply(.malformed, "missing deviceid")))))
         }
         var ids = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         if let trust = server.trust, !APIRoutes.hasAPIKey(head, server: server) {
             let token = head.queryValue("token") ?? head.bearerToken
-            guard let token else { return Server.unauthorized(.missing) }
+            guard let token else { return .failure(Refusal(response: Server.unauthorized(.missing))) }
             switch trust.verifier.verify(token, now: Trust.now(), expectedSubject: nil) {
-            case .failure(let problem): return Server.unauthorized(problem)
-            case .success(let claims):
-                ids = ids.filter { trust.mayMessage(claims: claims, $0) }
-                if ids.isEmpty { return .json(200, text(Reply(.ok, "ok"))) }
+            case .failure(let problem): return .failure(Refusal(response: Server.unauthorized(problem)))
+            case .success(let claims): ids = ids.filter { trust.mayMessage(claims: claims, $0) }
             }
         }
-        switch switchboard.queryStatus(ids, watcher: nil) {
-        case .success(let map): return .json(200, text(Reply(.ok, "ok", dataJSON: map)))
-        case .failure(let problem): return .json(400, text(Reply(.malformed, problem.description)))
-        }
+        return .success(ids)
     }
 
     static func text(_ reply: Reply) -> String { String(decoding: reply.bytes, as: UTF8.self) }

@@ -1,4 +1,5 @@
 import Auth
+import Cluster
 import Glibc
 import TLS
 import WebSocketDeflate
@@ -73,6 +74,16 @@ public final class Server {
     let inflater: MessageInflater?
     /// Token mode's state; nil in open mode.
     let trust: Trust?
+    /// This process as a node of a fleet (`--cluster`); nil for a single process.
+    let cluster: ClusterNode?
+    var clusterEvents: ClusterEvents?
+    /// Each device held here and its connection's serial in the fleet's registry (cluster only).
+    var clusterSerials: [String: UInt64] = [:]
+    var nextClusterSerial: UInt64 = 0
+    /// Watchers mode in a cluster: what this node last told its watchers of each watched device.
+    var presenceKnown: [String: Bool] = [:]
+    /// Input of connections waiting for the fleet's answer.
+    var waitingInput: [ObjectIdentifier: [UInt8]] = [:]
     private var lastPrune: UInt64 = 0
     /// Connections closed since the allocator was last asked to return free memory.
     private var closedSinceTrim = 0
@@ -86,7 +97,9 @@ public final class Server {
         loop = try Loop()
         // In token mode a device hears only about ids it may message: presence goes to watchers.
         let presence = config.auth == .token && config.presence == .all ? PresenceMode.watchers : config.presence
-        switchboard = Switchboard(presence: presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched)
+        switchboard = Switchboard(presence: presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched,
+                                  clustered: config.clusterURL != nil)
+        cluster = try Server.makeCluster(config, loop: loop)
         trust = config.auth == .token ? try Server.makeTrust(config) : nil
         deflatePolicy = config.deflate ? DeflatePolicy() : nil
         inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
@@ -133,7 +146,7 @@ public final class Server {
         sigaddset(&stopSignals, SIGINT)
         sigaddset(&stopSignals, SIGHUP)
         sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
-        let listener = try TCPListener(loop: loop, host: config.host, port: config.port, backlog: config.backlog)
+        let listener = try TCPListener(loop: loop, host: config.host, port: config.port, backlog: config.backlog, reusePort: config.reusePort)
         listener.makeConnection = { [unowned self] loop throws(UVError) in
             let connection = try Connection(loop: loop, server: self)
             connectionCount += 1   // counted from creation, as connectionDidClose uncounts it
@@ -164,6 +177,7 @@ public final class Server {
             flushPresence()
             httpWorkThisTurn = 0
         }
+        if let cluster { startCluster(cluster) }
         let minute = try Timer(loop: loop)
         minute.start(afterMilliseconds: 60_000, repeatEvery: 60_000) { [unowned self] in logMinute() }
         minuteTimer = minute
@@ -173,6 +187,7 @@ public final class Server {
     /// Runs the loop until stopped, then closes every handle.
     public func run() throws {
         loop.run()
+        cluster?.stop()
         closing.removeAll()
         overCap.removeAll()
         deferredInput.removeAll()
@@ -249,6 +264,7 @@ public final class Server {
 
     func connectionDidClose(_ connection: Connection) {
         let id = ObjectIdentifier(connection)
+        waitingInput[id] = nil
         connectionCount -= 1
         closing[id] = nil
         overCap[id] = nil

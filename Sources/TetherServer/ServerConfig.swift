@@ -109,6 +109,15 @@ public struct ServerConfig: Sendable {
     public var pairedTokenTTLSeconds: Int64 = 30 * 86_400
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
+    /// The fleet's Redis (`redis://host:port[/db]`): this process is one node of many. Default
+    /// none: a single process that needs no Redis.
+    public var clusterURL: String?
+    /// A node whose lease is this old is dead (its devices are announced offline). Default 10 s.
+    public var clusterLeaseMilliseconds: UInt64 = 10_000
+    /// Entries a node's inbox may hold before senders get status 5. Default 100,000.
+    public var clusterInboxMax = 100_000
+    /// SO_REUSEPORT: several processes share the listening port (one per core). Default off.
+    public var reusePort = false
 
     public init() {}
 }

@@ -131,6 +131,18 @@ struct Tether: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Serve the /echo WebSocket endpoint for conformance tests. Default off.")
     var echo: Bool?
 
+    @Option(help: "Join a fleet through this Redis: redis://host:port[/db]. Default none (one process, no Redis).")
+    var cluster: String?
+
+    @Option(help: "Seconds after which a silent node is dead and its devices are announced offline. Default 10.")
+    var clusterLeaseSeconds: Double?
+
+    @Option(help: "Entries a node's inbox may hold before senders get status 5. Default 100000.")
+    var clusterInboxMax: Int?
+
+    @Flag(inversion: .prefixedNo, help: "SO_REUSEPORT: several processes share the port. Default off.")
+    var reusePort: Bool?
+
     /// Bad flags or environment values stop the start with one line and exit code 2.
     static func main() {
         if CommandLine.arguments.dropFirst().first == "token" {
@@ -248,16 +260,17 @@ struct Tether: ParsableCommand {
         if (config.tlsCertificateFile == nil) != (config.tlsKeyFile == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         config.allowClientBroadcast = try allowClientBroadcast ?? env.bool("ALLOW_CLIENT_BROADCAST") ?? false
         config.echo = try echo ?? env.bool("ECHO") ?? config.echo
+        try resolveCluster(env, into: &config)
         return config
     }
 
-    private func checked(_ name: String, _ value: Int?, in range: ClosedRange<Int>) throws -> Int? {
+    func checked(_ name: String, _ value: Int?, in range: ClosedRange<Int>) throws -> Int? {
         guard let value else { return nil }
         guard range.contains(value) else { throw ValidationError("--\(name) must be in \(range.lowerBound)...\(range.upperBound)") }
         return value
     }
 
-    private func milliseconds(_ name: String, _ flag: Double?, _ env: EnvironmentOptions, _ envName: String) throws -> UInt64? {
+    func milliseconds(_ name: String, _ flag: Double?, _ env: EnvironmentOptions, _ envName: String) throws -> UInt64? {
         guard let seconds = try flag ?? env.double(envName) else { return nil }
         guard seconds >= 0.01 && seconds <= 86_400 else { throw ValidationError("--\(name) must be 0.01...86400 seconds") }
         return UInt64(seconds * 1000)

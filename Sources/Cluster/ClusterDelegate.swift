@@ -1,0 +1,21 @@
+/// What a cluster node asks of the server it serves. Every call comes on the server's loop.
+public protocol ClusterDelegate: AnyObject {
+    /// A message another node routed to `device`, which this node held when it was sent.
+    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String)
+    /// `device` elsewhere came online or went offline (only devices this node hears about).
+    func cluster(presenceOf device: String, online: Bool)
+    /// The connection of `device` with `serial` was replaced by one on another node: close it with 4001.
+    func cluster(replaced device: String, serial: UInt64)
+    /// A status reply for `device` here about a message it sent to another node.
+    func cluster(answer reply: [UInt8], to device: String)
+    /// The link to Redis went down or came back.
+    func cluster(available: Bool)
+    /// Every device held here now, with its connection's serial (restored after Redis came back).
+    func clusterLocalDevices() -> [(device: String, serial: UInt64)]
+    /// Every device watched here (registered again after Redis came back).
+    func clusterWatchedDevices() -> [String]
+    /// A restored claim found `device` on another node meanwhile: the local connection must go (4001).
+    func cluster(claimTaken device: String, serial: UInt64)
+    /// Whether `device` is on some node, read right after this node registered as its watcher.
+    func cluster(checked device: String, online: Bool, afterReconnect: Bool)
+}

@@ -1,0 +1,333 @@
+import Glibc
+import Redis
+import UV
+
+/// This process as one node of a fleet that shares a device registry in Redis.
+///
+/// Two links, both on the server's loop: commands (claims, releases, routes, lease, reaping) and
+/// the inbox reader, whose XREAD BLOCK would hold up commands. Everything another node sends
+/// here, messages and presence alike, arrives in this node's one inbox stream, so a device's
+/// `online` cannot be overtaken by its own messages, and nothing is lost while a link is down
+/// (the reader resumes after the last entry it handled).
+public final class ClusterNode {
+    public let nodeID: String
+    public let options: ClusterOptions
+    public weak var delegate: ClusterDelegate?
+
+    /// Claims and routes can be asked (the command link is up).
+    public var isAvailable: Bool { commands.isConnected }
+    /// Nodes in the registry at the last sweep, this one included.
+    public private(set) var nodesSeen = 0
+    /// Messages this node queued for other nodes, and read from its own inbox.
+    public private(set) var routedOut: UInt64 = 0
+    public private(set) var routedIn: UInt64 = 0
+    /// Dead nodes whose devices this node announced offline.
+    public private(set) var nodesReaped: UInt64 = 0
+
+    private let loop: Loop
+    private let commands: RedisConnection
+    private let inbox: RedisConnection
+    private let scripts = ClusterScripts()
+    private let inboxKey: [UInt8]
+    private var lastEntryID: [UInt8] = Array("0-0".utf8)
+    private var reading = false
+    private let leaseTimer: Timer
+    private var restoreIdle: Idle?
+    /// Releases asked while Redis was away, sent first when it is back.
+    private var pendingReleases: [String: UInt64] = [:]
+    private var restoreQueue: [Restore] = []
+    private var restoreIndex = 0
+    /// Loop time from which dead nodes may be reaped (later after a reconnect).
+    private var judgeAfter: UInt64 = 0
+    private var everConnected = false
+    private var watchBatch: [String] = []
+    private var unwatchBatch: [String] = []
+    private var batchHook: TickHook?
+
+    private enum Restore {
+        case release(String, UInt64)
+        case claim(String, UInt64)
+        case watch([String])
+    }
+
+    public init(loop: Loop, options: ClusterOptions, nodeID: String = ClusterNode.randomID()) throws(UVError) {
+        self.loop = loop
+        self.options = options
+        self.nodeID = nodeID
+        inboxKey = Array("tether:inbox:\(nodeID)".utf8)
+        commands = try RedisConnection(loop: loop, url: options.url)
+        // The read blocks for a second: its deadline is that plus the usual two.
+        inbox = try RedisConnection(loop: loop, url: options.url)
+        leaseTimer = try Timer(loop: loop)
+    }
+
+    /// 16 hex digits, random per process: a restarted process is a new node.
+    public static func randomID() -> String {
+        let digits = String(UInt64.random(in: .min ... .max), radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    public func start() {
+        commands.onConnect = { [unowned self] _ in linkCameUp() }
+        commands.onStateChange = { [unowned self] state in
+            if case .disconnected = state { delegate?.cluster(available: false) }
+        }
+        inbox.onConnect = { [unowned self] _ in
+            reading = false
+            readInbox()
+        }
+        commands.start()
+        inbox.start()
+        let period = max(options.leaseMilliseconds / 5, 50)
+        leaseTimer.start(afterMilliseconds: period, repeatEvery: period) { [unowned self] in renewAndSweep() }
+        batchHook = try? TickHook(loop: loop) { [unowned self] in flushWatchBatches() }
+    }
+
+    deinit { stop() }
+
+    /// Leaves the loop: links and timers close (the claims stay until the lease runs out).
+    public func stop() {
+        leaseTimer.close()
+        restoreIdle?.close()
+        restoreIdle = nil
+        batchHook?.close()
+        batchHook = nil
+        // Closing reports the links down: nobody is to hear it (this may run in deinit).
+        commands.onStateChange = nil
+        commands.onConnect = nil
+        inbox.onConnect = nil
+        commands.close()
+        inbox.close()
+    }
+
+    // MARK: The registry
+
+    /// Makes this node (connection `serial`) the holder of `device`.
+    public func claim(_ device: String, serial: UInt64, _ done: @escaping (ClaimOutcome) -> Void) {
+        guard isAvailable else { return done(.unavailable) }
+        pendingReleases[device] = nil
+        scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: false)) { reply in
+            switch reply {
+            case .failure: done(.unavailable)
+            case .bulkString(nil), .null: done(.cameOnline)
+            default: done(reply.isError ? .unavailable : .wasOnline)
+            }
+        }
+    }
+
+    /// Connection `serial` of `device` ended here.
+    public func release(_ device: String, serial: UInt64, _ done: @escaping (ReleaseOutcome) -> Void) {
+        guard isAvailable else {
+            pendingReleases[device] = serial
+            return done(.unavailable)
+        }
+        scripts.release.run(on: commands, keys: [], arguments: [bytes(nodeID), bytes(String(serial)), bytes(device), bytes(options.presence)]) { [weak self] reply in
+            switch reply.integer {
+            case 1: done(.wentOffline)
+            case 0: done(.notHeld)
+            default:
+                self?.pendingReleases[device] = serial
+                done(.unavailable)
+            }
+        }
+    }
+
+    /// Hands a message for `device` (not held here) to the node that holds it.
+    public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, _ done: @escaping (RouteOutcome) -> Void) {
+        guard isAvailable else { return done(.unavailable) }
+        routedOut += 1
+        let arguments = [bytes(device), Array(payload), bytes(nodeID), bytes(senderDevice), bytes(String(options.inboxMaxEntries))]
+        scripts.route.run(on: commands, keys: [], arguments: arguments) { reply in
+            switch reply.integer {
+            case 1: done(.queued)
+            case 0: done(.offline)
+            case 2: done(.busy)
+            default: done(.unavailable)
+            }
+        }
+    }
+
+    /// Whether each of `devices` is on some node; nil when Redis could not be asked.
+    public func lookup(_ devices: [String], _ done: @escaping ([Bool]?) -> Void) {
+        guard isAvailable else { return done(nil) }
+        scripts.lookup.run(on: commands, keys: [], arguments: devices.map(bytes)) { reply in
+            guard let list = reply.elements, list.count == devices.count else { return done(nil) }
+            done(list.map { $0.integer == 1 })
+        }
+    }
+
+    /// Sends a status reply to `device` on `node` (about a message it sent here).
+    public func answer(_ reply: [UInt8], to device: String, on node: String) {
+        guard isAvailable else { return }
+        commands.send([bytes("XADD"), bytes("tether:inbox:\(node)"), bytes("*"), bytes("t"), bytes("a"), bytes("d"), bytes(device), bytes("b"), reply]) { _ in }
+    }
+
+    /// This node hears `device`'s events from now on (watchers mode); batched per loop iteration.
+    public func watch(_ device: String) {
+        if let index = unwatchBatch.firstIndex(of: device) { unwatchBatch.remove(at: index) }
+        watchBatch.append(device)
+    }
+
+    /// This node no longer hears `device`'s events.
+    public func unwatch(_ device: String) {
+        if let index = watchBatch.firstIndex(of: device) { watchBatch.remove(at: index) }
+        unwatchBatch.append(device)
+    }
+
+    private func flushWatchBatches() {
+        guard !watchBatch.isEmpty || !unwatchBatch.isEmpty else { return }
+        let watching = watchBatch
+        let leaving = unwatchBatch
+        watchBatch.removeAll()
+        unwatchBatch.removeAll()
+        // While Redis is away they are dropped: a reconnect registers every watched device anew.
+        guard isAvailable else { return }
+        if !leaving.isEmpty {
+            scripts.unwatch.run(on: commands, keys: [], arguments: [bytes(nodeID)] + leaving.map(bytes)) { _ in }
+        }
+        if !watching.isEmpty { registerWatches(watching, afterReconnect: false) }
+    }
+
+    private func registerWatches(_ devices: [String], afterReconnect: Bool) {
+        scripts.watch.run(on: commands, keys: [], arguments: [bytes(nodeID)] + devices.map(bytes)) { [weak self] reply in
+            guard let self, let list = reply.elements, list.count == devices.count else { return }
+            for (device, online) in zip(devices, list) {
+                delegate?.cluster(checked: device, online: online.integer == 1, afterReconnect: afterReconnect)
+            }
+        }
+    }
+
+    // MARK: Lease, reaping, restoring
+
+    private func linkCameUp() {
+        if everConnected {
+            let longestReconnect = commands.options.backoff.ceilingMilliseconds(attempt: 64) + commands.options.commandTimeout.milliseconds
+            judgeAfter = loop.now + options.leaseMilliseconds + longestReconnect
+        }
+        commands.send([bytes("SET"), bytes("tether:node:\(nodeID)"), bytes(options.advertisedAddress), bytes("PX"), bytes(String(options.leaseMilliseconds))]) { _ in }
+        commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { _ in }
+        if everConnected { restoreAll() }
+        everConnected = true
+        delegate?.cluster(available: true)
+    }
+
+    /// After Redis was away (or lost its data, or reaped this node): what this node holds and
+    /// watches is written again, in batches, releases first.
+    private func restoreAll() {
+        guard let delegate else { return }
+        restoreQueue = pendingReleases.map { Restore.release($0.key, $0.value) }
+        pendingReleases.removeAll()
+        restoreQueue += delegate.clusterLocalDevices().map { Restore.claim($0.device, $0.serial) }
+        let watched = delegate.clusterWatchedDevices()
+        for start in stride(from: 0, to: watched.count, by: 500) {
+            restoreQueue.append(.watch(Array(watched[start..<min(start + 500, watched.count)])))
+        }
+        restoreIndex = 0
+        if restoreIdle == nil { restoreIdle = try? Idle(loop: loop) { [unowned self] in restoreBatch() } }
+        restoreIdle?.start()
+    }
+
+    /// Up to 500 restores per loop iteration: a fleet's return is no storm.
+    private func restoreBatch() {
+        guard isAvailable else { return restoreIdle?.stop() ?? () }
+        let end = min(restoreIndex + 500, restoreQueue.count)
+        for step in restoreQueue[restoreIndex..<end] {
+            switch step {
+            case .release(let device, let serial):
+                scripts.release.run(on: commands, keys: [], arguments: [bytes(nodeID), bytes(String(serial)), bytes(device), bytes(options.presence)]) { _ in }
+            case .claim(let device, let serial):
+                scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: true)) { [weak self] reply in
+                    if reply.string == "taken" { self?.delegate?.cluster(claimTaken: device, serial: serial) }
+                }
+            case .watch(let devices):
+                registerWatches(devices, afterReconnect: true)
+            }
+        }
+        restoreIndex = end
+        if restoreIndex >= restoreQueue.count {
+            restoreQueue.removeAll()
+            restoreIdle?.stop()
+        }
+    }
+
+    private func renewAndSweep() {
+        guard isAvailable else { return }
+        commands.send([bytes("SET"), bytes("tether:node:\(nodeID)"), bytes(options.advertisedAddress), bytes("PX"), bytes(String(options.leaseMilliseconds))]) { _ in }
+        commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { [weak self] reply in
+            // Missing from the registry: reaped while this node was away (its devices were
+            // announced offline), or Redis lost its data. Either way, claim everything again.
+            if reply.integer == 1, let self, self.restoreQueue.isEmpty { self.restoreAll() }
+        }
+        if lastEntryID != Array("0-0".utf8) {
+            commands.send([bytes("XTRIM"), inboxKey, bytes("MINID"), lastEntryID]) { _ in }
+        }
+        // A node whose link just came back waits a lease and the longest reconnect (backoff and
+        // handshake) before judging others: after Redis itself was away every lease looks
+        // expired until each node has reconnected and renewed its own.
+        let judging = loop.now >= judgeAfter
+        commands.send([bytes("SMEMBERS"), bytes("tether:nodes")]) { [weak self] reply in
+            guard let self, let members = reply.elements else { return }
+            nodesSeen = members.count
+            guard judging else { return }
+            for member in members {
+                guard let node = member.string, node != nodeID else { continue }
+                reap(node)
+            }
+        }
+    }
+
+    private func reap(_ node: String) {
+        scripts.reap.run(on: commands, keys: [], arguments: [bytes(node), bytes("500"), bytes(options.presence)]) { [weak self] reply in
+            switch reply.integer {
+            case 1: self?.reap(node)
+            case 0: self?.nodesReaped += 1
+            default: break
+            }
+        }
+    }
+
+    // MARK: The inbox
+
+    private func readInbox() {
+        guard !reading, inbox.isConnected else { return }
+        reading = true
+        let command = [bytes("XREAD"), bytes("COUNT"), bytes("1000"), bytes("BLOCK"), bytes("1000"), bytes("STREAMS"), inboxKey, lastEntryID]
+        inbox.send(command, timeout: .milliseconds(3000)) { [weak self] reply in
+            guard let self else { return }
+            reading = false
+            if case .failure = reply { return }   // the link reconnects, and reads on from lastEntryID
+            for (id, fields) in InboxEntry.entries(inXREADReply: reply) {
+                lastEntryID = id
+                if let entry = InboxEntry(fields: fields) { handle(entry) }
+            }
+            readInbox()
+        }
+    }
+
+    private func handle(_ entry: InboxEntry) {
+        guard let delegate else { return }
+        switch entry {
+        case .message(let device, let payload, let senderNode, let senderDevice):
+            routedIn += 1
+            delegate.cluster(deliver: payload, to: device, from: senderDevice, senderNode: senderNode)
+        case .presence(let device, let online):
+            delegate.cluster(presenceOf: device, online: online)
+        case .replace(let device, let serial):
+            delegate.cluster(replaced: device, serial: serial)
+        case .answer(let device, let reply):
+            delegate.cluster(answer: reply, to: device)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func claimArguments(_ device: String, _ serial: UInt64, restore: Bool) -> [[UInt8]] {
+        [bytes(nodeID), bytes(String(serial)), bytes(device), bytes(options.presence), bytes(restore ? "1" : "0")]
+    }
+
+    private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+}
+
+extension Duration {
+    var milliseconds: UInt64 { UInt64(max(0, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)) }
+}

@@ -1,0 +1,122 @@
+import Redis
+
+/// The registry's atomic steps, as Lua run inside Redis: each reads and writes the keys of one
+/// device (and its nodes' sets and inboxes) with nothing interleaved, so a claim, a release and a
+/// reap can race without a device being announced twice or lost.
+///
+/// Presence goes into the inboxes of the nodes that hear a device (all nodes, or those watching
+/// it), never to the node that caused the change: that node tells its own devices itself.
+final class ClusterScripts {
+    private static let announce = """
+        local function announce(device, online, origin, mode)
+          local targets
+          if mode == 'all' then targets = redis.call('SMEMBERS', 'tether:nodes')
+          elseif mode == 'watchers' then targets = redis.call('SMEMBERS', 'tether:watch:' .. device)
+          else return end
+          for _, node in ipairs(targets) do
+            if node ~= origin then
+              redis.call('XADD', 'tether:inbox:' .. node, '*', 't', 'p', 'd', device, 'o', online)
+            end
+          end
+        end
+
+        """
+
+    /// ARGV: node, serial, device, presence mode, restore (1: only if nobody else holds it).
+    /// Returns nil when the device was on no node (it came online), else the node it was on.
+    /// A restore that finds the device on another node leaves it there and returns `taken`.
+    let claim = RedisScript(ClusterScripts.announce + """
+        local node, serial, device = ARGV[1], ARGV[2], ARGV[3]
+        local key = 'tether:dev:' .. device
+        local previous = redis.call('HMGET', key, 'node', 'serial')
+        local was, wasSerial = previous[1], previous[2]
+        if was and was ~= node and ARGV[5] == '1' then return 'taken' end
+        redis.call('HSET', key, 'node', node, 'serial', serial)
+        redis.call('SADD', 'tether:devs:' .. node, device)
+        if not was then
+          announce(device, '1', node, ARGV[4])
+          return nil
+        end
+        if was ~= node then
+          redis.call('SREM', 'tether:devs:' .. was, device)
+          redis.call('XADD', 'tether:inbox:' .. was, '*', 't', 'r', 'd', device, 's', wasSerial)
+        end
+        return was
+        """)
+
+    /// ARGV: node, serial, device, presence mode. Removes the device only if this very connection
+    /// still holds it (a replaced one releases nothing); returns 1 if it did.
+    let release = RedisScript(ClusterScripts.announce + """
+        local node, serial, device = ARGV[1], ARGV[2], ARGV[3]
+        local key = 'tether:dev:' .. device
+        local current = redis.call('HMGET', key, 'node', 'serial')
+        if current[1] ~= node or current[2] ~= serial then return 0 end
+        redis.call('DEL', key)
+        redis.call('SREM', 'tether:devs:' .. node, device)
+        announce(device, '0', node, ARGV[4])
+        return 1
+        """)
+
+    /// ARGV: device, payload, sender node, sender device, inbox cap. Returns 1 when queued for
+    /// the owner, 0 when the device is on no node, 2 when the owner's inbox is full.
+    let route = RedisScript("""
+        local owner = redis.call('HGET', 'tether:dev:' .. ARGV[1], 'node')
+        if not owner then return 0 end
+        local inbox = 'tether:inbox:' .. owner
+        if redis.call('XLEN', inbox) >= tonumber(ARGV[5]) then return 2 end
+        redis.call('XADD', inbox, '*', 't', 'm', 'd', ARGV[1], 'b', ARGV[2], 'n', ARGV[3], 's', ARGV[4])
+        return 1
+        """)
+
+    /// ARGV: dead node, batch size, presence mode. Does nothing (-1) while the node's lease lives.
+    /// Otherwise takes up to a batch of its devices (SPOP hands each to one caller only) and
+    /// announces each still held by the dead node offline; 1 while some are left, 0 when this call
+    /// removed the node with its watch registrations and inbox, 2 when another reaper had.
+    let reap = RedisScript(ClusterScripts.announce + """
+        local dead = ARGV[1]
+        if redis.call('EXISTS', 'tether:node:' .. dead) == 1 then return -1 end
+        local devices = redis.call('SPOP', 'tether:devs:' .. dead, tonumber(ARGV[2]))
+        for _, device in ipairs(devices) do
+          local key = 'tether:dev:' .. device
+          if redis.call('HGET', key, 'node') == dead then
+            redis.call('DEL', key)
+            announce(device, '0', dead, ARGV[3])
+          end
+        end
+        if redis.call('SCARD', 'tether:devs:' .. dead) > 0 then return 1 end
+        for _, device in ipairs(redis.call('SMEMBERS', 'tether:watching:' .. dead)) do
+          redis.call('SREM', 'tether:watch:' .. device, dead)
+        end
+        redis.call('DEL', 'tether:watching:' .. dead, 'tether:inbox:' .. dead)
+        if redis.call('SREM', 'tether:nodes', dead) == 1 then return 0 end
+        return 2
+        """)
+
+    /// ARGV: node, then devices. Registers the node as a watcher of each (it hears their events
+    /// from now on) and returns whether each is on some node, read after the registration.
+    let watch = RedisScript("""
+        local online = {}
+        for i = 2, #ARGV do
+          redis.call('SADD', 'tether:watch:' .. ARGV[i], ARGV[1])
+          redis.call('SADD', 'tether:watching:' .. ARGV[1], ARGV[i])
+          online[i - 1] = redis.call('EXISTS', 'tether:dev:' .. ARGV[i])
+        end
+        return online
+        """)
+
+    /// ARGV: node, then devices: no longer a watcher of them.
+    let unwatch = RedisScript("""
+        for i = 2, #ARGV do
+          redis.call('SREM', 'tether:watch:' .. ARGV[i], ARGV[1])
+          redis.call('SREM', 'tether:watching:' .. ARGV[1], ARGV[i])
+        end
+        return 1
+        """)
+
+    /// ARGV: devices. Whether each is on some node.
+    let lookup = RedisScript("""
+        local online = {}
+        for i = 1, #ARGV do online[i] = redis.call('EXISTS', 'tether:dev:' .. ARGV[i]) end
+        return online
+        """)
+}

@@ -1,0 +1,68 @@
+import Cluster
+import Switchboard
+
+/// What the fleet tells this node, applied to its devices.
+final class ClusterEvents: ClusterDelegate {
+    unowned let server: Server
+
+    init(server: Server) { self.server = server }
+
+    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
+        let switchboard = server.switchboard
+        func answer(_ reply: Reply) { server.cluster?.answer(reply.bytes, to: senderDevice, on: senderNode) }
+        let idJSON = payload.withUnsafeBytes { Envelope.idJSON(of: $0) }
+        guard let recipient = switchboard.peer(for: device), recipient.isOpen else {
+            return answer(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(device, false)]), idJSON: idJSON))
+        }
+        if server.isBusy(recipient) {
+            return answer(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(device, true)]), idJSON: idJSON))
+        }
+        if switchboard.presence == .watchers { switchboard.watch(recipient, [senderDevice]) }
+        server.metrics.messagesRouted += 1
+        payload.withUnsafeBytes { recipient.send(.text, $0) }
+    }
+
+    func cluster(presenceOf device: String, online: Bool) {
+        // A device held here is announced by this node itself; the registry only echoes a race.
+        guard server.switchboard.peer(for: device) == nil else { return }
+        server.announcePresence(device, online: online)
+    }
+
+    func cluster(replaced device: String, serial: UInt64) {
+        closeIfCurrent(device, serial)
+    }
+
+    func cluster(claimTaken device: String, serial: UInt64) {
+        closeIfCurrent(device, serial)
+    }
+
+    private func closeIfCurrent(_ device: String, _ serial: UInt64) {
+        guard server.clusterSerials[device] == serial, let connection = server.switchboard.peer(for: device) else { return }
+        connection.fail(.replaced, reason: "replaced")
+    }
+
+    func cluster(answer reply: [UInt8], to device: String) {
+        guard let connection = server.switchboard.peer(for: device) else { return }
+        reply.withUnsafeBytes { connection.send(.text, $0) }
+    }
+
+    func cluster(available: Bool) {
+        server.logger.warning(available ? "cluster link up" : "cluster link down: routing among this node's own devices only")
+    }
+
+    func clusterLocalDevices() -> [(device: String, serial: UInt64)] {
+        server.clusterSerials.compactMap { server.switchboard.peer(for: $0.key) == nil ? nil : ($0.key, $0.value) }
+    }
+
+    func clusterWatchedDevices() -> [String] { Array(server.switchboard.watchedDevices) }
+
+    func cluster(checked device: String, online: Bool, afterReconnect: Bool) {
+        guard server.switchboard.isWatched(device), server.switchboard.peer(for: device) == nil else { return }
+        if let known = server.presenceKnown[device] {
+            // After Redis was away: tell watchers only what changed meanwhile.
+            if afterReconnect && known != online { server.announcePresence(device, online: online) }
+        } else {
+            server.presenceKnown[device] = online
+        }
+    }
+}

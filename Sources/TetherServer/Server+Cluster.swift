@@ -1,0 +1,173 @@
+import Cluster
+import Redis
+import Switchboard
+import UV
+import WebSocket
+
+/// The server as one node of a fleet (`--cluster`): devices are claimed in the shared registry
+/// before their 101, a message to a device not held here goes to its node's inbox, and presence
+/// is announced here only once the registry has said a device really came or went.
+extension Server {
+    public static func isValidClusterURL(_ text: String) -> Bool {
+        guard let url = RedisURL(text) else { return false }
+        return url.host == "localhost" || IPAddress(url.host) != nil
+    }
+
+    static func makeCluster(_ config: ServerConfig, loop: Loop) throws -> ClusterNode? {
+        guard let text = config.clusterURL else { return nil }
+        guard let url = RedisURL(text) else { throw ClusterConfigurationError("not a redis:// URL: \(text)") }
+        var options = ClusterOptions(url: url, presence: config.presence.rawValue, advertisedAddress: "\(config.host):\(config.port)")
+        options.leaseMilliseconds = config.clusterLeaseMilliseconds
+        options.inboxMaxEntries = config.clusterInboxMax
+        return try ClusterNode(loop: loop, options: options)
+    }
+
+    /// Asks the registry for device `id` before `admit` upgrades the connection, so the server
+    /// knows whether the device came online or was already online elsewhere (then its old
+    /// connection there gets 4001 and nobody hears a thing). Without Redis the device is admitted
+    /// on this node's word and claimed once the link is back.
+    func claimDevice(_ connection: Connection, as id: String, then admit: @escaping () -> Void) {
+        nextClusterSerial += 1
+        let serial = nextClusterSerial
+        guard let cluster, cluster.isAvailable else {
+            return admitClaimed(connection, id, serial, .unavailable, admit)
+        }
+        connection.beginWaiting()
+        cluster.claim(id, serial: serial) { [unowned self] outcome in
+            guard connection.isWaiting else {
+                // The client left before the answer: give the claim back.
+                if outcome != .unavailable { cluster.release(id, serial: serial) { _ in } }
+                return
+            }
+            admitClaimed(connection, id, serial, outcome, admit)
+            connection.endWaiting()
+        }
+    }
+
+    private func admitClaimed(_ connection: Connection, _ id: String, _ serial: UInt64, _ outcome: ClaimOutcome, _ admit: () -> Void) {
+        let replacedHere = switchboard.peer(for: id) != nil
+        clusterSerials[id] = serial
+        admit()
+        if outcome == .cameOnline || (outcome == .unavailable && !replacedHere) { announcePresence(id, online: true) }
+    }
+
+    /// The current connection of device `id` ended here: release its claim, and announce it
+    /// offline only if it still held the device (a replaced connection leaves quietly).
+    func leaveCluster(_ id: String) {
+        guard let cluster, let serial = clusterSerials.removeValue(forKey: id) else { return }
+        cluster.release(id, serial: serial) { [unowned self] outcome in
+            if outcome != .notHeld { announcePresence(id, online: false) }
+        }
+    }
+
+    /// Tells this node's watchers of `id`; in watchers mode each watched device's last announced
+    /// state is kept, so that an event heard twice (or re-read after a reconnect) is told once.
+    func announcePresence(_ id: String, online: Bool) {
+        if switchboard.presence == .watchers && switchboard.isWatched(id) {
+            if presenceKnown[id] == online { return }
+            presenceKnown[id] = online
+        }
+        switchboard.announce(id, online: online)
+    }
+
+    /// A message to a device this node does not hold.
+    func routeElsewhere(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, from sender: String, connection: Connection) {
+        let to = envelope.to
+        let idJSON = envelope.idJSON
+        guard let cluster, cluster.isAvailable else { return connection.send(Server.clusterUnavailable(idJSON)) }
+        cluster.route(payload, to: to, from: sender) { [unowned self] outcome in
+            guard connection.isOpen else { return }
+            switch outcome {
+            case .queued: metrics.messagesRouted += 1
+            case .offline: connection.send(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]), idJSON: idJSON))
+            case .busy: connection.send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]), idJSON: idJSON))
+            case .unavailable: connection.send(Server.clusterUnavailable(idJSON))
+            }
+        }
+    }
+
+    static func clusterUnavailable(_ idJSON: [UInt8]?) -> Reply {
+        Reply(.clusterUnavailable, "cluster unavailable, retry", idJSON: idJSON)
+    }
+
+    /// The status map for `ids` across the fleet (which also makes `watcher` a watcher of them);
+    /// nil when the fleet could not be asked.
+    func queryStatus(_ ids: [String], watcher: Connection?, _ done: @escaping (Result<String, QueryProblem>?) -> Void) {
+        let local = switchboard.queryStatus(ids, watcher: watcher)
+        guard let cluster, case .success = local else { return done(local) }
+        let elsewhere = ids.filter { switchboard.peer(for: $0) == nil }
+        guard !elsewhere.isEmpty else { return done(local) }
+        cluster.lookup(elsewhere) { [unowned self] states in
+            guard let states else { return done(nil) }
+            let online = Dictionary(zip(elsewhere, states), uniquingKeysWith: { first, _ in first })
+            done(.success(Reply.statusMap(ids.map { ($0, online[$0] ?? (switchboard.peer(for: $0) != nil)) })))
+        }
+    }
+
+    static func queryReply(_ answer: Result<String, QueryProblem>?, idJSON: [UInt8]?) -> Reply {
+        switch answer {
+        case .success(let map): Reply(.ok, "ok", dataJSON: map, idJSON: idJSON)
+        case .failure(let problem): Reply(.malformed, problem.description, idJSON: idJSON)
+        case nil: clusterUnavailable(idJSON)
+        }
+    }
+
+    /// `GET /online_status` across the fleet.
+    func onlineStatusAcrossFleet(_ head: HTTPRequestHead, from connection: Connection, _ done: @escaping (HTTPResponse) -> Void) {
+        switch HTTPRoutes.onlineStatusIDs(head, server: self) {
+        case .failure(let refusal): done(refusal.response)
+        case .success(let ids) where ids.isEmpty: done(.json(200, HTTPRoutes.text(Reply(.ok, "ok"))))
+        case .success(let ids):
+            queryStatus(ids, watcher: nil) { answer in
+                guard let answer else { return done(.json(503, HTTPRoutes.text(Server.clusterUnavailable(nil)))) }
+                done(HTTPRoutes.onlineStatusResponse(answer))
+            }
+        }
+    }
+
+    /// Keeps input a waiting connection sent (served once the fleet answered).
+    func holdInput(_ connection: Connection, _ bytes: UnsafeRawBufferPointer) {
+        waitingInput[ObjectIdentifier(connection), default: []].append(contentsOf: bytes)
+    }
+}
+
+struct ClusterConfigurationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Server {
+    func startCluster(_ cluster: ClusterNode) {
+        let events = ClusterEvents(server: self)
+        clusterEvents = events
+        cluster.delegate = events
+        switchboard.onWatchChange = { [unowned self] device, watched in
+            if watched {
+                cluster.watch(device)
+            } else {
+                presenceKnown[device] = nil
+                cluster.unwatch(device)
+            }
+        }
+        if config.presence == .all {
+            logger.warning("--presence all in a cluster: every node hears every device's events (traffic grows with nodes times events); prefer watchers")
+        }
+        logger.info("joining the fleet", metadata: ["node": "\(cluster.nodeID)", "redis": "\(cluster.options.url)"])
+        cluster.start()
+    }
+}
+
+extension Server {
+    /// The cluster's lines of /metrics (none for a single process).
+    func clusterMetrics() -> String {
+        guard let cluster else { return "" }
+        let lines: [(String, String, String, UInt64)] = [
+            ("cluster_link_up", "gauge", "1 while the link to the fleet's Redis is up.", cluster.isAvailable ? 1 : 0),
+            ("cluster_nodes", "gauge", "Nodes in the fleet's registry at the last sweep.", UInt64(cluster.nodesSeen)),
+            ("cluster_routed_out_total", "counter", "Messages handed to other nodes' inboxes.", cluster.routedOut),
+            ("cluster_routed_in_total", "counter", "Messages read from this node's inbox.", cluster.routedIn),
+            ("cluster_nodes_reaped_total", "counter", "Dead nodes whose devices this node announced offline.", cluster.nodesReaped),
+        ]
+        return lines.map { "# HELP tether_\($0.0) \($0.2)\n# TYPE tether_\($0.0) \($0.1)\ntether_\($0.0) \($0.3)\n" }.joined()
+    }
+}

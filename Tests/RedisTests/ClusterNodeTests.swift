@@ -1,0 +1,145 @@
+import Cluster
+import Redis
+import Testing
+import UV
+
+/// What a node's server was told, in order.
+final class RecordingServer: ClusterDelegate {
+    var delivered: [(device: String, payload: [UInt8], from: String)] = []
+    var presence: [(String, Bool)] = []
+    var replaced: [(String, UInt64)] = []
+    var answers: [(String, [UInt8])] = []
+    var held: [(device: String, serial: UInt64)] = []
+    var watched: [String] = []
+    var checked: [(String, Bool)] = []
+
+    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
+        delivered.append((device, payload, senderDevice))
+    }
+    func cluster(presenceOf device: String, online: Bool) { presence.append((device, online)) }
+    func cluster(replaced device: String, serial: UInt64) { replaced.append((device, serial)) }
+    func cluster(answer reply: [UInt8], to device: String) { answers.append((device, reply)) }
+    func cluster(available: Bool) {}
+    func clusterLocalDevices() -> [(device: String, serial: UInt64)] { held }
+    func clusterWatchedDevices() -> [String] { watched }
+    func cluster(claimTaken device: String, serial: UInt64) { replaced.append((device, serial)) }
+    func cluster(checked device: String, online: Bool, afterReconnect: Bool) { checked.append((device, online)) }
+}
+
+extension RedisServerSuite {
+    /// The registry's rules, with several nodes on one loop against a real redis-server.
+    @Suite struct ClusterNodeTests {
+        let loop = try! Loop()
+        let redis = try! RedisServer()
+
+        func node(lease: UInt64 = 10_000, inboxMax: Int = 100_000) throws -> (ClusterNode, RecordingServer) {
+            var options = ClusterOptions(url: RedisURL(host: "127.0.0.1", port: redis.port), presence: "watchers", advertisedAddress: "test")
+            options.leaseMilliseconds = lease
+            options.inboxMaxEntries = inboxMax
+            let node = try ClusterNode(loop: loop, options: options)
+            let server = RecordingServer()
+            node.delegate = server
+            node.start()
+            #expect(spin(loop) { node.isAvailable })
+            return (node, server)
+        }
+
+        func claim(_ node: ClusterNode, _ device: String, _ serial: UInt64) -> ClaimOutcome? {
+            var outcome: ClaimOutcome?
+            node.claim(device, serial: serial) { outcome = $0 }
+            spin(loop) { outcome != nil }
+            return outcome
+        }
+
+        func release(_ node: ClusterNode, _ device: String, _ serial: UInt64) -> ReleaseOutcome? {
+            var outcome: ReleaseOutcome?
+            node.release(device, serial: serial) { outcome = $0 }
+            spin(loop) { outcome != nil }
+            return outcome
+        }
+
+        @Test func aReplaceAcrossNodesClosesTheOldConnectionAndAnnouncesNothing() throws {
+            let (a, serverA) = try node()
+            let (b, _) = try node()
+            let (watcher, heard) = try node()
+            watcher.watch("box-1")
+            spin(loop) { heard.checked.count == 1 }
+            #expect(claim(a, "box-1", 7) == .cameOnline)
+            #expect(spin(loop) { heard.presence.count == 1 })
+            #expect(claim(b, "box-1", 3) == .wasOnline)
+            #expect(spin(loop) { serverA.replaced.count == 1 })
+            #expect(serverA.replaced.first! == ("box-1", 7))
+            // The replaced connection's release changes nothing; the holder's announces offline once.
+            #expect(release(a, "box-1", 7) == .notHeld)
+            #expect(release(b, "box-1", 3) == .wentOffline)
+            spin(loop, for: 0.3)
+            #expect(heard.presence.map { "\($0.0):\($0.1)" } == ["box-1:true", "box-1:false"])
+        }
+
+        @Test func messagesReachTheHolderInOrderByteForByte() throws {
+            let (a, serverA) = try node()
+            let (b, _) = try node()
+            #expect(claim(a, "box-1", 1) == .cameOnline)
+            var outcomes: [RouteOutcome] = []
+            for number in 0..<200 {
+                let payload = Array("{\"from\":\"ph-1\",\"to\":\"box-1\",\"msg\":\(number)}".utf8)
+                payload.withUnsafeBytes { b.route($0, to: "box-1", from: "ph-1") { outcomes.append($0) } }
+            }
+            var offline: RouteOutcome?
+            Array("x".utf8).withUnsafeBytes { b.route($0, to: "nobody", from: "ph-1") { offline = $0 } }
+            #expect(spin(loop) { serverA.delivered.count == 200 && offline != nil })
+            #expect(outcomes == Array(repeating: .queued, count: 200))
+            #expect(offline == .offline)
+            #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) }
+                    == (0..<200).map { "{\"from\":\"ph-1\",\"to\":\"box-1\",\"msg\":\($0)}" })
+            #expect(serverA.delivered.allSatisfy { $0.from == "ph-1" && $0.device == "box-1" })
+        }
+
+        @Test func aFullInboxMakesSendersWait() throws {
+            let (a, _) = try node()
+            let (b, _) = try node(inboxMax: 1)   // the sender's cap: every node runs with the same
+            #expect(claim(a, "box-1", 1) == .cameOnline)
+            // The holder stops reading: its inbox fills.
+            a.stop()
+            var outcomes: [RouteOutcome] = []
+            for _ in 0..<3 { Array("m".utf8).withUnsafeBytes { b.route($0, to: "box-1", from: "ph-1") { outcomes.append($0) } } }
+            spin(loop) { outcomes.count == 3 }
+            #expect(outcomes == [.queued, .busy, .busy])
+        }
+
+        @Test func aDeadNodesDevicesGoOfflineOnceUnlessTheyCameBackElsewhere() throws {
+            let (dead, _) = try node(lease: 300)
+            let (survivor, _) = try node(lease: 300)
+            let (watcher, heard) = try node(lease: 300)
+            for device in ["box-1", "box-2"] { watcher.watch(device) }
+            spin(loop) { heard.checked.count == 2 }
+            #expect(claim(dead, "box-1", 1) == .cameOnline)
+            #expect(claim(dead, "box-2", 2) == .cameOnline)
+            spin(loop) { heard.presence.count == 2 }
+            dead.stop()   // no release: as kill -9
+            #expect(claim(survivor, "box-2", 5) == .wasOnline)   // box-2 reconnected elsewhere in time
+            #expect(spin(loop, seconds: 5) { heard.presence.count == 3 })
+            spin(loop, for: 1)
+            #expect(heard.presence.map { "\($0.0):\($0.1)" } == ["box-1:true", "box-2:true", "box-1:false"])
+            #expect(survivor.nodesReaped + watcher.nodesReaped == 1)
+            var states: [Bool]?
+            watcher.lookup(["box-1", "box-2"]) { states = $0 }
+            spin(loop) { states != nil }
+            #expect(states == [false, true])
+        }
+
+        @Test func afterRedisLostItsDataTheNodeClaimsAgain() throws {
+            let (a, serverA) = try node(lease: 500)
+            #expect(claim(a, "box-1", 4) == .cameOnline)
+            serverA.held = [("box-1", 4)]
+            redis.stop()
+            try redis.start()
+            var states: [Bool]?
+            #expect(spin(loop, seconds: 10) {
+                if states == nil && a.isAvailable { a.lookup(["box-1"]) { states = $0 } }
+                if states == [false] { states = nil }   // not restored yet: ask again
+                return states == [true]
+            })
+        }
+    }
+}
