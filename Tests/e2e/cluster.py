@@ -242,6 +242,10 @@ class Cluster:
         return "\n".join(parts)
 
     def close(self):
+        for node in self.nodes:          # all drain at once, then each is waited for (or killed)
+            if node.alive():
+                node.process.send_signal(signal.SIGCONT)
+                node.process.terminate()
         for node in self.nodes:
             node.stop()
         self.redis.stop()
@@ -259,9 +263,14 @@ class Peer:
 
     @classmethod
     async def open(cls, node, device, query="", **kwargs):
+        """Connects; with queryStatus in `query`, returns once its answer came (in a cluster the
+        answer takes a round trip to Redis, and reflects what happened meanwhile)."""
         path = f"/?device_id={device}" + (f"&{query}" if query else "")
         ws = await websockets.connect(node.url + path, max_size=None, max_queue=None, **kwargs)
-        return cls(ws, device)
+        peer = cls(ws, device)
+        if "queryStatus=" in query:
+            await peer.until(lambda: peer.replies(), what="the connect-time queryStatus answer")
+        return peer
 
     async def _read(self):
         try:

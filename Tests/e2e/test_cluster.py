@@ -70,7 +70,6 @@ def test_a_message_to_a_device_on_another_node_arrives_byte_for_byte(make_cluste
     async def go():
         box = await Peer.open(cluster[1], "bb-box")
         phone = await Peer.open(cluster[0], "bb-phone", query="queryStatus=bb-box")
-        await phone.until(lambda: phone.replies(), what="queryStatus answer")
         assert phone.replies()[0]["data"] == {"bb-box": "online"}
         raw = '{ "from":"bb-phone" , "to":"bb-box","msg":{"key":"OK","n":[1,2.5e3,null]},"x":"é\\u00e9\\ud83d\\ude00"}'
         await phone.send(raw)
@@ -160,7 +159,6 @@ def test_query_status_and_online_status_answer_for_the_whole_fleet(make_cluster)
         a = await Peer.open(cluster[0], "qs-a")
         b = await Peer.open(cluster[1], "qs-b")
         asker = await Peer.open(cluster[2], "qs-c", query="queryStatus=qs-a,qs-b,qs-none")
-        await asker.until(lambda: asker.replies(), what="the connect-time answer")
         assert asker.replies()[0] == {"status": 0, "message": "ok",
                                       "data": {"qs-a": "online", "qs-b": "online", "qs-none": "offline"}}
         assert await asker.query_status("q1", "qs-a", "qs-b", "qs-c", "qs-none") == {
@@ -178,6 +176,24 @@ def test_query_status_and_online_status_answer_for_the_whole_fleet(make_cluster)
         assert json.loads(body)["data"] == {"qs-b": "offline"}
         await a.close()
         await asker.close()
+    run(go())
+
+
+@pytest.mark.parametrize("mode", ["all", "watchers"])
+def test_the_connect_time_answer_is_the_first_frame_as_on_one_node(make_cluster, mode):
+    """docs/protocol.md: with queryStatus in the URL, the answer comes right after the handshake,
+    before the device's own online (test_devices checks the same on one node)."""
+    cluster = make_cluster(nodes=2, args=["--presence", mode])
+
+    async def go():
+        box = await Peer.open(cluster[1], "fa-box")
+        phone = await Peer.open(cluster[0], "fa-phone", query="queryStatus=fa-box,fa-none")
+        await phone.until(lambda: len(phone.frames) >= 2, what="the answer and the own online")
+        assert [m for _, _, m in phone.frames[:2]] == [
+            {"status": 0, "message": "ok", "data": {"fa-box": "online", "fa-none": "offline"}},
+            presence("fa-phone", "online")]
+        await phone.close()
+        await box.close()
     run(go())
 
 
@@ -233,7 +249,6 @@ def test_a_devices_online_reaches_a_watcher_on_another_node_before_its_first_mes
 
     async def go():
         watcher = await Peer.open(cluster[1], "ob-watch", query="queryStatus=" + ",".join(devices))
-        await watcher.until(lambda: watcher.replies(), what="the connect-time answer")
         writers = [await connect_and_send_in_one_packet(cluster[0], d, message(d, "ob-watch", "first")) for d in devices]
         await watcher.until(lambda: len(watcher.messages()) == len(devices), what="every first message")
         for d in devices:
@@ -308,7 +323,6 @@ def test_without_redis_nodes_route_locally_answer_7_and_recover_with_only_the_di
         b1, b2 = [await Peer.open(cluster[1], d) for d in ("rd-b1", "rd-b2")]
         watcher = await Peer.open(cluster[2], "rd-watch", query="queryStatus=" + ",".join(watched))
         before = ["rd-a1", "rd-a2", "rd-a4", "rd-b1", "rd-b2"]
-        await watcher.until(lambda: watcher.replies(), what="the connect-time answer")
         assert watcher.replies()[0]["data"] == {**{d: "online" for d in before}, "rd-a3": "offline"}
 
         cut(redis)
@@ -368,9 +382,9 @@ def test_killed_links_lose_nothing_a_send_is_delivered_or_answered_7(make_cluste
     total, burst = 2000, 100
 
     async def go():
+        watcher = await Peer.open(cluster[2], "kl-watch")
         box = await Peer.open(cluster[1], "kl-box")
         phone = await Peer.open(cluster[0], "kl-phone")
-        watcher = await Peer.open(cluster[2], "kl-watch")
         await watcher.until(online_everywhere(watcher, ["kl-box", "kl-phone"]), what="both online")
         killed = 0
         for start in range(0, total, burst):
@@ -415,8 +429,8 @@ def test_an_inbox_over_its_cap_answers_status_5(make_cluster):
     total = 60
 
     async def go():
-        box = await Peer.open(cluster[1], "ib-box")
         phone = await Peer.open(cluster[0], "ib-phone")
+        box = await Peer.open(cluster[1], "ib-box")
         await phone.until(online_everywhere(phone, ["ib-box"]), what="the box online")
         cluster[1].freeze()
         try:
