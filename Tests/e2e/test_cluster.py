@@ -349,6 +349,7 @@ def test_without_redis_nodes_route_locally_answer_7_and_recover_with_only_the_di
                             and watcher.presence_of("rd-a3")[-1:] == ["online"], timeout=15,
                             what="the differences after the outage")
         await quiet(1.5)
+        print("watcher heard:", {d: watcher.presence_of(d) for d in watched})
         assert watcher.presence_of("rd-a1") == [], "unchanged devices must not be announced again"
         assert watcher.presence_of("rd-a2") == []
         assert watcher.presence_of("rd-b1") == []
