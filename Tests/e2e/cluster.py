@@ -200,13 +200,15 @@ class Node:
 
 
 class Cluster:
-    """redis-server plus `nodes` Tether nodes, each with `args` (and the fault helpers above)."""
+    """redis-server plus `nodes` Tether nodes, each with `args`, joined to `db` if given (and the
+    fault helpers above)."""
 
-    def __init__(self, nodes=3, args=(), lease=3):
+    def __init__(self, nodes=3, args=(), lease=3, db=None):
         self.args = ["--limit-exempt", "127.0.0.0/8", "--cluster-lease-seconds", str(lease), *args]
         self.lease = lease
         self.nodes = []
         self.redis = Redis()
+        self.url = self.redis.url + (f"/{db}" if db is not None else "")
         try:
             for _ in range(nodes):
                 self.add_node()
@@ -215,7 +217,7 @@ class Cluster:
             raise
 
     def add_node(self, *extra, port=0, env=None, cluster_flag=True):
-        node = Node("ABCDEFGHIJ"[len(self.nodes)], self.redis.url, *self.args, *extra, env=env, port=port,
+        node = Node("ABCDEFGHIJ"[len(self.nodes)], self.url, *self.args, *extra, env=env, port=port,
                     cluster_flag=cluster_flag)
         self.nodes.append(node)
         return node

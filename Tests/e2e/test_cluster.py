@@ -33,8 +33,8 @@ def cluster_mode_supported():
 def make_cluster():
     made = []
 
-    def make(nodes=3, args=(), lease=3):
-        cluster = Cluster(nodes=nodes, args=args, lease=lease)
+    def make(nodes=3, args=(), lease=3, db=None):
+        cluster = Cluster(nodes=nodes, args=args, lease=lease, db=db)
         made.append(cluster)
         return cluster
 
@@ -337,6 +337,7 @@ def test_without_redis_nodes_route_locally_answer_7_and_recover_with_only_the_di
         await a1.send(message("rd-a1", "rd-b1", "far", "far-1"))
         await a1.until(lambda: a1.reply_to("far-1"), what="status 7")
         assert a1.reply_to("far-1") == {"status": 7, "message": "cluster unavailable, retry", "data": {}, "id": "far-1"}
+        assert (await a1.query_status("far-q", "rd-b1"))["status"] == 7, "a query about a device elsewhere"
         # Changes while cut off: b2 leaves, a3 arrives, a4 leaves and comes back.
         await b2.close()
         a3 = await Peer.open(cluster[0], "rd-a3")
@@ -557,6 +558,21 @@ def test_nodes_share_one_port_with_reuse_port_and_route_between_themselves(make_
         for peer in boxes + phones:
             await peer.close()
     run(go())
+
+
+def test_the_cluster_url_may_name_a_database(make_cluster):
+    cluster = make_cluster(nodes=2, db=5)
+
+    async def go():
+        box = await Peer.open(cluster[1], "db-box")
+        phone = await Peer.open(cluster[0], "db-phone")
+        await phone.send(message("db-phone", "db-box", "through database 5"))
+        await box.until(lambda: box.messages(), what="the message")
+        await phone.close()
+        await box.close()
+    run(go())
+    assert int(cluster.redis.cli("-n", "5", "DBSIZE")) > 0
+    assert int(cluster.redis.cli("-n", "0", "DBSIZE")) == 0, "keys written outside the named database"
 
 
 def test_metrics_show_the_link_and_the_live_nodes_and_the_env_variable_joins(make_cluster):
