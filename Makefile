@@ -31,7 +31,9 @@ run: release
 	$(BIN_RELEASE)/tether --port $(PORT)
 
 # NODES Tether processes sharing PORT (--reuse-port), one fleet through a local redis-server that
-# saves nothing (REDIS_PORT, default 6379); Ctrl-C stops them all. CLUSTER_ARGS go to every node.
+# saves nothing (REDIS_PORT, default 6379); Ctrl-C stops them all. CLUSTER_ARGS go to every node
+# (watchers mode by default: in mode all every node hears every device's events).
+CLUSTER_ARGS ?= --presence watchers
 cluster: release
 	@command -v redis-server >/dev/null || scripts/deps.sh cluster
 	NODES=$(NODES) PORT=$(PORT) BIN=$(BIN_RELEASE) scripts/cluster.sh $(CLUSTER_ARGS)
