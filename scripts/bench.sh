@@ -9,7 +9,7 @@ ANCHORS="${ANCHORS:-../shared/anchors}"
 OUT="${BENCH_OUT:-.build/bench-results}"
 SECONDS_PER_ROUTE="${SECONDS_PER_ROUTE:-10}"
 CONNECT_CONNS="${CONNECT_CONNS:-19000}"
-PORT=9300
+PORT="${BENCH_PORT:-9300}"      # servers take the ports above it, one per row
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 # The Hummingbird anchor is built once (about 4 minutes) in a writable copy under .build-anchors/.
@@ -94,20 +94,21 @@ row() {   # server presence name bench-args...
 # Cluster rows (issue 13): phones on node A, boxes on node B, one redis-server between them; the two
 # nodes and Redis are pinned to CPU 0, the one core the single server gets, the bench to CPU 1. The
 # CPU of each (server_cpu_us_per_msg is node A's) is read per message. Skipped without redis-server.
-REDIS_PORT=9399
+# CLUSTER_NODE_ARGS adds options to both nodes (e.g. "--cluster-inbox-max 1000000").
+REDIS_PORT="${BENCH_REDIS_PORT:-9399}"
 cluster_row() {   # name bench-args...
     local name=$1; shift
     if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return 0; fi
     if [ -n "${SERVERS:-}" ] && [[ " $SERVERS " != *" tether "* ]]; then return 0; fi
     if ! command -v redis-server >/dev/null; then echo "bench: no redis-server, $name skipped" >&2; return 0; fi
-    taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
-        --logfile "$OUT/redis.log" --daemonize no &
+    taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$(cd "$OUT" && pwd)" \
+        --logfile "$(cd "$OUT" && pwd)/redis.log" --daemonize no &
     local redis=$! ports=() pids=() node
     for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
     for node in a b; do
         PORT=$((PORT + 1))
         taskset -c 0 "$BIN/tether" --host 127.0.0.1 --port "$PORT" --presence off --limit-exempt 127.0.0.0/8 \
-            --state-dir "$OUT/state-$node" --cluster "redis://127.0.0.1:$REDIS_PORT" >"$OUT/server-$node.log" 2>&1 &
+            --state-dir "$OUT/state-$node" --cluster "redis://127.0.0.1:$REDIS_PORT" ${CLUSTER_NODE_ARGS:-} >"$OUT/server-$node.log" 2>&1 &
         pids+=($!) ports+=("$PORT")
     done
     local ready=0

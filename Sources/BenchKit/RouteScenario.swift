@@ -17,6 +17,7 @@ public final class RouteScenario {
     private var deadline: UInt64 = 0
     private var receivedInWindow = 0
     private var errors = 0
+    private var errorsByStatus: [Int: Int] = [:]
     private var nextDue: [UInt64]
 
     public init(pairs: Int, window: Int, rate: Double?, seconds: Double) {
@@ -115,6 +116,9 @@ public final class RouteScenario {
         report.add(prefix + "duplicated", ledgers.reduce(0) { $0 + $1.duplicated })
         report.add(prefix + "reordered", ledgers.reduce(0) { $0 + $1.reordered })
         report.add(prefix + "error_replies", errors)
+        for (status, count) in errorsByStatus.sorted(by: { $0.key < $1.key }) {
+            report.add(prefix + "error_replies_status_\(status)", count)
+        }
         if let before = serverCPUBefore, let after = serverCPUAfter {
             report.add("server_cpu", (after - before) / seconds, digits: 2)
             report.add("server_cpu_us_per_msg", (after - before) * 1e6 / Double(max(receivedInWindow, 1)), digits: 3)
@@ -159,7 +163,11 @@ public final class RouteScenario {
     private func received(_ index: Int, _ payload: UnsafeRawBufferPointer) {
         guard index < pairs else {
             // A phone got something: a status reply is an error; presence frames are ignored.
-            if payload.starts(with: Array("{\"status\"".utf8)) { errors += 1 }
+            if payload.starts(with: Array("{\"status\":".utf8)) {
+                errors += 1
+                let digit = payload.count > 10 ? Int(payload[10]) - 48 : -1
+                errorsByStatus[(0...9).contains(digit) ? digit : -1, default: 0] += 1
+            }
             return
         }
         guard let (sequence, sentAt) = parseTail(payload) else { return }
