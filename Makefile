@@ -10,6 +10,8 @@ BIN_RELEASE = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
 WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
+DEFLATE_SOURCES = $(wildcard Sources/WebSocketDeflate/*.swift)
+TLS_SOURCES = $(wildcard Sources/TLS/*.swift)
 
 .PHONY: deps test-deps bench-deps build release run cluster test test-swift test-e2e screenshots fuzz microbench bench soak clean
 
@@ -54,14 +56,23 @@ test-e2e:
 screenshots: test-deps build
 	TETHER_SCREENSHOTS=$(CURDIR)/docs/images TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e/test_pairing_browser.py
 
-# libFuzzer over the frame decoder and the request-head parser, each for FUZZ_SECONDS
+# libFuzzer over the frame decoder, the request-head parser, inflate and the TLS record path, each for FUZZ_SECONDS
 # (no crash, no hang over 10 s, RSS under 2 GiB). Crashes are written to fuzz-out/.
 fuzz: deps
 	mkdir -p .build fuzz-out
 	swiftc $(FUZZ_FLAGS) -module-name FuzzDecoder $(WEBSOCKET_SOURCES) Fuzz/FrameDecoderFuzz.swift -lcrypto -o .build/fuzz-decoder
 	swiftc $(FUZZ_FLAGS) -module-name FuzzRequestHead $(WEBSOCKET_SOURCES) Fuzz/RequestHeadFuzz.swift -lcrypto -o .build/fuzz-request-head
+	@# The deflate sources import WebSocket: compiled together under that module's name (each such import is then ignored, with a warning).
+	swiftc $(FUZZ_FLAGS) -suppress-warnings -I CZlib -module-name WebSocket $(WEBSOCKET_SOURCES) $(DEFLATE_SOURCES) Fuzz/InflateFuzz.swift -lcrypto -lz -o .build/fuzz-inflate
+	swiftc $(FUZZ_FLAGS) -I CSSL -module-name FuzzTLS $(TLS_SOURCES) Fuzz/TLSRecordFuzz.swift -lssl -lcrypto -o .build/fuzz-tls
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+		-keyout .build/fuzz-tls-key.pem -out .build/fuzz-tls-cert.pem 2>/dev/null
 	.build/fuzz-decoder -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
 	.build/fuzz-request-head -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
+	@# Seeds: real permessage-deflate payloads (raw deflate, sync-flush tail stripped), so mutations start from valid streams.
+	mkdir -p .build/fuzz-corpus-inflate && python3 -c 'import zlib,sys; [open(f".build/fuzz-corpus-inflate/seed{i}","wb").write(bytes([i*40]) + (lambda c: c.compress(m) + c.flush(zlib.Z_SYNC_FLUSH))(zlib.compressobj(9, zlib.DEFLATED, -15))[:-4]) for i, m in enumerate([b"{\"from\":\"ph-1\",\"to\":\"box-1\",\"msg\":\"hello\"}", b"a" * 5000, bytes(range(256)) * 4])]'
+	.build/fuzz-inflate .build/fuzz-corpus-inflate -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
+	TLS_FUZZ_CERT=.build/fuzz-tls-cert.pem TLS_FUZZ_KEY=.build/fuzz-tls-key.pem .build/fuzz-tls -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -artifact_prefix=fuzz-out/ -print_final_stats=1 2>&1 | tail -n 12
 
 # Hot-path micro-benchmarks (decode, unmask, UTF-8, envelope scan, encode), release build.
 microbench: release

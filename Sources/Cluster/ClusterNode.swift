@@ -204,7 +204,7 @@ public final class ClusterNode {
             let longestReconnect = commands.options.backoff.ceilingMilliseconds(attempt: 64) + commands.options.commandTimeout.milliseconds
             judgeAfter = loop.now + options.leaseMilliseconds + longestReconnect
         }
-        commands.send([bytes("SET"), bytes("tether:node:\(nodeID)"), bytes(options.advertisedAddress), bytes("PX"), bytes(String(options.leaseMilliseconds))]) { _ in }
+        renewLease()
         commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { _ in }
         if everConnected { restoreAll() }
         everConnected = true
@@ -252,7 +252,7 @@ public final class ClusterNode {
 
     private func renewAndSweep() {
         guard isAvailable else { return }
-        commands.send([bytes("SET"), bytes("tether:node:\(nodeID)"), bytes(options.advertisedAddress), bytes("PX"), bytes(String(options.leaseMilliseconds))]) { _ in }
+        renewLease()
         commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { [weak self] reply in
             // Missing from the registry: reaped while this node was away (its devices were
             // announced offline), or Redis lost its data. Either way, claim everything again.
@@ -273,6 +273,28 @@ public final class ClusterNode {
                 guard let node = member.string, node != nodeID else { continue }
                 reap(node)
             }
+        }
+    }
+
+    private func renewLease() {
+        let value = FleetNode.leaseValue(address: options.advertisedAddress, routed: routedIn + routedOut)
+        commands.send([bytes("SET"), bytes("tether:node:\(nodeID)"), bytes(value), bytes("PX"), bytes(String(options.leaseMilliseconds))]) { _ in }
+    }
+
+    /// Every node in the registry, this one included; nil when Redis could not be asked.
+    public func fleet(_ done: @escaping ([FleetNode]?) -> Void) {
+        guard isAvailable else { return done(nil) }
+        let lease = options.leaseMilliseconds
+        scripts.nodes.run(on: commands, keys: []) { reply in
+            guard let rows = reply.elements else { return done(nil) }
+            done(rows.compactMap { row in
+                guard let fields = row.elements, fields.count == 4, let id = fields[0].string else { return nil }
+                let words = fields[1].string?.split(separator: " ")
+                let remaining = fields[2].integer ?? -2
+                return FleetNode(id: id, address: words?.first.map(String.init), devices: Int(fields[3].integer ?? 0),
+                                 routed: words?.last.flatMap { UInt64($0) } ?? 0,
+                                 leaseAgeMilliseconds: remaining >= 0 ? lease - min(lease, UInt64(remaining)) : nil)
+            })
         }
     }
 

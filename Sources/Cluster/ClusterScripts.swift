@@ -113,6 +113,17 @@ final class ClusterScripts {
         return 1
         """)
 
+    /// Every node in the registry: id, what its lease says (nil once it lapsed), the lease's
+    /// remaining milliseconds (negative once gone) and how many devices the registry gives it.
+    let nodes = RedisScript("""
+        local out = {}
+        for _, node in ipairs(redis.call('SMEMBERS', 'tether:nodes')) do
+          local key = 'tether:node:' .. node
+          out[#out + 1] = {node, redis.call('GET', key), redis.call('PTTL', key), redis.call('SCARD', 'tether:devs:' .. node)}
+        end
+        return out
+        """)
+
     /// ARGV: devices. Whether each is on some node.
     let lookup = RedisScript("""
         local online = {}

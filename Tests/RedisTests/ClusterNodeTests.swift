@@ -143,3 +143,22 @@ extension RedisServerSuite {
         }
     }
 }
+
+extension RedisServerSuite.ClusterNodeTests {
+    @Test func theFleetListsEveryNodeWithItsDevicesAndLease() throws {
+        let (a, _) = try node(lease: 300)
+        let (b, _) = try node(lease: 300)
+        #expect(claim(a, "box-1", 1) == .cameOnline)
+        #expect(claim(a, "box-2", 2) == .cameOnline)
+        b.stop()
+        var nodes: [FleetNode]?
+        #expect(spin(loop, seconds: 5) {
+            if nodes == nil { a.fleet { nodes = $0 } }
+            if let list = nodes, list.first(where: { $0.id == b.nodeID })?.isUp != false { nodes = nil }
+            return nodes != nil
+        })
+        let mine = try #require(nodes?.first { $0.id == a.nodeID })
+        #expect(mine.devices == 2 && mine.isUp && mine.address == "test")
+        #expect(nodes?.first { $0.id == b.nodeID }?.isUp == false)
+    }
+}

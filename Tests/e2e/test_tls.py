@@ -232,3 +232,65 @@ def test_a_slow_tls_consumer_gets_its_1008_in_a_valid_tls_stream(start_server, c
     from hostile import close_code, parse_frames
     assert ending in ("eof", "close_notify"), ending            # no record error, no cut stream
     assert close_code(parse_frames(data)) == 1008
+
+
+def test_reloads_under_load_drop_no_connection_and_lose_no_message(start_server, ca):
+    """Ten pairs keep routing numbered messages over wss while new clients connect and the
+    certificate is replaced and reloaded five times: every message arrives in order, no
+    connection is closed, and handshakes after each reload present the new certificate."""
+    server = tls_server(start_server, ca, "--presence", "off")   # senders read nothing: no presence to pile up
+    context = ca.client_context()
+    pairs, per_pair = 10, 100
+
+    async def pair(index, stop):
+        async with websockets.connect(f"{server.wss}/?device_id=rs-{index}", ssl=context) as sender, \
+                websockets.connect(f"{server.wss}/?device_id=rr-{index}", ssl=context) as receiver:
+            received = []
+
+            async def read():
+                while True:
+                    message = json.loads(await asyncio.wait_for(receiver.recv(), 20))
+                    if message.get("from") != f"rs-{index}":
+                        continue
+                    if message["msg"] == "end":
+                        return
+                    received.append(message["msg"])
+
+            reader = asyncio.create_task(read())
+            number = 0
+            while number < per_pair or not stop.is_set():   # routing goes on through every reload
+                await sender.send(json.dumps({"from": f"rs-{index}", "to": f"rr-{index}", "msg": number}))
+                number += 1
+                if number % 20 == 0:
+                    await asyncio.sleep(0.01)
+            await sender.send(json.dumps({"from": f"rs-{index}", "to": f"rr-{index}", "msg": "end"}))
+            await reader
+            assert received == list(range(number))
+            assert sender.close_code is None and receiver.close_code is None
+
+    async def newcomers(stop, serials):
+        count = 0
+        while not stop.is_set():
+            async with websockets.connect(f"{server.wss}/?device_id=nc-{count}&queryStatus=rr-0", ssl=context) as client:
+                await recv_until(client, lambda m: "status" in m)
+            count += 1
+        assert count > 0
+
+    async def go():
+        stop = asyncio.Event()
+        serials = []
+        background = asyncio.create_task(newcomers(stop, serials))
+        routing = asyncio.gather(*(pair(i, stop) for i in range(pairs)))
+        for round_number in range(5):
+            await asyncio.sleep(0.2)
+            _, _, serial = ca.issue(f"tether-r{round_number}")
+            server.process.send_signal(signal.SIGHUP)
+            await asyncio.sleep(0.2)
+            _, der, _, _ = await asyncio.to_thread(https_get, server.port, "/healthz", context)
+            assert x509.load_der_x509_certificate(der).serial_number == serial
+        stop.set()
+        await routing
+        await background
+    run(go())
+    assert server.process.poll() is None
+    assert scrape_tls(server, context)["tether_tls_reloads_total{result=ok}"] == 5
