@@ -229,6 +229,29 @@ def test_a_watcher_on_another_node_hears_each_change_exactly_once(make_cluster, 
     run(go())
 
 
+def test_watchers_mode_a_message_across_nodes_makes_both_ends_watchers(make_cluster):
+    """As on one node: a device hears the offline of a device it exchanged a message with on its
+    current connection, in both directions, although neither asked about the other."""
+    cluster = make_cluster(nodes=2, args=["--presence", "watchers"])
+
+    async def go():
+        box = await Peer.open(cluster[1], "ex-box")
+        phone = await Peer.open(cluster[0], "ex-phone")
+        await phone.send(message("ex-phone", "ex-box", "hello"))
+        await box.until(lambda: box.messages(), what="the message")
+        await phone.close()
+        await box.until(lambda: box.presence_of("ex-phone") == ["offline"], what="the sender's offline")
+        other = await Peer.open(cluster[0], "ex-phone-2")
+        await other.send(message("ex-phone-2", "ex-box", "hello"))
+        await box.until(lambda: len(box.messages()) == 2, what="the second message")
+        await box.close()
+        await other.until(lambda: other.presence_of("ex-box") == ["offline"], what="the recipient's offline")
+        await quiet(0.5)
+        assert other.presence_of("ex-box") == ["offline"]
+        await other.close()
+    run(go())
+
+
 async def connect_and_send_in_one_packet(node, device, text):
     """The handshake and the first message in one write: a raw socket, never read here."""
     reader, writer = await asyncio.open_connection("127.0.0.1", node.port)
@@ -449,6 +472,26 @@ def test_an_inbox_over_its_cap_answers_status_5(make_cluster):
         got = [json.loads(raw)["msg"] for raw in box.messages()]
         assert got == [n for n in range(total) if n not in refused]
         assert len(got) >= 10
+        await phone.close()
+        await box.close()
+    run(go())
+
+
+def test_an_inbox_that_is_read_is_never_full(make_cluster):
+    """Status 5 is for an inbox holding --cluster-inbox-max unread entries: 600 messages in batches
+    of 10, each batch delivered before the next, never hold more than 10 unread; none may be refused."""
+    cluster = make_cluster(nodes=2, args=["--cluster-inbox-max", "50"], lease=10)
+
+    async def go():
+        phone = await Peer.open(cluster[0], "ir-phone")
+        box = await Peer.open(cluster[1], "ir-box")
+        for start in range(0, 600, 10):
+            for n in range(start, start + 10):
+                await phone.send(message("ir-phone", "ir-box", n, n))
+            await box.until(lambda: len(box.messages()) + len(phone.replies()) >= start + 10,
+                            what=f"batch {start // 10} delivered or answered")
+        assert phone.replies() == [], f"refused although read at once: {phone.replies()[:2]}, {len(phone.replies())} in all"
+        assert [json.loads(raw)["msg"] for raw in box.messages()] == list(range(600))
         await phone.close()
         await box.close()
     run(go())
