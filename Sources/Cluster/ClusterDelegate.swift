@@ -17,5 +17,16 @@ public protocol ClusterDelegate: AnyObject {
     /// A restored claim found `device` on another node meanwhile: the local connection must go (4001).
     func cluster(claimTaken device: String, serial: UInt64)
     /// Whether `device` is on some node, read right after this node registered as its watcher.
-    func cluster(checked device: String, online: Bool, afterReconnect: Bool)
+    func cluster(checked device: String, online: Bool, when: WatchCheck)
+}
+
+/// Why a watched device's state was read.
+public enum WatchCheck: Sendable {
+    /// This node started watching it: what its watchers learned from their query stands.
+    case firstWatch
+    /// Redis is back: devices that came online meanwhile can be told at once, but one found
+    /// offline may only be waiting for its node to claim it again (Redis lost its data).
+    case reconnect
+    /// Every node has had time to reconnect and claim its devices again: tell any difference.
+    case settled
 }

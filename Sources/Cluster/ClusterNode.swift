@@ -32,6 +32,7 @@ public final class ClusterNode {
     private var lastEntryID: [UInt8] = Array("0-0".utf8)
     private var reading = false
     private let leaseTimer: Timer
+    private let settleTimer: Timer
     private var restoreIdle: Idle?
     /// Releases asked while Redis was away, sent first when it is back.
     private var pendingReleases: [String: UInt64] = [:]
@@ -40,6 +41,8 @@ public final class ClusterNode {
     /// Loop time from which dead nodes may be reaped (later after a reconnect).
     private var judgeAfter: UInt64 = 0
     private var everConnected = false
+    private var routeArguments: [[UInt8]] = []
+    private var routeCallbacks: [(RouteOutcome) -> Void] = []
     private var watchBatch: [String] = []
     private var unwatchBatch: [String] = []
     private var batchHook: TickHook?
@@ -47,7 +50,7 @@ public final class ClusterNode {
     private enum Restore {
         case release(String, UInt64)
         case claim(String, UInt64)
-        case watch([String])
+        case watch([String], WatchCheck)
     }
 
     public init(loop: Loop, options: ClusterOptions, nodeID: String = ClusterNode.randomID()) throws(UVError) {
@@ -55,10 +58,12 @@ public final class ClusterNode {
         self.options = options
         self.nodeID = nodeID
         inboxKey = Array("tether:inbox:\(nodeID)".utf8)
-        commands = try RedisConnection(loop: loop, url: options.url)
-        // The read blocks for a second: its deadline is that plus the usual two.
-        inbox = try RedisConnection(loop: loop, url: options.url)
+        // Backoff capped at 2 s: after a Redis restart the fleet is back (and settled) sooner.
+        let linkOptions = RedisOptions(backoff: RedisBackoff(cap: .seconds(2)))
+        commands = try RedisConnection(loop: loop, url: options.url, options: linkOptions)
+        inbox = try RedisConnection(loop: loop, url: options.url, options: linkOptions)
         leaseTimer = try Timer(loop: loop)
+        settleTimer = try Timer(loop: loop)
     }
 
     /// 16 hex digits, random per process: a restarted process is a new node.
@@ -80,7 +85,7 @@ public final class ClusterNode {
         inbox.start()
         let period = max(options.leaseMilliseconds / 5, 50)
         leaseTimer.start(afterMilliseconds: period, repeatEvery: period) { [unowned self] in renewAndSweep() }
-        batchHook = try? TickHook(loop: loop) { [unowned self] in flushWatchBatches() }
+        batchHook = try? TickHook(loop: loop) { [unowned self] in flushBatches() }
     }
 
     deinit { stop() }
@@ -88,6 +93,7 @@ public final class ClusterNode {
     /// Leaves the loop: links and timers close (the claims stay until the lease runs out).
     public func stop() {
         leaseTimer.close()
+        settleTimer.close()
         restoreIdle?.close()
         restoreIdle = nil
         batchHook?.close()
@@ -132,17 +138,36 @@ public final class ClusterNode {
         }
     }
 
-    /// Hands a message for `device` (not held here) to the node that holds it.
+    /// Hands a message for `device` (not held here) to the node that holds it. A loop
+    /// iteration's messages go in one script call, each holder's as one inbox entry.
     public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, _ done: @escaping (RouteOutcome) -> Void) {
         guard isAvailable else { return done(.unavailable) }
         routedOut += 1
-        let arguments = [bytes(device), Array(payload), bytes(nodeID), bytes(senderDevice), bytes(String(options.inboxMaxEntries))]
+        routeArguments.append(bytes(device))
+        routeArguments.append(Array(payload))
+        routeArguments.append(bytes(senderDevice))
+        routeCallbacks.append(done)
+        if routeCallbacks.count == ClusterNode.routeBatchLimit { flushRoutes() }
+    }
+
+    /// At most this many messages per script call (Redis' Lua unpacks at most ~8,000 values).
+    static let routeBatchLimit = 1000
+
+    private func flushRoutes() {
+        guard !routeCallbacks.isEmpty else { return }
+        let callbacks = routeCallbacks
+        let arguments = [bytes(nodeID), bytes(String(options.inboxMaxEntries))] + routeArguments
+        routeCallbacks.removeAll(keepingCapacity: true)
+        routeArguments.removeAll(keepingCapacity: true)
         scripts.route.run(on: commands, keys: [], arguments: arguments) { reply in
-            switch reply.integer {
-            case 1: done(.queued)
-            case 0: done(.offline)
-            case 2: done(.busy)
-            default: done(.unavailable)
+            let results = reply.elements
+            for (index, done) in callbacks.enumerated() {
+                switch results.flatMap({ index < $0.count ? $0[index].integer : nil }) {
+                case 1: done(.queued)
+                case 0: done(.offline)
+                case 2: done(.busy)
+                default: done(.unavailable)
+                }
             }
         }
     }
@@ -174,6 +199,11 @@ public final class ClusterNode {
         unwatchBatch.append(device)
     }
 
+    private func flushBatches() {
+        flushRoutes()
+        flushWatchBatches()
+    }
+
     private func flushWatchBatches() {
         guard !watchBatch.isEmpty || !unwatchBatch.isEmpty else { return }
         let watching = watchBatch
@@ -185,14 +215,14 @@ public final class ClusterNode {
         if !leaving.isEmpty {
             scripts.unwatch.run(on: commands, keys: [], arguments: [bytes(nodeID)] + leaving.map(bytes)) { _ in }
         }
-        if !watching.isEmpty { registerWatches(watching, afterReconnect: false) }
+        if !watching.isEmpty { registerWatches(watching, when: .firstWatch) }
     }
 
-    private func registerWatches(_ devices: [String], afterReconnect: Bool) {
+    private func registerWatches(_ devices: [String], when: WatchCheck) {
         scripts.watch.run(on: commands, keys: [], arguments: [bytes(nodeID)] + devices.map(bytes)) { [weak self] reply in
             guard let self, let list = reply.elements, list.count == devices.count else { return }
             for (device, online) in zip(devices, list) {
-                delegate?.cluster(checked: device, online: online.integer == 1, afterReconnect: afterReconnect)
+                delegate?.cluster(checked: device, online: online.integer == 1, when: when)
             }
         }
     }
@@ -200,29 +230,46 @@ public final class ClusterNode {
     // MARK: Lease, reaping, restoring
 
     private func linkCameUp() {
-        if everConnected {
-            let longestReconnect = commands.options.backoff.ceilingMilliseconds(attempt: 64) + commands.options.commandTimeout.milliseconds
-            judgeAfter = loop.now + options.leaseMilliseconds + longestReconnect
-        }
+        if everConnected { judgeAfter = loop.now + options.leaseMilliseconds + longestReconnect }
         renewLease()
-        commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { _ in }
-        if everConnected { restoreAll() }
+        let reconnected = everConnected
+        commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { [weak self] reply in
+            // Missing from the registry: Redis lost its data, or this node was reaped meanwhile.
+            if reconnected { self?.restoreAll(registryLost: reply.integer == 1) }
+        }
         everConnected = true
         delegate?.cluster(available: true)
     }
 
     /// After Redis was away (or lost its data, or reaped this node): what this node holds and
     /// watches is written again, in batches, releases first.
-    private func restoreAll() {
+    private func restoreAll(registryLost: Bool) {
         guard let delegate else { return }
         restoreQueue = pendingReleases.map { Restore.release($0.key, $0.value) }
         pendingReleases.removeAll()
         restoreQueue += delegate.clusterLocalDevices().map { Restore.claim($0.device, $0.serial) }
         let watched = delegate.clusterWatchedDevices()
         for start in stride(from: 0, to: watched.count, by: 500) {
-            restoreQueue.append(.watch(Array(watched[start..<min(start + 500, watched.count)])))
+            // With the registry intact what is read now is the truth; without, a device read as
+            // offline may only be waiting for its node to claim it again.
+            restoreQueue.append(.watch(Array(watched[start..<min(start + 500, watched.count)]), registryLost ? .reconnect : .settled))
         }
         restoreIndex = 0
+        guard registryLost else { return startRestoring() }
+        // Once every node has had time to reconnect and claim its devices again, read them all
+        // once more: what is offline then really went.
+        settleTimer.start(afterMilliseconds: longestReconnect + options.leaseMilliseconds / 5) { [unowned self] in
+            guard let delegate = self.delegate, isAvailable else { return }
+            let watched = delegate.clusterWatchedDevices()
+            restoreQueue += stride(from: 0, to: watched.count, by: 500).map {
+                Restore.watch(Array(watched[$0..<min($0 + 500, watched.count)]), .settled)
+            }
+            startRestoring()
+        }
+        startRestoring()
+    }
+
+    private func startRestoring() {
         if restoreIdle == nil { restoreIdle = try? Idle(loop: loop) { [unowned self] in restoreBatch() } }
         restoreIdle?.start()
     }
@@ -239,13 +286,14 @@ public final class ClusterNode {
                 scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: true)) { [weak self] reply in
                     if reply.string == "taken" { self?.delegate?.cluster(claimTaken: device, serial: serial) }
                 }
-            case .watch(let devices):
-                registerWatches(devices, afterReconnect: true)
+            case .watch(let devices, let when):
+                registerWatches(devices, when: when)
             }
         }
         restoreIndex = end
         if restoreIndex >= restoreQueue.count {
             restoreQueue.removeAll()
+            restoreIndex = 0
             restoreIdle?.stop()
         }
     }
@@ -256,10 +304,7 @@ public final class ClusterNode {
         commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { [weak self] reply in
             // Missing from the registry: reaped while this node was away (its devices were
             // announced offline), or Redis lost its data. Either way, claim everything again.
-            if reply.integer == 1, let self, self.restoreQueue.isEmpty { self.restoreAll() }
-        }
-        if lastEntryID != Array("0-0".utf8) {
-            commands.send([bytes("XTRIM"), inboxKey, bytes("MINID"), lastEntryID]) { _ in }
+            if reply.integer == 1, let self, self.restoreQueue.isEmpty { self.restoreAll(registryLost: true) }
         }
         // A node whose link just came back waits a lease and the longest reconnect (backoff and
         // handshake) before judging others: after Redis itself was away every lease looks
@@ -318,9 +363,14 @@ public final class ClusterNode {
             guard let self else { return }
             reading = false
             if case .failure = reply { return }   // the link reconnects, and reads on from lastEntryID
-            for (id, fields) in InboxEntry.entries(inXREADReply: reply) {
+            let entries = InboxEntry.entries(inXREADReply: reply)
+            for (id, fields) in entries {
                 lastEntryID = id
-                if let entry = InboxEntry(fields: fields) { handle(entry) }
+                for entry in InboxEntry.parse(fields) { handle(entry) }
+            }
+            // What was handled leaves the stream now: the cap counts unread entries only.
+            if !entries.isEmpty, isAvailable, let after = ClusterNode.idAfter(lastEntryID) {
+                commands.send([bytes("XTRIM"), inboxKey, bytes("MINID"), after]) { _ in }
             }
             readInbox()
         }
@@ -342,6 +392,18 @@ public final class ClusterNode {
     }
 
     // MARK: Helpers
+
+    /// The longest a node takes to notice Redis is back: a backoff at its cap, then a handshake.
+    private var longestReconnect: UInt64 {
+        commands.options.backoff.ceilingMilliseconds(attempt: 64) + commands.options.commandTimeout.milliseconds
+    }
+
+    /// The stream id right after `id` ("ms-seq" with seq + 1), so MINID drops `id` itself too.
+    static func idAfter(_ id: [UInt8]) -> [UInt8]? {
+        guard let dash = id.firstIndex(of: UInt8(ascii: "-")),
+              let sequence = UInt64(String(decoding: id[(dash + 1)...], as: UTF8.self)) else { return nil }
+        return Array(id[..<dash]) + Array("-\(sequence + 1)".utf8)
+    }
 
     private func claimArguments(_ device: String, _ serial: UInt64, restore: Bool) -> [[UInt8]] {
         [bytes(nodeID), bytes(String(serial)), bytes(device), bytes(options.presence), bytes(restore ? "1" : "0")]

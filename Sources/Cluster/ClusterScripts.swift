@@ -57,15 +57,40 @@ final class ClusterScripts {
         return 1
         """)
 
-    /// ARGV: device, payload, sender node, sender device, inbox cap. Returns 1 when queued for
-    /// the owner, 0 when the device is on no node, 2 when the owner's inbox is full.
+    /// ARGV: sender node, inbox cap, then (device, payload, sender device) per message. Looks up
+    /// each device's holder and appends the messages for one holder as one inbox entry, in order.
+    /// Returns per message 1 when queued, 0 when the device is on no node, 2 when the holder's
+    /// inbox holds the cap's number of unread entries.
     let route = RedisScript("""
-        local owner = redis.call('HGET', 'tether:dev:' .. ARGV[1], 'node')
-        if not owner then return 0 end
-        local inbox = 'tether:inbox:' .. owner
-        if redis.call('XLEN', inbox) >= tonumber(ARGV[5]) then return 2 end
-        redis.call('XADD', inbox, '*', 't', 'm', 'd', ARGV[1], 'b', ARGV[2], 'n', ARGV[3], 's', ARGV[4])
-        return 1
+        local node, cap = ARGV[1], tonumber(ARGV[2])
+        local results, batches, order, lengths = {}, {}, {}, {}
+        for i = 3, #ARGV, 3 do
+          local device = ARGV[i]
+          local owner = redis.call('HGET', 'tether:dev:' .. device, 'node')
+          local result = 0
+          if owner then
+            if lengths[owner] == nil then lengths[owner] = redis.call('XLEN', 'tether:inbox:' .. owner) end
+            if lengths[owner] >= cap then
+              result = 2
+            else
+              local batch = batches[owner]
+              if not batch then
+                batch = {'t', 'b', 'n', node}
+                batches[owner] = batch
+                order[#order + 1] = owner
+              end
+              batch[#batch + 1] = 'd'; batch[#batch + 1] = device
+              batch[#batch + 1] = 's'; batch[#batch + 1] = ARGV[i + 2]
+              batch[#batch + 1] = 'p'; batch[#batch + 1] = ARGV[i + 1]
+              result = 1
+            end
+          end
+          results[#results + 1] = result
+        end
+        for _, owner in ipairs(order) do
+          redis.call('XADD', 'tether:inbox:' .. owner, '*', unpack(batches[owner]))
+        end
+        return results
         """)
 
     /// ARGV: dead node, batch size, presence mode. Does nothing (-1) while the node's lease lives.

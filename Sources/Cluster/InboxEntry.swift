@@ -12,6 +12,25 @@ enum InboxEntry: Equatable {
     /// A status reply for a device here, about a message it sent to another node.
     case answer(device: String, reply: [UInt8])
 
+    /// The entries one stream entry holds: a batch (`t`=`b`) holds one sender node's messages to
+    /// devices here, as repeated `d`, `s`, `p` (device, sender, payload); anything else holds one.
+    static func parse(_ fields: [RedisReply]) -> [InboxEntry] {
+        guard fields.count >= 4, fields[0].bytes == [UInt8(ascii: "t")], fields[1].bytes == [UInt8(ascii: "b")],
+              let node = fields[3].string else {
+            return InboxEntry(fields: fields).map { [$0] } ?? []
+        }
+        var entries: [InboxEntry] = []
+        entries.reserveCapacity((fields.count - 4) / 6)
+        var index = 4
+        while index + 5 < fields.count {
+            guard let device = fields[index + 1].string, let sender = fields[index + 3].string,
+                  let payload = fields[index + 5].bytes else { break }
+            entries.append(.message(device: device, payload: payload, senderNode: node, senderDevice: sender))
+            index += 6
+        }
+        return entries
+    }
+
     /// Parses an entry's flat field list (`t`, `d`, ... then their values); nil when it is not one of ours.
     init?(fields: [RedisReply]) {
         var values: [UInt8: [UInt8]] = [:]

@@ -18,6 +18,8 @@ final class ClusterEvents: ClusterDelegate {
             return answer(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(device, true)]), idJSON: idJSON))
         }
         if switchboard.presence == .watchers { switchboard.watch(recipient, [senderDevice]) }
+        // Presence read from the inbox ahead of this message goes first (the sender's online).
+        if switchboard.hasPendingPresence { server.flushPresence() }
         server.metrics.messagesRouted += 1
         payload.withUnsafeBytes { recipient.send(.text, $0) }
     }
@@ -56,13 +58,16 @@ final class ClusterEvents: ClusterDelegate {
 
     func clusterWatchedDevices() -> [String] { Array(server.switchboard.watchedDevices) }
 
-    func cluster(checked device: String, online: Bool, afterReconnect: Bool) {
+    func cluster(checked device: String, online: Bool, when: WatchCheck) {
         guard server.switchboard.isWatched(device), server.switchboard.peer(for: device) == nil else { return }
-        if let known = server.presenceKnown[device] {
-            // After Redis was away: tell watchers only what changed meanwhile.
-            if afterReconnect && known != online { server.announcePresence(device, online: online) }
-        } else {
+        guard let known = server.presenceKnown[device] else {
             server.presenceKnown[device] = online
+            return
+        }
+        switch when {
+        case .firstWatch: break   // its watchers learned its state from their own query
+        case .reconnect: if online && !known { server.announcePresence(device, online: true) }
+        case .settled: if online != known { server.announcePresence(device, online: online) }
         }
     }
 }

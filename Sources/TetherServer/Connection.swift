@@ -294,13 +294,15 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     claims = verified
                 }
             }
-            guard server.cluster != nil else { return admit(request, response, claims, host: head.header("host")) }
-            server.claimDevice(self, as: request.deviceID) { [self] in admit(request, response, claims, host: head.header("host")) }
+            guard server.cluster != nil else { return admit(request, response, claims, host: head.header("host"), fleet: nil) }
+            server.claimDevice(self, as: request.deviceID, query: request.queryStatus) { [self] fleet in
+                admit(request, response, claims, host: head.header("host"), fleet: fleet)
+            }
         }
     }
 
     /// Upgrades and registers a device whose handshake passed (and whose claim the fleet answered).
-    private func admit(_ request: DeviceRequest, _ response: HTTPResponse, _ claims: TokenClaims?, host: String?) {
+    private func admit(_ request: DeviceRequest, _ response: HTTPResponse, _ claims: TokenClaims?, host: String?, fleet: FleetStates?) {
         accept(response)
         server.register(self, as: request.deviceID)
         if let claims {
@@ -309,7 +311,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
             if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
         }
         if !request.queryStatus.isEmpty {
-            server.queryStatus(request.queryStatus, watcher: self) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
+            server.queryStatus(request.queryStatus, watcher: self, fleet: fleet) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
         }
     }
 

@@ -26,20 +26,27 @@ extension Server {
     /// knows whether the device came online or was already online elsewhere (then its old
     /// connection there gets 4001 and nobody hears a thing). Without Redis the device is admitted
     /// on this node's word and claimed once the link is back.
-    func claimDevice(_ connection: Connection, as id: String, then admit: @escaping () -> Void) {
+    /// The connect-time `queryStatus` ids elsewhere are looked up in the same round trip, so
+    /// `admit` answers them before the device's own online, as a single process does.
+    func claimDevice(_ connection: Connection, as id: String, query: [String], then admit: @escaping (FleetStates?) -> Void) {
         nextClusterSerial += 1
         let serial = nextClusterSerial
         guard let cluster, cluster.isAvailable else {
-            return admitClaimed(connection, id, serial, .unavailable, admit)
+            return admitClaimed(connection, id, serial, .unavailable) { admit(nil) }
         }
         connection.beginWaiting()
-        cluster.claim(id, serial: serial) { [unowned self] outcome in
+        var claimed: ClaimOutcome?
+        cluster.claim(id, serial: serial) { claimed = $0 }
+        let elsewhere = query.filter { switchboard.peer(for: $0) == nil && DeviceID.isValid($0) }
+        cluster.lookup(elsewhere) { [unowned self] states in   // answered after the claim
+            let outcome = claimed ?? .unavailable
             guard connection.isWaiting else {
                 // The client left before the answer: give the claim back.
                 if outcome != .unavailable { cluster.release(id, serial: serial) { _ in } }
                 return
             }
-            admitClaimed(connection, id, serial, outcome, admit)
+            let fleet = states.map { FleetStates(Dictionary(zip(elsewhere, $0), uniquingKeysWith: { first, _ in first })) }
+            admitClaimed(connection, id, serial, outcome) { admit(fleet) }
             connection.endWaiting()
         }
     }
@@ -92,11 +99,14 @@ extension Server {
 
     /// The status map for `ids` across the fleet (which also makes `watcher` a watcher of them);
     /// nil when the fleet could not be asked.
-    func queryStatus(_ ids: [String], watcher: Connection?, _ done: @escaping (Result<String, QueryProblem>?) -> Void) {
+    func queryStatus(_ ids: [String], watcher: Connection?, fleet: FleetStates? = nil, _ done: @escaping (Result<String, QueryProblem>?) -> Void) {
         let local = switchboard.queryStatus(ids, watcher: watcher)
         guard let cluster, case .success = local else { return done(local) }
         let elsewhere = ids.filter { switchboard.peer(for: $0) == nil }
         guard !elsewhere.isEmpty else { return done(local) }
+        if let fleet, elsewhere.allSatisfy({ fleet.online[$0] != nil }) {
+            return done(.success(Reply.statusMap(ids.map { ($0, fleet.online[$0] ?? (switchboard.peer(for: $0) != nil)) })))
+        }
         cluster.lookup(elsewhere) { [unowned self] states in
             guard let states else { return done(nil) }
             let online = Dictionary(zip(elsewhere, states), uniquingKeysWith: { first, _ in first })
@@ -170,4 +180,10 @@ extension Server {
         ]
         return lines.map { "# HELP tether_\($0.0) \($0.2)\n# TYPE tether_\($0.0) \($0.1)\ntether_\($0.0) \($0.3)\n" }.joined()
     }
+}
+
+/// Whether devices elsewhere in the fleet were online, as Redis answered a moment ago.
+struct FleetStates {
+    let online: [String: Bool]
+    init(_ online: [String: Bool]) { self.online = online }
 }

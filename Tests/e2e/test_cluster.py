@@ -448,8 +448,8 @@ def test_killed_links_lose_nothing_a_send_is_delivered_or_answered_7(make_cluste
 
 
 def test_an_inbox_over_its_cap_answers_status_5(make_cluster):
-    """Node B is stopped (SIGSTOP) for a moment, so its inbox fills: past --cluster-inbox-max the
-    senders get status 5; the rest arrives, in order, once B runs again."""
+    """Node B is stopped (SIGSTOP) for a moment, so its inbox fills: past --cluster-inbox-max unread
+    entries the senders get status 5; the rest arrives, in order, once B runs again."""
     cluster = make_cluster(nodes=2, args=["--cluster-inbox-max", "20"], lease=10)
     total = 60
 
@@ -461,6 +461,7 @@ def test_an_inbox_over_its_cap_answers_status_5(make_cluster):
         try:
             for n in range(total):
                 await phone.send(message("ib-phone", "ib-box", n, n))
+                await asyncio.sleep(0.01)   # one inbox entry each: a loop turn's messages to a node share one
             await phone.until(lambda: phone.replies(), what="status 5", timeout=5)
             await quiet(0.5)
         finally:
