@@ -63,6 +63,8 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Auth", "CSQLite"]),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
+        // The operator console's state (sessions, event ring, samples); no I/O.
+        .target(name: "Console", dependencies: ["Auth", "Switchboard"]),
         // A client for apps (Foundation allowed here); no server module depends on it.
         .target(name: "TetherClient", dependencies: ["UV", "CLibUV", "WebSocket"]),
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
@@ -70,7 +72,7 @@ let package = Package(
         .target(name: "Redis", dependencies: ["UV"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", "Console", .product(name: "Logging", package: "swift-log")],
             swiftSettings: hotPath
         ),
         .executableTarget(
@@ -105,6 +107,7 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "UV"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
     ],
     swiftLanguageModes: [.v6]
 )
