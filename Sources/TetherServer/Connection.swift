@@ -34,6 +34,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case webSocket(PartialMessage?)
         /// A close was sent or the request was answered for good: input is discarded until EOF.
         case closing
+        /// The console's live stream (server-sent events): written to each second; input is discarded.
+        case stream
     }
     var state = State.http(RequestHeadParser())
     /// The small facts below, in one word (an idle connection's size is what fleets pay for).
@@ -141,7 +143,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     state = .webSocket(kept)
                 }
                 return
-            case .closing:
+            case .closing, .stream:
                 return
             }
             if turnStarted != 0, case .http = state {
@@ -198,11 +200,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     override func didEnd(with error: UVError?) {
-        terminate()
+        terminate(reason: error == nil ? "ended without a close frame" : "connection lost")
     }
 
     override func didFinishClosing() {
-        leaveSwitchboard()
+        leaveSwitchboard(code: 1006, reason: "closed")
         server.connectionDidClose(self)
     }
 
@@ -238,6 +240,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         guard head.method == "GET" || head.method == "POST" else {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET and POST are served")), headers: [("Allow", "GET, POST")]))
         }
+        if ConsoleRoutes.openStream(head, from: self, server: server) { return }
         let response = HTTPRoutes.respond(to: head, body: body, from: self, server: server)
         let keepAlive = head.keepAlive && served < server.config.maxRequestsPerConnection
         response.serialized(keepAlive: keepAlive).withUnsafeBytes { _ = write($0) }
@@ -272,6 +275,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 switch trust.verify(request.token, for: request.deviceID) {
                 case .failure(let problem):
                     server.metrics.authFailures[problem.reason, default: 0] += 1
+                    server.console?.record(.authFailure, device: request.deviceID, detail: problem.reason)
                     return respondAndClose(Server.unauthorized(problem))
                 case .success(let verified):
                     claims = verified
@@ -284,6 +288,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 // The wheel entry filed at accept fires first; from then on the expiry is a deadline too.
                 if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
             }
+            server.deviceArrived(request.deviceID, self)
             if !request.queryStatus.isEmpty {
                 switch server.switchboard.queryStatus(request.queryStatus, watcher: self) {
                 case .success(let map): send(Reply(.ok, "ok", dataJSON: map))
@@ -317,11 +322,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
     // MARK: Ending
 
     /// Stops interpreting input, sends FIN after what is queued, and waits (bounded) for EOF.
-    /// The device leaves the switchboard now, so its offline goes out with this tick.
-    func finishClosing() {
+    /// The device leaves the switchboard now, so its offline goes out with this tick; `code` and
+    /// `reason` are the close frame's, for the console and the disconnect counts.
+    func finishClosing(code: UInt16 = CloseCode.normal.rawValue, reason: String = "") {
         state = .closing
         isOpen = false
-        leaveSwitchboard()
+        leaveSwitchboard(code: code, reason: reason)
         if let tls {   // close_notify last of all records, so the peer can tell the end from a cut
             flushGathered()
             encodeHeldOutput()
@@ -340,12 +346,18 @@ final class Connection: TCPConnection, SwitchboardPeer {
         fail(.policyViolation, reason: "slow consumer")
     }
 
-    /// Closes the socket at once (peer gone, or it did not finish closing in time).
-    func terminate() {
+    /// Closes the socket at once (peer gone, or it did not finish closing in time): for a device,
+    /// an end without a close frame (1006).
+    func terminate(reason: String = "closed") {
         state = .closing
         isOpen = false
-        leaveSwitchboard()
+        leaveSwitchboard(code: 1006, reason: reason)
         close()
+    }
+
+    /// The console's live stream takes over: from now on input is discarded and nothing times out.
+    func becomeStream() {
+        state = .stream
     }
 
     /// The server is going away: close with 1001, and leave without announcing offline (the
@@ -355,17 +367,17 @@ final class Connection: TCPConnection, SwitchboardPeer {
         if let id = deviceID {
             server.switchboard.unregisterQuietly(id, self)
             server.trust?.forget(id)
-            server.connectedSince[id] = nil
+            server.deviceLeft(id, code: CloseCode.goingAway.rawValue, reason: "server going away")
         }
         fail(.goingAway, reason: "server going away")
     }
 
-    private func leaveSwitchboard() {
+    private func leaveSwitchboard(code: UInt16, reason: String) {
         guard let id = deviceID else { return }   // the switchboard clears it
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         server.switchboard.unregister(id, self)
         server.trust?.forget(id)
-        server.connectedSince[id] = nil
+        server.deviceLeft(id, code: code, reason: reason)
     }
 }
 
