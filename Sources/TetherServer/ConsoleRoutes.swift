@@ -19,8 +19,9 @@ enum ConsoleRoutes {
 
     /// `GET /api/console/live` with a session: the connection becomes a live stream (true).
     static func openStream(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> Bool {
-        guard head.path == livePath, head.method == "GET", let console = server.console, session(head, server) != nil else { return false }
-        console.join(connection)
+        guard head.path == livePath, head.method == "GET", let console = server.console, session(head, server) != nil,
+              let token = SessionCookie.token(in: head.header("cookie")) else { return false }
+        console.join(connection, session: token)
         return true
     }
 

@@ -13,7 +13,8 @@ final class OperatorConsole {
     private(set) var history = SampleHistory()
     /// The cluster layer's answers for the node table and device lookups (nil on a single node).
     weak var cluster: ClusterView?
-    private var streams: [ObjectIdentifier: Connection] = [:]
+    /// Open streams and the session each was opened with (it ends with its session).
+    private var streams: [ObjectIdentifier: (connection: Connection, session: String)] = [:]
     private var timer: Timer?
     private var lastReading: CounterReading?
     /// The newest event already sent in a tick.
@@ -35,14 +36,15 @@ final class OperatorConsole {
     private static let streamHead = Array(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
         + "X-Content-Type-Options: nosniff\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n").utf8)
 
-    /// `connection` becomes a live stream: it gets the head, everything kept so far, then each tick.
-    func join(_ connection: Connection) {
+    /// `connection` becomes a live stream for `session`: it gets the head, everything kept so far,
+    /// then each tick.
+    func join(_ connection: Connection, session: String) {
         connection.becomeStream()
         let nodes = nodeRows()
         let first = OperatorConsole.streamHead + LiveFrame.opening
             + LiveFrame.history(samples: history.ordered, events: events.newest().reversed(), nodes: nodes)
         first.withUnsafeBytes { _ = connection.write($0) }
-        streams[ObjectIdentifier(connection)] = connection
+        streams[ObjectIdentifier(connection)] = (connection, session)
         if streams.count == 1 { startTicking() }
     }
 
@@ -61,7 +63,8 @@ final class OperatorConsole {
 
     /// Once a second while a console is open: one sample, encoded once, written to every stream.
     /// A console that has not taken what it was sent (over --max-queued-bytes) is dropped: it
-    /// reconnects and starts from the history, and memory stays bounded.
+    /// reconnects and starts from the history, and memory stays bounded. A stream whose session
+    /// ended (signed out, or 12 hours passed) is closed: its page is asked to sign in again.
     private func tick() {
         let reading = server.counterReading()
         let sample = ConsoleSample(time: OperatorConsole.wallMilliseconds(), gauges: server.consoleGauges(),
@@ -72,8 +75,11 @@ final class OperatorConsole {
         sentSeq = events.lastSeq
         let shared = SharedBuffer(capacity: frame.count)
         frame.withUnsafeBytes { shared.append($0) }
-        for connection in Array(streams.values) {
-            if connection.queuedBytes > server.config.maxQueuedBytes {
+        let now = Trust.now()
+        for (connection, session) in Array(streams.values) {
+            if sessions.expiry(of: session, now: now) == nil {
+                connection.terminate()
+            } else if connection.queuedBytes > server.config.maxQueuedBytes {
                 server.logger.debug("dropping a console that is behind", metadata: ["peer": "\(connection.peerAddress ?? "-")"])
                 connection.terminate()
             } else {

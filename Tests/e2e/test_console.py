@@ -169,9 +169,16 @@ def test_console_api_needs_a_session_and_refuses_guesses_like_the_api(start_serv
     assert metrics["tether_device_disconnects_total{code=4002}"] == 1
     assert metrics["tether_device_connects_total"] == 1
 
-    # Signing out ends the session.
+    # Signing out ends the session, and the streams opened with it.
+    stream = socket.create_connection(("127.0.0.1", port), timeout=10)
+    stream.sendall(f"GET /api/console/live HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+    assert stream.recv(4096).startswith(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream")
     assert call(port, "POST", "/api/console/signout", cookie=cookie)[0] == 200
     assert call(port, "GET", "/api/console/session", cookie=cookie)[0] == 401
+    deadline = time.time() + 5
+    while stream.recv(65536):
+        assert time.time() < deadline, "the stream outlived its session"
+    stream.close()
 
 
 def test_token_mode_lookup_lists_peers_and_issues_a_pairing_code(start_server, tmp_path):
