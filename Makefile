@@ -52,9 +52,9 @@ test-swift:
 test-e2e:
 	TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e
 
-# Retakes docs/images/box-page.png and remote-page.png from the browser test.
+# Retakes docs/images/box-page.png, remote-page.png, console-desktop.png and console-phone.png from the browser tests.
 screenshots: test-deps build
-	TETHER_SCREENSHOTS=$(CURDIR)/docs/images TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e/test_pairing_browser.py
+	TETHER_SCREENSHOTS=$(CURDIR)/docs/images TETHER_BIN=$(BIN_DEBUG)/tether python3 -m pytest -q Tests/e2e/test_pairing_browser.py Tests/e2e/test_console.py
 
 # libFuzzer over the frame decoder, the request-head parser, inflate and the TLS record path, each for FUZZ_SECONDS
 # (no crash, no hang over 10 s, RSS under 2 GiB). Crashes are written to fuzz-out/.

@@ -63,6 +63,8 @@ let package = Package(
         .target(name: "Auth", dependencies: ["CCrypto"]),
         .target(name: "Storage", dependencies: ["Auth", "CSQLite"]),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
+        // The operator console's state (sessions, event ring, samples); no I/O.
+        .target(name: "Console", dependencies: ["Auth", "Switchboard"]),
         // A client for apps (Foundation allowed here); no server module depends on it.
         .target(name: "TetherClient", dependencies: ["UV", "CLibUV", "WebSocket"]),
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
@@ -71,7 +73,7 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Redis", "UV"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
-            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", "Cluster", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", "Cluster", "Console", .product(name: "Logging", package: "swift-log")],
             swiftSettings: hotPath
         ),
         .executableTarget(
@@ -106,6 +108,7 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "UV", "Cluster"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
     ],
     swiftLanguageModes: [.v6]
 )

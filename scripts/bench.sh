@@ -2,6 +2,8 @@
 # `make bench`: the standard suite against Tether and each available reference server, one fresh
 # server per row, server pinned to CPU 0 and bench to CPU 1; then docs/benchmarks.md and the chart.
 # Loopback only; every run is bounded in time.
+#   ROWS="route-w64 connect"   runs only these rows, SERVERS="tether tether-consoles" only these servers;
+#                              either writes the report to BENCH_OUT instead of docs/ (a quick comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$(swift build -c release --show-bin-path)"
@@ -11,10 +13,11 @@ SECONDS_PER_ROUTE="${SECONDS_PER_ROUTE:-10}"
 CONNECT_CONNS="${CONNECT_CONNS:-19000}"
 PORT="${BENCH_PORT:-9300}"      # servers take the ports above it, one per row
 rm -rf "$OUT" && mkdir -p "$OUT"
+wanted() { [ -z "${SERVERS:-}" ] || [[ " $SERVERS " == *" $1 "* ]]; }
 
 # The Hummingbird anchor is built once (about 4 minutes) in a writable copy under .build-anchors/.
 HB=.build-anchors/hummingbird
-if [ ! -x "$HB/hb-anchor/.build/release/HBAnchor" ] && [ -d "$ANCHORS/hummingbird" ] && [ "${SKIP_HUMMINGBIRD:-0}" != 1 ]; then
+if [ ! -x "$HB/hb-anchor/.build/release/HBAnchor" ] && [ -d "$ANCHORS/hummingbird" ] && [ "${SKIP_HUMMINGBIRD:-0}" != 1 ] && wanted hummingbird; then
     echo "bench: building the Hummingbird reference server" >&2
     rm -rf "$HB" && mkdir -p .build-anchors && cp -r "$ANCHORS/hummingbird" "$HB" && chmod -R u+w "$HB"
     (cd "$HB/hb-anchor" && timeout 900 swift build -c release >/dev/null 2>&1) || echo "bench: Hummingbird did not build; skipped" >&2
@@ -22,7 +25,7 @@ fi
 
 # uWebSockets (the one to beat) is built once (about a minute) in a writable copy.
 UWS=.build-anchors/uws
-if [ ! -x "$UWS/build/seed_server" ] && [ -d "$ANCHORS/uws" ] && [ "${SKIP_UWS:-0}" != 1 ]; then
+if [ ! -x "$UWS/build/seed_server" ] && [ -d "$ANCHORS/uws" ] && [ "${SKIP_UWS:-0}" != 1 ] && wanted uws; then
     echo "bench: building the uWebSockets reference server" >&2
     rm -rf "$UWS" && mkdir -p .build-anchors && cp -r "$ANCHORS/uws" "$UWS" && chmod -R u+w "$UWS"
     (cd "$UWS" && timeout 600 ./build.sh >/dev/null 2>&1) || echo "bench: uWebSockets did not build; skipped" >&2
@@ -50,6 +53,9 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$KEYS/es.pem" 2>/dev/null
 openssl pkcs8 -topk8 -nocrypt -in "$KEYS/es.pem" -out "$KEYS/es-private.pem"
 openssl ec -in "$KEYS/es.pem" -pubout -out "$KEYS/es-public.pem" 2>/dev/null
 token_servers=(tether-hs256 tether-es256)
+# The operator console's cost: route-w64 while three consoles watch the live stream.
+openssl rand -hex 24 >"$KEYS/api.key"
+console_servers=(tether-consoles)
 
 start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
@@ -59,6 +65,7 @@ start_server() {   # name presence -> sets SERVER_PID
         tether) taskset -c 0 "$BIN/tether" "${common[@]}" >"$OUT/server.log" 2>&1 & ;;
         tether-hs256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-hmac-key-file "$KEYS/bench.key" >"$OUT/server.log" 2>&1 & ;;
         tether-es256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-public-key-file "$KEYS/es-public.pem" >"$OUT/server.log" 2>&1 & ;;
+        tether-consoles) taskset -c 0 "$BIN/tether" "${common[@]}" --api-key-file "$KEYS/api.key" >"$OUT/server.log" 2>&1 & ;;
         tether-before) taskset -c 0 "$BASE/src/.build/release/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" >"$OUT/server.log" 2>&1 & ;;
         uws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$UWS/run.sh" >"$OUT/server.log" 2>&1 & ;;
         node-ws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$ANCHORS/node-ws/run.sh" >"$OUT/server.log" 2>&1 & ;;
@@ -75,19 +82,45 @@ start_server() {   # name presence -> sets SERVER_PID
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
 
 # ROWS="route-w64 connect" and SERVERS="tether tether-hs256" run only those rows and servers.
+# Signs COUNT consoles in and keeps their live streams open (curl, on the bench's CPU) until
+# close_consoles; returns once the server counts them.
+CONSOLE_PIDS=()
+open_consoles() {
+    local count=$1 key
+    key=$(cat "$KEYS/api.key")
+    for i in $(seq "$count"); do
+        curl -s -c "$OUT/console$i.cookies" -H 'Content-Type: application/json' -d "{\"key\":\"$key\"}" \
+            "http://127.0.0.1:$PORT/api/console/session" >/dev/null
+        taskset -c 1 curl -s -N -b "$OUT/console$i.cookies" "http://127.0.0.1:$PORT/api/console/live" >/dev/null &
+        CONSOLE_PIDS+=($!)
+    done
+    for _ in $(seq 50); do
+        [ "$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "tether_console_streams" { print $2 }')" = "$count" ] && return 0
+        sleep 0.1
+    done
+    echo "bench: the consoles did not attach" >&2; return 1
+}
+
+close_consoles() {
+    for pid in "${CONSOLE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    CONSOLE_PIDS=()
+}
+
 row() {   # server presence name bench-args...
     local server=$1 presence=$2 name=$3; shift 3
     if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $name "* ]]; then return 0; fi
-    if [ -n "${SERVERS:-}" ] && [[ " $SERVERS " != *" $server "* ]]; then return 0; fi
+    wanted "$server" || return 0
     local tokens=()
     case $server in
         tether-hs256) tokens=(--token-key "$KEYS/bench.key") ;;
         tether-es256) tokens=(--token-key "$KEYS/es-private.pem") ;;
     esac
     start_server "$server" "$presence"
+    if [ "$server" = tether-consoles ]; then open_consoles 3; fi
     echo "bench: $server $name" >&2
     timeout 300 taskset -c 1 "$BIN/tether-bench" "$@" "${tokens[@]}" --port "$PORT" --server-pid "$SERVER_PID" \
         --src-ips 4 --json "$OUT/$server.$name.json" | tail -n 1 || echo "bench: $server $name failed" >&2
+    close_consoles
     stop_server
 }
 
@@ -138,7 +171,9 @@ each_with_tokens off connect connect --conns "$CONNECT_CONNS" --hold 2
 for window in 1 16; do
     each off "route-w$window" route --pairs 50 --window "$window" --seconds "$SECONDS_PER_ROUTE"
 done
-each_with_tokens off route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_PER_ROUTE"
+for server in "${servers[@]}" "${token_servers[@]}" "${console_servers[@]}"; do
+    row "$server" off route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_PER_ROUTE"
+done
 each off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 cluster_row cluster-route-w1 route --pairs 50 --window 1 --seconds "$SECONDS_PER_ROUTE"
 cluster_row cluster-route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_PER_ROUTE"
@@ -146,11 +181,13 @@ cluster_row cluster-route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS
 each all presence presence --conns 2000 --devices 50 --cycles 3
 each off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 
-if [ -n "${ROWS:-}${SERVERS:-}" ]; then
-    # A partial run leaves the report alone: its rows are printed for the caller to compare.
-    for json in "$OUT"/*.json; do echo "$(basename "$json" .json) $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(f"{k}={v}" for k,v in d.items() if isinstance(v,(int,float))))' "$json")"; done
+if [ -n "${ROWS:-}${SERVERS:-}" ]; then   # a partial run leaves docs/ alone
+    ran=()
+    for server in "${servers[@]}" "${token_servers[@]}" "${console_servers[@]}"; do wanted "$server" && ran+=("$server"); done
+    python3 scripts/bench_report.py "$OUT" "$OUT/benchmarks.md" "$OUT/bench.svg" "${ran[@]}"
+    echo "bench: wrote $OUT/benchmarks.md" >&2
     exit 0
 fi
 "$BIN/tether-microbench" >"$OUT/microbench.md"
-python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}" "${token_servers[@]}"
+python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}" "${token_servers[@]}" "${console_servers[@]}"
 echo "bench: wrote docs/benchmarks.md and docs/images/bench.svg" >&2

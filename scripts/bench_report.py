@@ -61,7 +61,9 @@ lines += [
     "Servers: `tether` (this build, `--limit-exempt 127.0.0.0/8`); `tether-before` (with `BASELINE=REV`: the",
     "same suite against an earlier revision, row by row beside this one); `uws` (uWebSockets, the one to",
     "beat), `node-ws`, `hummingbird` (../shared/anchors); `tether-hs256` / `tether-es256` (token mode,",
-    "every device presenting an HS256 or ES256 token, `--token-key`; connect and route-w64 rows only).",
+    "every device presenting an HS256 or ES256 token, `--token-key`; connect and route-w64 rows only);",
+    "`tether-consoles` (route-w64 only: `--api-key-file`, with three operator consoles signed in and",
+    "streaming `/api/console/live` through curl on the bench's CPU).",
     "Each row runs every server in turn before the next row, so the machine's drift falls on all alike.",
     "",
 ]
@@ -194,6 +196,15 @@ if token_servers:
         lines.append(f"| {row} | {metric} | {o if o is not None else '-'} | " + " | ".join(str(v) if v is not None else "-" for v in vals) + f" | {rel} |")
     lines += ["", "The token / open column is token mode's figure relative to open mode's (1.00x: no cost).", ""]
 
+if "tether-consoles" in servers:
+    lines += ["## Operator consoles beside none", "",
+              "route-w64 with three consoles watching the live stream, beside the plain row (the goal: within 2 %).", "",
+              "| metric | tether | tether-consoles | consoles / none |", "| --- | --- | --- | --- |"]
+    for metric, higher in [("msgs_per_s", True), ("server_cpu_us_per_msg", False), ("latency_p99_us", False)]:
+        t, c = value("tether", "route-w64", metric), value("tether-consoles", "route-w64", metric)
+        lines.append(f"| {metric} | {t if t is not None else '-'} | {c if c is not None else '-'} | {ratio(c, t, higher)} |")
+    lines += ["", "1.00x: no cost; below 1 the consoles cost that much (run to run noise is several %: see benchmarks-notes.md).", ""]
+
 # The soak runs apart (make soak, not in this suite) and keeps its own report.
 lines += ["## Soak", "",
           "`make soak` (scripts/soak.sh, not part of CI): 15,000 devices in watchers mode, 2 % of them reconnecting",
@@ -219,7 +230,7 @@ with open(report_path, "w") as f:
 
 # Chart: route msg/s (bars) and route p99 latency (bars), per server, per window.
 colors = {"tether": "#2b7bb9", "node-ws": "#d9822b", "hummingbird": "#5c9e31", "uws": "#9b59b6", "tether-before": "#8fb8d8"}
-servers = [s for s in servers if s not in ("tether-hs256", "tether-es256")]   # the chart compares servers
+servers = [s for s in servers if s not in ("tether-hs256", "tether-es256", "tether-consoles")]   # the chart compares servers
 routes = ["route-w1", "route-w16", "route-w64", "route-paced"]
 width, height, pad = 760, 300, 50
 panel = (width - 3 * pad) / 2

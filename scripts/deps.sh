@@ -3,7 +3,7 @@
 #   scripts/deps.sh build   C libraries (libuv, libcrypto, libqrencode, zlib, sqlite3) and pkg-config
 #   scripts/deps.sh test    the above, plus the independent test client (Python websockets, pytest),
 #                           headless Chromium with its driver, Selenium, a QR reader (zxing-cpp), Node with
-#                           node-ws, PyJWT, and redis-server
+#                           node-ws, PyJWT, PyYAML, redis-server, and Prometheus (promtool checks the alert rules)
 #   scripts/deps.sh bench   the above, plus node-ws for the reference server and redis-server for the cluster rows
 #   scripts/deps.sh cluster the build's, plus redis-server (make cluster)
 set -euo pipefail
@@ -55,12 +55,16 @@ if [ "$what" = test ]; then
         echo "deps: installing node-ws for the JavaScript client tests"
         apt_install node-ws
     fi
+    if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+        echo "deps: installing prometheus for the alert rule and scrape config tests"
+        apt_install --no-install-recommends prometheus
+    fi
     if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
         echo "deps: installing chromium and chromium-driver for the browser tests"
         apt_install chromium chromium-driver
     fi
-    if ! python3 -c 'import websockets, pytest, prometheus_client, selenium, zxingcpp, PIL, jwt, cryptography' >/dev/null 2>&1; then
-        echo "deps: installing Python websockets, pytest, prometheus_client, selenium, zxing-cpp, pillow, PyJWT and cryptography"
-        python3 -m pip install -q websockets pytest prometheus_client selenium zxing-cpp pillow pyjwt cryptography
+    if ! python3 -c 'import websockets, pytest, prometheus_client, selenium, zxingcpp, PIL, jwt, cryptography, yaml' >/dev/null 2>&1; then
+        echo "deps: installing Python websockets, pytest, prometheus_client, selenium, zxing-cpp, pillow, PyJWT, cryptography and PyYAML"
+        python3 -m pip install -q websockets pytest prometheus_client selenium zxing-cpp pillow pyjwt cryptography pyyaml
     fi
 fi

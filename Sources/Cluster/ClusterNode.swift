@@ -415,3 +415,11 @@ public final class ClusterNode {
 extension Duration {
     var milliseconds: UInt64 { UInt64(max(0, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)) }
 }
+
+extension ClusterNode {
+    /// The node `device` is connected to; nil when it is on none or Redis could not be asked.
+    public func holder(of device: String, _ done: @escaping (String?) -> Void) {
+        guard isAvailable else { return done(nil) }
+        commands.send([Array("HGET".utf8), Array("tether:dev:\(device)".utf8), Array("node".utf8)]) { done($0.string) }
+    }
+}

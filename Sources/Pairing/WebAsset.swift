@@ -1,4 +1,5 @@
-/// The pairing pages and their scripts and styles, compiled into the binary (no files to ship).
+/// The pages (pairing, the operator console) and their scripts and styles, compiled into the
+/// binary (no files to ship).
 public struct WebAsset: Sendable {
     public let contentType: String
     public let body: [UInt8]
@@ -17,6 +18,17 @@ public struct WebAsset: Sendable {
         case "/tether-client.js": WebAsset(contentType: script, body: PackageResources.tether_client_js)
         case "/static/favicon.svg": WebAsset(contentType: "image/svg+xml", body: PackageResources.favicon_svg)
         case "/docs/protocol.md": WebAsset(contentType: "text/markdown; charset=utf-8", body: PackageResources.protocol_md)
+        default: nil
+        }
+    }
+
+    /// The operator console's page and its own scripts and styles (served only while it is on).
+    public static func console(at path: String) -> WebAsset? {
+        switch path {
+        case "/console": WebAsset(contentType: html, body: PackageResources.console_html)
+        case "/static/console.js": WebAsset(contentType: script, body: PackageResources.console_js)
+        case "/static/console-charts.js": WebAsset(contentType: script, body: PackageResources.console_charts_js)
+        case "/static/console.css": WebAsset(contentType: "text/css; charset=utf-8", body: PackageResources.console_css)
         default: nil
         }
     }

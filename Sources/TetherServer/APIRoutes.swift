@@ -16,6 +16,7 @@ enum APIRoutes {
             return .json(403, HTTPRoutes.text(Reply(.forbidden, "in token mode a pairing QR comes from a code the box asks for: /pair/code/CODE.svg")))
         }
         guard head.path.hasPrefix("/api/") else { return nil }
+        if head.path.hasPrefix(ConsoleRoutes.apiPrefix) { return ConsoleRoutes.get(head, from: connection, server: server) }
         if let refusal = requireAPIKey(head, from: connection, server: server) { return refusal }
         let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
         if parts.count == 4, parts[2] == "devices" { return device(String(parts[3]), server: server) }
@@ -25,6 +26,7 @@ enum APIRoutes {
     static func post(_ head: HTTPRequestHead, body: [UInt8], from connection: Connection, server: Server) -> HTTPResponse? {
         if head.path == "/pair" { return pair(body, from: connection, server: server) }
         guard head.path.hasPrefix("/api/") else { return nil }
+        if head.path.hasPrefix(ConsoleRoutes.apiPrefix) { return ConsoleRoutes.post(head, body: body, from: connection, server: server) }
         if let refusal = requireAPIKey(head, from: connection, server: server) { return refusal }
         guard let fields = JSONFields(body) else { return bad("the body must be a JSON object") }
         let parts = head.path.split(separator: "/", omittingEmptySubsequences: false)
@@ -47,12 +49,18 @@ enum APIRoutes {
             return .json(404, HTTPRoutes.text(Reply(.malformed, "no API key configured (--api-key-file)")))
         }
         if hasAPIKey(head, server: server) { return nil }
+        return refuseKey(missing: head.bearerToken == nil, from: connection, server: server)
+    }
+
+    /// The answer to a wrong or missing API key (here or at the console's sign-in): 401, or 429
+    /// once one address fails more than a few times a second.
+    static func refuseKey(missing: Bool, from connection: Connection, server: Server) -> HTTPResponse {
         server.metrics.apiKeyFailures += 1
-        // Failures from one address are slowed down: past a few a second, 429 for a while.
         if let address = connection.peerIP, server.apiFailures.admit(address, now: server.loop.now) != .allow {
             return .json(429, HTTPRoutes.text(Reply(.rateLimited, "too many failed attempts; wait")), headers: [("Retry-After", "5")])
         }
-        return .json(401, HTTPRoutes.text(Reply(.forbidden, head.bearerToken == nil ? "missing API key" : "wrong API key")),
+        server.console?.record(.authFailure, device: "", detail: "\(missing ? "missing" : "wrong") API key from \(connection.peerIP.map { "\($0)" } ?? "?")")
+        return .json(401, HTTPRoutes.text(Reply(.forbidden, missing ? "missing API key" : "wrong API key")),
                      headers: [("WWW-Authenticate", "Bearer")])
     }
 
@@ -77,7 +85,7 @@ enum APIRoutes {
             return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":false}")))
         }
         let kind = server.trust?.kind(of: id).map { ",\"kind\":\"\($0.rawValue)\"" } ?? ""
-        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(server.connectedSince[id] ?? 0)\(kind)}")))
+        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(server.ledger?.arrival(of: id)?.since ?? 0)\(kind)}")))
     }
 
     /// `{"to":"ID","msg":...}`: delivered with `"from":"server"`.
@@ -97,13 +105,12 @@ enum APIRoutes {
         return .json(200, HTTPRoutes.text(Reply(.ok, "delivered", dataJSON: Reply.statusMap([(to, true)]))))
     }
 
-    private static func disconnect(_ id: String, _ fields: JSONFields, server: Server) -> HTTPResponse {
+    static func disconnect(_ id: String, _ fields: JSONFields, server: Server) -> HTTPResponse {
         if let problem = DeviceID.problem(with: id) { return bad(problem) }
-        guard let peer = server.switchboard.peer(for: id) else {
+        let reason = fields.string("reason").map { String($0.prefix(100)) } ?? "disconnected by the operator"
+        guard server.disconnect(id, reason: reason) else {
             return .json(404, HTTPRoutes.text(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(id, false)]))))
         }
-        let reason = fields.string("reason").map { String($0.prefix(100)) } ?? "disconnected by the operator"
-        peer.fail(.disconnectedByOperator, reason: reason)
         return .json(200, HTTPRoutes.text(Reply(.ok, "disconnected", dataJSON: Reply.statusMap([(id, false)]))))
     }
 

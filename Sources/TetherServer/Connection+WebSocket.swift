@@ -20,7 +20,7 @@ extension Connection {
             // Echo the peer's code (RFC 6455 section 5.5.1); an empty close gets an empty one.
             let payload: [UInt8] = code.map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } ?? []
             payload.withUnsafeBytes { send(.close, $0) }
-            finishClosing()
+            finishClosing(code: code ?? 1005, reason: "closed by the device")
         case .failure(let code, let reason):
             fail(code, reason: reason)
         }
@@ -74,6 +74,7 @@ extension Connection {
         case .refuse:
             send(Reply(.rateLimited, "over \(server.config.maxMessagesPerSecond) messages per second; slow down", idJSON: Envelope.idJSON(of: payload)))
         case .flood:
+            server.metrics.rateLimitCloses += 1
             fail(.policyViolation, reason: "message rate limit")
         }
         return false
@@ -134,14 +135,17 @@ extension Connection {
     func fail(_ code: CloseCode, reason: String) {
         guard isOpen else { return }
         FrameHeader.closePayload(code, reason: reason).withUnsafeBytes { send(.close, $0) }
-        finishClosing()
+        finishClosing(code: code.rawValue, reason: reason)
     }
 
     /// Called by the sweep when this connection is due: the request deadline while it speaks
     /// HTTP (a slowloris client is cut here), the heartbeat once it is a WebSocket.
     func checkDeadlines(now: UInt64) {
-        if case .closing = state { return }
-        if case .waiting = state { return scheduleCheck(at: now + 1000) }   // the fleet answers within its 2 s deadline
+        switch state {
+        case .closing, .stream: return
+        case .waiting: return scheduleCheck(at: now + 1000)   // the fleet answers within its 2 s deadline
+        default: break
+        }
         // The check moved later since this entry was filed: file it again for the new time.
         guard now + server.heartbeatWheel.resolution > nextCheck else { return scheduleCheck(at: nextCheck) }
         if case .http(let parser) = state {
@@ -189,7 +193,7 @@ extension Connection {
         case .dead:
             server.logger.debug("heartbeat timeout", metadata: ["device": "\(deviceID ?? "-")"])
             server.metrics.heartbeatTimeouts += 1
-            terminate()
+            terminate(reason: "heartbeat timeout")
         }
     }
 }

@@ -36,6 +36,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case closing
         /// An answer from the fleet (a claim, a status lookup) is awaited: input is held until then.
         case waiting
+        /// The console's live stream (server-sent events): written to each second; input is discarded.
+        case stream
     }
     var state = State.http(RequestHeadParser())
     /// The small facts below, in one word (an idle connection's size is what fleets pay for).
@@ -143,7 +145,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     state = .webSocket(kept)
                 }
                 return
-            case .closing:
+            case .closing, .stream:
                 return
             case .waiting:
                 return server.holdInput(self, UnsafeRawBufferPointer(bytes))
@@ -202,11 +204,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     override func didEnd(with error: UVError?) {
-        terminate()
+        terminate(reason: error == nil ? "ended without a close frame" : "connection lost")
     }
 
     override func didFinishClosing() {
-        leaveSwitchboard()
+        leaveSwitchboard(code: 1006, reason: "closed")
         server.connectionDidClose(self)
     }
 
@@ -241,6 +243,17 @@ final class Connection: TCPConnection, SwitchboardPeer {
         if Handshake.isUpgradeRequest(head) { return upgrade(head) }
         guard head.method == "GET" || head.method == "POST" else {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET and POST are served")), headers: [("Allow", "GET, POST")]))
+        }
+        if ConsoleRoutes.openStream(head, from: self, server: server) { return }
+        if let view = server.clusterConsole, head.method == "GET", let id = ConsoleRoutes.lookedUpDevice(head), case .http(let parser) = state {
+            // Which node holds the device is asked of the fleet before the lookup is answered.
+            beginWaiting()
+            return view.refreshHolder(of: id) { [self] in
+                guard isWaiting else { return }
+                state = .http(parser)
+                finish(head, HTTPRoutes.respond(to: head, body: body, from: self, server: server), served: served)
+                if case .http = state { endWaiting() }
+            }
         }
         if server.cluster != nil, head.method == "GET", head.path == "/online_status", case .http(let parser) = state {
             // The fleet is asked: the answer (and any request pipelined behind it) waits for Redis.
@@ -289,6 +302,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 switch trust.verify(request.token, for: request.deviceID) {
                 case .failure(let problem):
                     server.metrics.authFailures[problem.reason, default: 0] += 1
+                    server.console?.record(.authFailure, device: request.deviceID, detail: problem.reason)
                     return respondAndClose(Server.unauthorized(problem))
                 case .success(let verified):
                     claims = verified
@@ -310,6 +324,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
             // The wheel entry filed at accept fires first; from then on the expiry is a deadline too.
             if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
         }
+        server.deviceArrived(request.deviceID, self)
         if !request.queryStatus.isEmpty {
             server.queryStatus(request.queryStatus, watcher: self, fleet: fleet) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
         }
@@ -361,11 +376,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
     // MARK: Ending
 
     /// Stops interpreting input, sends FIN after what is queued, and waits (bounded) for EOF.
-    /// The device leaves the switchboard now, so its offline goes out with this tick.
-    func finishClosing() {
+    /// The device leaves the switchboard now, so its offline goes out with this tick; `code` and
+    /// `reason` are the close frame's, for the console and the disconnect counts.
+    func finishClosing(code: UInt16 = CloseCode.normal.rawValue, reason: String = "") {
         state = .closing
         isOpen = false
-        leaveSwitchboard()
+        leaveSwitchboard(code: code, reason: reason)
         if let tls {   // close_notify last of all records, so the peer can tell the end from a cut
             flushGathered()
             encodeHeldOutput()
@@ -384,12 +400,18 @@ final class Connection: TCPConnection, SwitchboardPeer {
         fail(.policyViolation, reason: "slow consumer")
     }
 
-    /// Closes the socket at once (peer gone, or it did not finish closing in time).
-    func terminate() {
+    /// Closes the socket at once (peer gone, or it did not finish closing in time): for a device,
+    /// an end without a close frame (1006).
+    func terminate(reason: String = "closed") {
         state = .closing
         isOpen = false
-        leaveSwitchboard()
+        leaveSwitchboard(code: 1006, reason: reason)
         close()
+    }
+
+    /// The console's live stream takes over: from now on input is discarded and nothing times out.
+    func becomeStream() {
+        state = .stream
     }
 
     /// The server is going away: close with 1001, and leave without announcing offline (the
@@ -399,17 +421,17 @@ final class Connection: TCPConnection, SwitchboardPeer {
         if let id = deviceID {
             server.switchboard.unregisterQuietly(id, self)
             server.trust?.forget(id)
-            server.connectedSince[id] = nil
+            server.deviceLeft(id, code: CloseCode.goingAway.rawValue, reason: "server going away")
         }
         fail(.goingAway, reason: "server going away")
     }
 
-    private func leaveSwitchboard() {
+    private func leaveSwitchboard(code: UInt16, reason: String) {
         guard let id = deviceID else { return }   // the switchboard clears it
         server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
         if server.switchboard.unregister(id, self) && server.cluster != nil { server.leaveCluster(id) }
         server.trust?.forget(id)
-        server.connectedSince[id] = nil
+        server.deviceLeft(id, code: code, reason: reason)
     }
 }
 

@@ -26,8 +26,10 @@ enum HTTPRoutes {
             response = .json(200, "{\"status\":\"ok\"}")
         case "/metrics":
             if server.config.metricsAuth, let refusal = APIRoutes.requireAPIKey(head, from: connection, server: server) { return refusal }
-            let text = server.metrics.render(connections: server.connectionCount, devices: server.switchboard.deviceCount,
-                                             presenceEvents: server.switchboard.presenceEventCount) + server.clusterMetrics()
+            let text = server.metrics.render(Metrics.Gauges(
+                connections: server.connectionCount, connectionsLimit: server.config.maxConnections, devices: server.switchboard.deviceCount,
+                presenceEvents: server.switchboard.presenceEventCount, queuedBytes: server.queuedBytes(),
+                consoleStreams: server.console?.streamCount ?? 0)) + server.clusterMetrics()
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         case "/readyz":
             if server.draining {
@@ -40,6 +42,7 @@ enum HTTPRoutes {
         case "/online_status":
             response = onlineStatus(head, from: connection, server: server)
         default:
+            if let console = ConsoleRoutes.asset(head, server: server) { return console }
             response = PairingRoutes.respond(to: head, from: connection, server: server) ?? .json(404, text(Reply(.malformed, "no route for \(head.path)")))
         }
         return response

@@ -27,6 +27,11 @@ final class Metrics {
     /// TLS connections refused or failed, by reason (handshake_failed, plain_http, tls_on_plain_port, ...).
     var tlsRefusals: [String: UInt64] = [:]
     var tlsReloads: [String: UInt64] = [:]
+    /// Connections that became a device, and devices whose connection ended, by close code.
+    var deviceConnects: UInt64 = 0
+    var deviceDisconnects: [UInt16: UInt64] = [:]
+    /// Devices closed with 1008 for flooding past --max-messages-per-second.
+    var rateLimitCloses: UInt64 = 0
     var qrCacheHits: UInt64 = 0
     var qrCacheMisses: UInt64 = 0
     /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
@@ -45,7 +50,17 @@ final class Metrics {
         return recent[min(recent.count - 1, recent.count * 99 / 100)]
     }
 
-    func render(connections: Int, devices: Int, presenceEvents: UInt64) -> String {
+    /// What /metrics reports besides the counters kept here, read by the server when asked.
+    struct Gauges {
+        var connections: Int
+        var connectionsLimit: Int
+        var devices: Int
+        var presenceEvents: UInt64
+        var queuedBytes: Int
+        var consoleStreams: Int
+    }
+
+    func render(_ gauges: Gauges) -> String {
         var text = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, UInt64)]) {
             text += "# HELP tether_\(name) \(help)\n# TYPE tether_\(name) \(type)\n"
@@ -54,18 +69,24 @@ final class Metrics {
         func byStatus(_ counts: [Int: UInt64]) -> [(String, UInt64)] {
             counts.sorted { $0.key < $1.key }.map { ("{status=\"\($0.key)\"}", $0.value) }
         }
-        metric("connections", "gauge", "Open connections.", [("", UInt64(connections))])
-        metric("devices", "gauge", "Registered devices.", [("", UInt64(devices))])
+        metric("connections", "gauge", "Open connections.", [("", UInt64(gauges.connections))])
+        metric("connections_limit", "gauge", "Connections served at once (--max-connections); more get 503.", [("", UInt64(gauges.connectionsLimit))])
+        metric("devices", "gauge", "Registered devices.", [("", UInt64(gauges.devices))])
         metric("connections_total", "counter", "Connections accepted.", [("", connectionsTotal)])
+        metric("device_connects_total", "counter", "Connections that became a device.", [("", deviceConnects)])
+        metric("device_disconnects_total", "counter", "Devices whose connection ended, by close code (1006: no close frame; other: a code Tether does not use).",
+               deviceDisconnects.sorted { $0.key < $1.key }.map { ("{code=\"\(Metrics.codeLabel($0.key))\"}", $0.value) })
+        metric("queued_bytes", "gauge", "Bytes held in user space for devices' connections (not yet taken by the kernel).", [("", UInt64(gauges.queuedBytes))])
         metric("handshakes_failed_total", "counter", "Requests refused before an upgrade, by HTTP status.", byStatus(handshakesFailed))
         metric("messages_routed_total", "counter", "Messages forwarded to their recipient.", [("", messagesRouted)])
         metric("routing_errors_total", "counter", "Error replies to senders, by status.", byStatus(routingErrors))
-        metric("presence_events_total", "counter", "Online and offline events.", [("", presenceEvents)])
+        metric("presence_events_total", "counter", "Online and offline events.", [("", gauges.presenceEvents)])
         metric("presence_frames_total", "counter", "Presence frames written (events times recipients).", [("", presenceFrames)])
         metric("bytes_in_total", "counter", "Bytes read from sockets.", [("", bytesIn)])
         metric("bytes_out_total", "counter", "Bytes handed to sockets.", [("", bytesOut)])
         metric("heartbeat_timeouts_total", "counter", "Connections closed for silence after a ping.", [("", heartbeatTimeouts)])
         metric("slow_consumer_closes_total", "counter", "Connections closed with 1008 for staying over the queue cap.", [("", slowConsumerCloses)])
+        metric("rate_limit_closes_total", "counter", "Devices closed with 1008 for flooding past --max-messages-per-second.", [("", rateLimitCloses)])
         metric("undelivered_total", "counter", "Routed messages answered status 1 because the recipient's connection ended before the kernel took them.", [("", undelivered)])
         metric("address_refusals_total", "counter", "Connections refused by the per-address limits, by limit.",
                addressRefusals.sorted { $0.key < $1.key }.map { ("{limit=\"\($0.key)\"}", $0.value) })
@@ -81,6 +102,7 @@ final class Metrics {
                tlsRefusals.sorted { $0.key < $1.key }.map { ("{reason=\"\($0.key)\"}", $0.value) })
         metric("tls_reloads_total", "counter", "Certificate reloads (SIGHUP), by result.",
                tlsReloads.sorted { $0.key < $1.key }.map { ("{result=\"\($0.key)\"}", $0.value) })
+        metric("console_streams", "gauge", "Operator consoles watching the live stream.", [("", UInt64(gauges.consoleStreams))])
         metric("loop_lag_p99_milliseconds", "gauge", "p99 of the sweep timer's lateness over the last minute.", [("", lagP99Milliseconds)])
         metric("open_fds", "gauge", "Open file descriptors.", [("", UInt64(Metrics.openDescriptors()))])
         var limit = rlimit()
@@ -89,6 +111,15 @@ final class Metrics {
         metric("resident_memory_bytes", "gauge", "Resident set size.", [("", Metrics.residentBytes())])
         return text
     }
+
+    /// Counts a device's close. Codes RFC 6455 defines and Tether's own are counted apart, any
+    /// other under "other": a device may send any code from 3000 to 4999, and the label set stays small.
+    func countDisconnect(code: UInt16) {
+        let named = (1000...1011).contains(code) || (4001...4003).contains(code)
+        deviceDisconnects[named ? code : 0, default: 0] += 1
+    }
+
+    static func codeLabel(_ key: UInt16) -> String { key == 0 ? "other" : String(key) }
 
     static func openDescriptors() -> Int {
         guard let directory = opendir("/proc/self/fd") else { return 0 }

@@ -151,6 +151,11 @@ extension Server {
         let events = ClusterEvents(server: self)
         clusterEvents = events
         cluster.delegate = events
+        if let console {
+            let view = ClusterConsoleView(node: cluster)
+            clusterConsole = view
+            console.cluster = view
+        }
         switchboard.onWatchChange = { [unowned self] device, watched in
             if watched {
                 cluster.watch(device)

@@ -1,5 +1,6 @@
 import Auth
 import Cluster
+import Console
 import Glibc
 import TLS
 import WebSocketDeflate
@@ -63,8 +64,10 @@ public final class Server {
     var apiFailures = RateLimiter<IPAddress>(perSecond: 2)
     /// The TLS settings new connections start from (nil on a plain server); SIGHUP swaps them.
     let tlsContext: TLSContext?
-    /// When each device connected (wall clock), kept only when the API (which reports it) is on.
-    var connectedSince: [String: Int64] = [:]
+    /// When each device connected and its class, kept only when the API (which reports it) is on.
+    var ledger: DeviceLedger?
+    /// The operator console (--console, behind the API key); nil when off.
+    private(set) var console: OperatorConsole?
     /// Each TLS connection's session.
     var tlsSessions: [ObjectIdentifier: TLSSession] = [:]
     /// permessage-deflate (nil with --deflate off): one shared compressor and decompressor serve
@@ -77,6 +80,8 @@ public final class Server {
     /// This process as a node of a fleet (`--cluster`); nil for a single process.
     let cluster: ClusterNode?
     var clusterEvents: ClusterEvents?
+    /// The console's view of the fleet (the console keeps it weakly).
+    var clusterConsole: ClusterConsoleView?
     /// Each device held here and its connection's serial in the fleet's registry (cluster only).
     var clusterSerials: [String: UInt64] = [:]
     var nextClusterSerial: UInt64 = 0
@@ -118,6 +123,8 @@ public final class Server {
         heartbeatWheel = TimingWheel(resolution: Server.sweepMilliseconds(config), now: loop.now)
         if config.maxMessagesPerSecond > 0 { rateLimiter = RateLimiter(perSecond: config.maxMessagesPerSecond) }
         if config.maxRendersPerSecondPerAddress > 0 { renderLimiter = RateLimiter(perSecond: config.maxRendersPerSecondPerAddress) }
+        if config.apiKey != nil { ledger = DeviceLedger() }
+        if config.console && config.apiKey != nil { console = OperatorConsole(server: self) }
     }
 
     static func makeTrust(_ config: ServerConfig) throws -> Trust {
@@ -273,6 +280,7 @@ public final class Server {
         closedSinceTrim += 1
         closedInWheel += 1
         rateLimiter?.forget(id)
+        console?.forget(connection)
         if let address = countedAddress.removeValue(forKey: id) { addressLimits?.release(address) }
         if draining && connectionCount == 0 { loop.stop() }
     }

@@ -99,6 +99,9 @@ public struct ServerConfig: Sendable {
     public var publicKeys: [VerificationKey] = []
     /// The backend's key for `/api/...` (Bearer). Default none: the API answers 404.
     public var apiKey: [UInt8]?
+    /// Serve the operator console (`/console`, signed in with the API key; without `apiKey` it is
+    /// not served). Default on.
+    public var console = true
     /// `/metrics` needs the API key too. Default off.
     public var metricsAuth = false
     /// Where revocations are kept (SQLite). Default `./tether-state`.

@@ -122,6 +122,9 @@ struct Tether: ParsableCommand {
     @Option(help: "permessage-deflate for clients that offer it: on or off. Default on.")
     var deflate: String?
 
+    @Option(help: "The operator console at /console (sign-in with the API key; needs --api-key-file): on or off. Default on.")
+    var console: String?
+
     @Flag(inversion: .prefixedNo, help: "Serve /metrics only with the API key. Default off.")
     var metricsAuth: Bool?
 
@@ -254,6 +257,10 @@ struct Tether: ParsableCommand {
         if let mode = deflate ?? env.string("DEFLATE") {
             guard mode == "on" || mode == "off" else { throw ValidationError("deflate must be on or off, not \(mode)") }
             config.deflate = mode == "on"
+        }
+        if let mode = console ?? env.string("CONSOLE") {
+            guard mode == "on" || mode == "off" else { throw ValidationError("console must be on or off, not \(mode)") }
+            config.console = mode == "on"
         }
         config.tlsCertificateFile = tlsCert ?? env.string("TLS_CERT")
         config.tlsKeyFile = tlsKey ?? env.string("TLS_KEY")

@@ -650,3 +650,44 @@ def test_metrics_show_the_link_and_the_live_nodes_and_the_env_variable_joins(mak
         assert b"tether_cluster_" not in body, "without --cluster nothing changes"
     finally:
         plain.stop()
+
+
+def test_the_console_lists_every_node_and_finds_a_device_on_another(make_cluster, tmp_path):
+    """With an API key the console's live stream carries one row per node, and a lookup on node A
+    of a device connected to node B says it is online there."""
+    import re
+    import urllib.request
+    from consoleapi import call, sign_in
+    key = os.urandom(24).hex()
+    (tmp_path / "api.key").write_text(key)
+    cluster = make_cluster(nodes=2, args=["--api-key-file", str(tmp_path / "api.key")])
+
+    def node_id(node):
+        match = re.search(r"node=([0-9a-f]{16})", node.tail(200))
+        assert match, node.tail(200)
+        return match.group(1)
+
+    async def go():
+        box = await Peer.open(cluster[1], "cv-box")
+        cookie = sign_in(cluster[0].port, key)
+        status, answer, _ = await asyncio.to_thread(call, cluster[0].port, "GET", "/api/console/devices/cv-box", None, cookie)
+        assert status == 200 and answer["data"]["online"] is True and answer["data"]["node"] == node_id(cluster[1])
+        status, answer, _ = await asyncio.to_thread(call, cluster[0].port, "GET", "/api/console/devices/cv-nobody", None, cookie)
+        assert answer["data"]["online"] is False and answer["data"]["node"] is None
+
+        def rows():
+            request = urllib.request.Request(f"http://127.0.0.1:{cluster[0].port}/api/console/live", headers={"Cookie": cookie})
+            with urllib.request.urlopen(request, timeout=10) as stream:
+                for _ in range(400):
+                    line = stream.readline().decode()
+                    if line.startswith("data:") and '"nodes":[{' in line:
+                        nodes = json.loads(line[5:])["nodes"]
+                        if len(nodes) == 2:
+                            return nodes
+            return None
+        nodes = await asyncio.to_thread(rows)
+        assert nodes and {n["id"] for n in nodes} == {node_id(cluster[0]), node_id(cluster[1])}
+        assert all(n["up"] for n in nodes)
+        assert {n["id"]: n["devices"] for n in nodes}[node_id(cluster[1])] == 1
+        await box.close()
+    run(go())
