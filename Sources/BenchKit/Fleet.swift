@@ -14,6 +14,8 @@ public struct BenchTarget {
     public var serverPID: Int32?
     /// Token mode: the device token for an id (minted before the clients start, off the clock).
     public var token: ((String) -> String)?
+    /// TLS and permessage-deflate for every client (`--tls`, `--deflate`).
+    public var client = WSClientOptions()
 
     public init() {}
 
@@ -57,7 +59,7 @@ public final class Fleet: WSClientDelegate {
         for id in newIDs {
             ids.append(id)
             tokens.append(target.token?(id))
-            clients.append(WSClient(index: clients.count, delegate: self))
+            clients.append(WSClient(index: clients.count, delegate: self, options: target.client))
         }
         pump()
     }
