@@ -50,6 +50,9 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$KEYS/es.pem" 2>/dev/null
 openssl pkcs8 -topk8 -nocrypt -in "$KEYS/es.pem" -out "$KEYS/es-private.pem"
 openssl ec -in "$KEYS/es.pem" -pubout -out "$KEYS/es-public.pem" 2>/dev/null
 token_servers=(tether-hs256 tether-es256)
+# TLS rows: an ECDSA P-256 certificate for 127.0.0.1 (the bench does not verify it).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 -days 2 \
+    -keyout "$KEYS/tls-key.pem" -out "$KEYS/tls-cert.pem" 2>/dev/null
 
 start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
@@ -59,6 +62,7 @@ start_server() {   # name presence -> sets SERVER_PID
         tether) taskset -c 0 "$BIN/tether" "${common[@]}" >"$OUT/server.log" 2>&1 & ;;
         tether-hs256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-hmac-key-file "$KEYS/bench.key" >"$OUT/server.log" 2>&1 & ;;
         tether-es256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-public-key-file "$KEYS/es-public.pem" >"$OUT/server.log" 2>&1 & ;;
+        tether-tls) taskset -c 0 "$BIN/tether" "${common[@]}" --tls-cert "$KEYS/tls-cert.pem" --tls-key "$KEYS/tls-key.pem" >"$OUT/server.log" 2>&1 & ;;
         tether-before) taskset -c 0 "$BASE/src/.build/release/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" >"$OUT/server.log" 2>&1 & ;;
         uws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$UWS/run.sh" >"$OUT/server.log" 2>&1 & ;;
         node-ws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$ANCHORS/node-ws/run.sh" >"$OUT/server.log" 2>&1 & ;;
@@ -103,6 +107,15 @@ each_with_tokens off route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_
 each off route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 each all presence presence --conns 2000 --devices 50 --cycles 3
 each off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
+# TLS and permessage-deflate (docs/benchmarks-tls.md): Tether only, as the anchors are built
+# without SSL and compression. Plain rows of the same run are the reference.
+row tether-tls off tls-connect connect --tls --conns 5000 --hold 0
+row tether-tls off tls-idle-memory connect --tls --conns "$CONNECT_CONNS" --hold 2
+for window in 1 64; do
+    row tether-tls off "tls-route-w$window" route --tls --pairs 50 --window "$window" --seconds "$SECONDS_PER_ROUTE"
+done
+row tether off deflate-off route --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE" --message-bytes 1024 --wire-bytes
+row tether off deflate-on route --deflate --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE" --message-bytes 1024 --wire-bytes
 
 if [ -n "${ROWS:-}${SERVERS:-}" ]; then
     # A partial run leaves the report alone: its rows are printed for the caller to compare.

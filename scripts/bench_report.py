@@ -154,6 +154,9 @@ if token_servers:
         lines.append(f"| {row} | {metric} | {o if o is not None else '-'} | " + " | ".join(str(v) if v is not None else "-" for v in vals) + f" | {rel} |")
     lines += ["", "The token / open column is token mode's figure relative to open mode's (1.00x: no cost).", ""]
 
+import bench_report_tls  # noqa: E402 (scripts/ is on the path: this file runs as a script)
+lines += bench_report_tls.section(out)
+
 # The soak runs apart (make soak, not in this suite) and keeps its own report.
 lines += ["## Soak", "",
           "`make soak` (scripts/soak.sh, not part of CI): 15,000 devices in watchers mode, 2 % of them reconnecting",
