@@ -57,6 +57,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj 
 start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
     PORT=$((PORT + 1))
+    # The machine is shared: skip ports another run is listening on (its server would answer the probe below).
+    while (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do PORT=$((PORT + 1)); done
     local common=(--host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 --state-dir "$OUT/state")
     case $name in
         tether) taskset -c 0 "$BIN/tether" "${common[@]}" >"$OUT/server.log" 2>&1 & ;;
