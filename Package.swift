@@ -90,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "BenchKit",
-            dependencies: ["UV", "WebSocket", "Auth", .product(name: "Histogram", package: "hdrhistogram-swift")]
+            dependencies: ["UV", "WebSocket", "Auth", "TLS", "WebSocketDeflate", .product(name: "Histogram", package: "hdrhistogram-swift")]
         ),
         .executableTarget(
             name: "tether-bench",
@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
-        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit"], exclude: ["faulty_server.py"]),
+        .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "TLS", "WebSocket", "WebSocketDeflate"], exclude: ["faulty_server.py"]),
         .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),

@@ -56,16 +56,22 @@ token_servers=(tether-hs256 tether-es256)
 # The operator console's cost: route-w64 while three consoles watch the live stream.
 openssl rand -hex 24 >"$KEYS/api.key"
 console_servers=(tether-consoles)
+# TLS rows: an ECDSA P-256 certificate for 127.0.0.1 (the bench does not verify it).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 -days 2 \
+    -keyout "$KEYS/tls-key.pem" -out "$KEYS/tls-cert.pem" 2>/dev/null
 
 start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
     PORT=$((PORT + 1))
+    # The machine is shared: skip ports another run is listening on (its server would answer the probe below).
+    while (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do PORT=$((PORT + 1)); done
     local common=(--host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 --state-dir "$OUT/state")
     case $name in
         tether) taskset -c 0 "$BIN/tether" "${common[@]}" >"$OUT/server.log" 2>&1 & ;;
         tether-hs256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-hmac-key-file "$KEYS/bench.key" >"$OUT/server.log" 2>&1 & ;;
         tether-es256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-public-key-file "$KEYS/es-public.pem" >"$OUT/server.log" 2>&1 & ;;
         tether-consoles) taskset -c 0 "$BIN/tether" "${common[@]}" --api-key-file "$KEYS/api.key" >"$OUT/server.log" 2>&1 & ;;
+        tether-tls) taskset -c 0 "$BIN/tether" "${common[@]}" --tls-cert "$KEYS/tls-cert.pem" --tls-key "$KEYS/tls-key.pem" >"$OUT/server.log" 2>&1 & ;;
         tether-before) taskset -c 0 "$BASE/src/.build/release/tether" --host 127.0.0.1 --port "$PORT" --presence "$presence" >"$OUT/server.log" 2>&1 & ;;
         uws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$UWS/run.sh" >"$OUT/server.log" 2>&1 & ;;
         node-ws) PORT=$PORT PRESENCE=$presence taskset -c 0 "$ANCHORS/node-ws/run.sh" >"$OUT/server.log" 2>&1 & ;;
@@ -180,6 +186,15 @@ cluster_row cluster-route-w64 route --pairs 50 --window 64 --seconds "$SECONDS_P
 cluster_row cluster-route-paced route --pairs 1000 --rate 20 --seconds "$SECONDS_PER_ROUTE"
 each all presence presence --conns 2000 --devices 50 --cycles 3
 each off churn churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds "$SECONDS_PER_ROUTE"
+# TLS and permessage-deflate (docs/benchmarks-tls.md): Tether only, as the anchors are built
+# without SSL and compression. Plain rows of the same run are the reference.
+row tether-tls off tls-connect connect --tls --conns 5000 --hold 0
+row tether-tls off tls-idle-memory connect --tls --conns "$CONNECT_CONNS" --hold 2
+for window in 1 64; do
+    row tether-tls off "tls-route-w$window" route --tls --pairs 50 --window "$window" --seconds "$SECONDS_PER_ROUTE"
+done
+row tether off deflate-off route --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE" --message-bytes 1024 --wire-bytes
+row tether off deflate-on route --deflate --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE" --message-bytes 1024 --wire-bytes
 
 if [ -n "${ROWS:-}${SERVERS:-}" ]; then   # a partial run leaves docs/ alone
     ran=()

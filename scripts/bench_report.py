@@ -204,6 +204,8 @@ if "tether-consoles" in servers:
         t, c = value("tether", "route-w64", metric), value("tether-consoles", "route-w64", metric)
         lines.append(f"| {metric} | {t if t is not None else '-'} | {c if c is not None else '-'} | {ratio(c, t, higher)} |")
     lines += ["", "1.00x: no cost; below 1 the consoles cost that much (run to run noise is several %: see benchmarks-notes.md).", ""]
+import bench_report_tls  # noqa: E402 (scripts/ is on the path: this file runs as a script)
+lines += bench_report_tls.section(out)
 
 # The soak runs apart (make soak, not in this suite) and keeps its own report.
 lines += ["## Soak", "",

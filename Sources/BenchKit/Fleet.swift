@@ -18,6 +18,8 @@ public struct BenchTarget {
     public var recipientPort: Int?
     /// Token mode: the device token for an id (minted before the clients start, off the clock).
     public var token: ((String) -> String)?
+    /// TLS and permessage-deflate for every client (`--tls`, `--deflate`).
+    public var client = WSClientOptions()
 
     public init() {}
 
@@ -64,7 +66,7 @@ public final class Fleet: WSClientDelegate {
             ids.append(id)
             addresses.append(destination)
             tokens.append(target.token?(id))
-            clients.append(WSClient(index: clients.count, delegate: self))
+            clients.append(WSClient(index: clients.count, delegate: self, options: target.client))
         }
         pump()
     }

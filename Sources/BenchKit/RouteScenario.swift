@@ -9,6 +9,8 @@ public final class RouteScenario {
     let window: Int
     let rate: Double?
     let seconds: Double
+    /// 0: the bare envelope (about 80 bytes); N: padded to about N bytes (RoutePadding).
+    let messageBytes: Int
     private var ledgers: [RouteLedger]
     private var prefixes: [[UInt8]]
     private var latency = newLatencyHistogram()
@@ -20,11 +22,12 @@ public final class RouteScenario {
     private var errorsByStatus: [Int: Int] = [:]
     private var nextDue: [UInt64]
 
-    public init(pairs: Int, window: Int, rate: Double?, seconds: Double) {
+    public init(pairs: Int, window: Int, rate: Double?, seconds: Double, messageBytes: Int = 0) {
         self.pairs = pairs
         self.window = max(1, window)
         self.rate = rate
         self.seconds = seconds
+        self.messageBytes = messageBytes
         ledgers = Array(repeating: RouteLedger(), count: pairs)
         prefixes = []
         nextDue = Array(repeating: 0, count: pairs)
@@ -61,7 +64,11 @@ public final class RouteScenario {
         fleet = try Fleet(loop: loop, target: target)
         let boxes = (0..<pairs).map { "\(target.idPrefix)box-\($0)" }
         let phones = (0..<pairs).map { "\(target.idPrefix)phone-\($0)" }
-        prefixes = (0..<pairs).map { Array("{\"from\":\"\(phones[$0])\",\"to\":\"\(boxes[$0])\",\"msg\":\"".utf8) }
+        prefixes = (0..<pairs).map { pair in
+            let head = "{\"from\":\"\(phones[pair])\",\"to\":\"\(boxes[pair])\","
+            let padding = RoutePadding.member(totalBytes: messageBytes, fixedBytes: head.utf8.count + 7, seed: pair)
+            return Array((head + padding + "\"msg\":\"").utf8)
+        }
         fleet.onText = { [unowned self] client, payload in received(client.index, payload) }
         fleet.open(boxes, port: target.recipientPort)
         fleet.open(phones)

@@ -1,4 +1,5 @@
 import Glibc
+import TLS
 import UV
 import WebSocket
 
@@ -12,6 +13,7 @@ public protocol WSClientDelegate: AnyObject {
 
 /// The client side of RFC 6455 for load generation: handshake with the accept value checked,
 /// masked frames out, pings answered, close handshake. Reuses the WebSocket module's codec.
+/// With `WSClientOptions`, over TLS (WSClient+TLS.swift) and with permessage-deflate (ClientDeflate).
 public final class WSClient: TCPConnectionDelegate {
     public let index: Int
     unowned let delegate: any WSClientDelegate
@@ -22,12 +24,19 @@ public final class WSClient: TCPConnectionDelegate {
     private var head: [UInt8] = []
     private var expectedAccept = ""
     private var decoder = FrameDecoder(role: .client, maxMessageBytes: 64 << 20)
-    private let maskKey = UInt32.random(in: 1...UInt32.max)
+    let maskKey = UInt32.random(in: 1...UInt32.max)
     public var handshakeStarted: UInt64 = 0
+    let options: WSClientOptions
+    var tls: TLSClientSession?
+    /// Over TLS: sends the upgrade request once the handshake is done.
+    var onHandshake: (() -> Void)?
+    /// The server agreed to permessage-deflate: outgoing text is compressed.
+    public private(set) var compresses = false
 
-    public init(index: Int, delegate: any WSClientDelegate) {
+    public init(index: Int, delegate: any WSClientDelegate, options: WSClientOptions = WSClientOptions()) {
         self.index = index
         self.delegate = delegate
+        self.options = options
     }
 
     public func connect(loop: Loop, to address: SocketAddress, from source: SocketAddress?, path: String, host: String) {
@@ -40,21 +49,31 @@ public final class WSClient: TCPConnectionDelegate {
                 self.tcp = tcp
                 tcp.delegate = self
                 try? tcp.setNoDelay(true)
-                var keyBytes = [UInt8](repeating: 0, count: 16)
-                for i in 0..<16 { keyBytes[i] = UInt8.random(in: 0...255) }
-                let key = Handshake.base64(keyBytes)
-                expectedAccept = Handshake.acceptValue(forKey: key)
-                let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                Array(request.utf8).withUnsafeBytes { _ = tcp.write($0) }
+                if let context = options.tls {
+                    startTLS(tcp, context: context) { [unowned self] in sendUpgrade(tcp, path: path, host: host) }
+                } else {
+                    sendUpgrade(tcp, path: path, host: host)
+                }
                 do { try tcp.startReading() } catch { end(reason: "read: \(error)") }
             }
         }
     }
 
+    private func sendUpgrade(_ tcp: DelegatingConnection, path: String, host: String) {
+        var keyBytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<16 { keyBytes[i] = UInt8.random(in: 0...255) }
+        let key = Handshake.base64(keyBytes)
+        expectedAccept = Handshake.acceptValue(forKey: key)
+        let extensions = options.deflate ? "Sec-WebSocket-Extensions: \(ClientDeflate.offer)\r\n" : ""
+        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\(extensions)\r\n"
+        Array(request.utf8).withUnsafeBytes { _ = tcp.write($0) }
+    }
+
     /// Sends one masked text frame built in the shared scratch buffer.
     public func sendText(_ payload: UnsafeRawBufferPointer) {
         guard isOpen, let tcp else { return }
+        if compresses && ClientDeflate.withCompressedFrame(payload, maskKey: maskKey, { tcp.send($0) }) { return }
         Scratch.shared.withFrame(payload, maskKey: maskKey) { tcp.send($0) }
     }
 
@@ -66,6 +85,7 @@ public final class WSClient: TCPConnectionDelegate {
             Scratch.shared.withFrame(payload.withUnsafeMutableBytes { UnsafeRawBufferPointer($0) }, maskKey: maskKey, opcode: .close) {
                 _ = tcp.write($0)
             }
+            if let tls { closeTLS(tls, tcp) }
             tcp.shutdown()
         } else {
             tcp.close()
@@ -78,6 +98,12 @@ public final class WSClient: TCPConnectionDelegate {
     // MARK: TCPConnectionDelegate
 
     public func connection(_ connection: DelegatingConnection, didRead bytes: UnsafeMutableRawBufferPointer) {
+        if let tls { return readTLS(tls, connection, bytes) }
+        consume(connection, bytes)
+    }
+
+    /// WebSocket bytes (plaintext, when over TLS): the 101 response, then frames.
+    func consume(_ connection: DelegatingConnection, _ bytes: UnsafeMutableRawBufferPointer) {
         var bytes = bytes
         if !isOpen && !ended {
             guard let consumed = readHead(UnsafeRawBufferPointer(bytes)) else { return }
@@ -94,7 +120,12 @@ public final class WSClient: TCPConnectionDelegate {
                 connection.close()
             case .failure(_, let reason):
                 end(reason: "protocol: \(reason)")
-            case .binary, .pong, .compressed: break
+            case .compressed(let opcode, let payload):
+                let error = ClientDeflate.inflate(payload) { message in
+                    if opcode == .text { delegate.client(self, didReceiveText: message) }
+                }
+                if let error { fail("inflate: \(error)") }
+            case .binary, .pong: break
             }
         }
     }
@@ -121,9 +152,15 @@ public final class WSClient: TCPConnectionDelegate {
             fail("handshake refused: \(text.prefix(40))")
             return nil
         }
-        guard text.lowercased().contains("sec-websocket-accept: \(expectedAccept.lowercased())") else {
+        let lowercased = text.lowercased()
+        guard lowercased.contains("sec-websocket-accept: \(expectedAccept.lowercased())") else {
             fail("bad Sec-WebSocket-Accept")
             return nil
+        }
+        if options.deflate && ClientDeflate.agreed(inLowercasedHead: lowercased) {
+            compresses = true
+            ClientDeflate.agreements += 1
+            decoder.acceptsCompression = true
         }
         isOpen = true
         everOpened = true
@@ -139,12 +176,12 @@ public final class WSClient: TCPConnectionDelegate {
         return nil
     }
 
-    private func fail(_ reason: String) {
+    func fail(_ reason: String) {
         tcp?.close()
         end(reason: reason)
     }
 
-    private func end(reason: String) {
+    func end(reason: String) {
         guard !ended else { return }
         ended = true
         isOpen = false
@@ -158,12 +195,14 @@ final class Scratch {
     nonisolated(unsafe) static let shared = Scratch()
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
-    func withFrame(_ payload: UnsafeRawBufferPointer, maskKey: UInt32, opcode: Opcode = .text,
+    /// `compressed` sets RSV1 (permessage-deflate).
+    func withFrame(_ payload: UnsafeRawBufferPointer, maskKey: UInt32, opcode: Opcode = .text, compressed: Bool = false,
                    _ body: (UnsafeRawBufferPointer) -> Void) {
         let needed = payload.count + FrameHeader.maxSize
         if buffer.count < needed { buffer = [UInt8](repeating: 0, count: needed) }
         buffer.withUnsafeMutableBytes { out in
             let headerSize = FrameHeader.write(opcode: opcode, payloadLength: payload.count, maskKey: maskKey, into: out.baseAddress!)
+            if compressed { out[0] |= 0x40 }
             let area = UnsafeMutableRawBufferPointer(rebasing: out[headerSize..<headerSize + payload.count])
             if !payload.isEmpty { area.copyMemory(from: payload) }
             applyMask(maskKey, offset: 0, to: area)

@@ -21,6 +21,14 @@ extension TCPConnectionDelegate {
 /// rather than subclass (the listener and `connect` make these unless told otherwise).
 public final class DelegatingConnection: TCPConnection {
     public var delegate: (any TCPConnectionDelegate)?
+    /// Turns plaintext into wire bytes (a client's TLS records) on its way to the socket; nil
+    /// (the default) writes plaintext as it is.
+    public var encoder: ((UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void)?
+
+    override public var encodesOutput: Bool { encoder != nil }
+    override public func encode(_ plaintext: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
+        encoder?(plaintext, emit)
+    }
 
     override public func didRead(_ bytes: UnsafeMutableRawBufferPointer) { delegate?.connection(self, didRead: bytes) }
     override public func didEnd(with error: UVError?) { delegate?.connection(self, didEndWith: error) }
@@ -28,6 +36,7 @@ public final class DelegatingConnection: TCPConnection {
     override public func didFinishClosing() {
         let delegate = self.delegate
         self.delegate = nil   // the delegate often owns this connection: break the cycle
+        encoder = nil
         delegate?.connectionDidClose(self)
     }
 }

@@ -22,6 +22,8 @@ struct Common: ParsableArguments {
     var extraPids: [String] = []
     @Option(help: "Also write the results as JSON to this file.") var json: String?
     @Option(help: "Token mode: sign each device's token with this key file (HMAC secret, or EC/RSA private key PEM).") var tokenKey: String?
+    @Flag(help: "wss://: a full TLS 1.3 handshake per client (the server's certificate is not verified).") var tls = false
+    @Flag(help: "Offer permessage-deflate (no context takeover either way); compress outgoing text.") var deflate = false
 
     func validate() throws {
         guard host.hasPrefix("127.") || host == "::1" || host == "localhost" else {
@@ -30,6 +32,9 @@ struct Common: ParsableArguments {
         guard pathForm == "query" || pathForm == "path" else { throw ValidationError("--path-form is query or path") }
         if let tokenKey {
             do { _ = try BenchTokens.minter(keyFile: tokenKey) } catch { throw ValidationError("--token-key: \(error)") }
+        }
+        if tls {
+            do { _ = try WSClientOptions(tls: true, deflate: deflate) } catch { throw ValidationError("--tls: \(error)") }
         }
         guard extraPIDs != nil else { throw ValidationError("--extra-pid is NAME=PID, NAME letters, digits or _") }
     }
@@ -56,6 +61,7 @@ struct Common: ParsableArguments {
         target.serverPID = serverPid
         target.extraPIDs = extraPIDs ?? []
         if let tokenKey { target.token = try? BenchTokens.minter(keyFile: tokenKey) }
+        target.client = (try? WSClientOptions(tls: tls, deflate: deflate)) ?? WSClientOptions()
         return target
     }
 }
@@ -81,12 +87,23 @@ struct Route: ParsableCommand {
     @Option(help: "Paced messages per second per pair (instead of a window).") var rate: Double?
     @Option(help: "Measured seconds.") var seconds = 10.0
     @Option(name: .customLong("port-b"), help: "Cluster: the boxes connect to this port (another node), the phones to --port.") var portB: Int?
+    @Option(help: "Pad each message to about this many bytes with app-like JSON (0: the bare envelope).") var messageBytes = 0
+    @Flag(help: "Report bytes on the wire per message from the server's /metrics (Tether, plain port).") var wireBytes = false
 
     func run() throws {
-        let scenario = RouteScenario(pairs: pairs, window: rate == nil ? window : Int.max / 2, rate: rate, seconds: seconds)
+        let scenario = RouteScenario(pairs: pairs, window: rate == nil ? window : Int.max / 2, rate: rate, seconds: seconds,
+                                     messageBytes: messageBytes)
         var target = common.target
         target.recipientPort = portB
-        try scenario.run(target: target).print(json: common.json)
+        let before = wireBytes ? WireBytes.read(host: target.host, port: target.port) : nil
+        var report = try scenario.run(target: target)
+        if messageBytes > 0 { report.add("message_bytes", messageBytes) }
+        if common.deflate { report.add("deflate_agreed", ClientDeflate.agreements) }
+        if wireBytes {
+            let after = WireBytes.read(host: target.host, port: target.port)
+            WireBytes.add(to: &report, before: before, after: after, messages: Int(report.value("sent") ?? "") ?? 0)
+        }
+        report.print(json: common.json)
     }
 }
 
