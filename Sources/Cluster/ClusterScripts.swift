@@ -63,10 +63,14 @@ final class ClusterScripts {
     /// inbox holds the cap's number of unread entries.
     let route = RedisScript("""
         local node, cap = ARGV[1], tonumber(ARGV[2])
-        local results, batches, order, lengths = {}, {}, {}, {}
+        local results, batches, order, lengths, owners = {}, {}, {}, {}, {}
         for i = 3, #ARGV, 3 do
           local device = ARGV[i]
-          local owner = redis.call('HGET', 'tether:dev:' .. device, 'node')
+          local owner = owners[device]
+          if owner == nil then
+            owner = redis.call('HGET', 'tether:dev:' .. device, 'node')
+            owners[device] = owner   -- false when on no node: a batch asks once per device
+          end
           local result = 0
           if owner then
             if lengths[owner] == nil then lengths[owner] = redis.call('XLEN', 'tether:inbox:' .. owner) end

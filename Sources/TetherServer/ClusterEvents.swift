@@ -9,14 +9,15 @@ final class ClusterEvents: ClusterDelegate {
 
     func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
         let switchboard = server.switchboard
-        func answer(_ reply: Reply) { server.cluster?.answer(reply.bytes, to: senderDevice, on: senderNode) }
-        let idJSON = payload.withUnsafeBytes { Envelope.idJSON(of: $0) }
+        func answer(_ status: Status, _ message: String, online: Bool) {
+            let idJSON = payload.withUnsafeBytes { Envelope.idJSON(of: $0) }   // only for the rare answer
+            let reply = Reply(status, message, dataJSON: Reply.statusMap([(device, online)]), idJSON: idJSON)
+            server.cluster?.answer(reply.bytes, to: senderDevice, on: senderNode)
+        }
         guard let recipient = switchboard.peer(for: device), recipient.isOpen else {
-            return answer(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(device, false)]), idJSON: idJSON))
+            return answer(.targetOffline, "target offline", online: false)
         }
-        if server.isBusy(recipient) {
-            return answer(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(device, true)]), idJSON: idJSON))
-        }
+        if server.isBusy(recipient) { return answer(.recipientBusy, "recipient busy", online: true) }
         if switchboard.presence == .watchers { switchboard.watch(recipient, [senderDevice]) }
         // Presence read from the inbox ahead of this message goes first (the sender's online).
         if switchboard.hasPendingPresence { server.flushPresence() }
