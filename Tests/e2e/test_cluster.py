@@ -186,7 +186,11 @@ def test_the_connect_time_answer_is_the_first_frame_as_on_one_node(make_cluster,
     cluster = make_cluster(nodes=2, args=["--presence", mode])
 
     async def go():
+        # Node A has heard the box come online before the phone connects (in mode all an online
+        # still on its way would otherwise, rightly, reach the phone between the two frames).
+        observer = await Peer.open(cluster[0], "fa-observer", query="queryStatus=fa-box")
         box = await Peer.open(cluster[1], "fa-box")
+        await observer.until(lambda: presence("fa-box", "online") in [m for _, _, m in observer.frames], what="the box online")
         phone = await Peer.open(cluster[0], "fa-phone", query="queryStatus=fa-box,fa-none")
         await phone.until(lambda: len(phone.frames) >= 2, what="the answer and the own online")
         assert [m for _, _, m in phone.frames[:2]] == [
@@ -194,6 +198,7 @@ def test_the_connect_time_answer_is_the_first_frame_as_on_one_node(make_cluster,
             presence("fa-phone", "online")]
         await phone.close()
         await box.close()
+        await observer.close()
     run(go())
 
 
