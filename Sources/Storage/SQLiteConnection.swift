@@ -32,4 +32,7 @@ final class SQLiteConnection {
 
     /// SQLite's explanation of the last failure on this connection.
     var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// SQLite's primary result code of the last failure (SQLITE_BUSY: another process holds the lock).
+    var lastErrorCode: Int32 { sqlite3_errcode(handle) & 0xFF }
 }

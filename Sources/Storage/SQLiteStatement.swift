@@ -38,6 +38,19 @@ final class SQLiteStatement {
         try check(sqlite3_bind_int64(handle, index, value), "bind parameter \(index) of")
     }
 
+    /// Binds a copy of `bytes` as a blob to the 1-based parameter `index`.
+    func bind(blob bytes: UnsafeRawBufferPointer, at index: Int32) throws(StorageError) {
+        guard let length = Int32(exactly: bytes.count) else { throw failure(SQLITE_TOOBIG, "bind parameter \(index) of") }
+        // An empty blob still needs an address, or SQLite would bind NULL.
+        let status = sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), length, Self.transient)
+        try check(status, "bind parameter \(index) of")
+    }
+
+    /// Binds NULL to the 1-based parameter `index`.
+    func bindNull(at index: Int32) throws(StorageError) {
+        try check(sqlite3_bind_null(handle, index), "bind parameter \(index) of")
+    }
+
     /// Runs the statement, calling `row` for each result row, then resets it for the next run.
     func run(row: (SQLiteStatement) -> Void = { _ in }) throws(StorageError) {
         defer {
@@ -57,6 +70,13 @@ final class SQLiteStatement {
         guard let start = sqlite3_column_text(handle, column) else { return "" }
         let length = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
+    }
+
+    /// The blob in 0-based `column` of the current row (valid only until the next step), or nil for NULL.
+    func blob(at column: Int32) -> UnsafeRawBufferPointer? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        let length = Int(sqlite3_column_bytes(handle, column))
+        return UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, column), count: length)
     }
 
     /// The integer in 0-based `column` of the current row.
