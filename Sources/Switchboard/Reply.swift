@@ -7,6 +7,8 @@ public enum Status: Int, Sendable {
     case forbidden = 4
     case recipientBusy = 5
     case rateLimited = 6
+    /// Kept for an offline recipient: delivered when it connects within the message's ttl.
+    case queued = 8
 }
 
 extension Reply {
@@ -14,6 +16,28 @@ extension Reply {
     public static func undelivered(to recipient: String, online: Bool, idJSON: [UInt8]?) -> Reply {
         Reply(.targetOffline, "not delivered: the recipient's connection ended first",
               dataJSON: statusMap([(recipient, online)]), idJSON: idJSON)
+    }
+}
+
+extension Reply {
+    /// `{"status":8,"message":"queued","data":{"box-1":"offline"},"id":17}`: the message is kept.
+    public static func queued(for recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.queued, "queued", dataJSON: statusMap([(recipient, false)]), idJSON: idJSON)
+    }
+
+    /// Status 5: a bound on kept messages would be passed, so the message is not kept.
+    public static func offlineQueueFull(for recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.recipientBusy, "offline queue full", dataJSON: statusMap([(recipient, false)]), idJSON: idJSON)
+    }
+
+    /// The receipt for a kept message handed to its recipient.
+    public static func delivered(to recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.ok, "delivered", dataJSON: statusMap([(recipient, true)]), idJSON: idJSON)
+    }
+
+    /// The receipt for a kept message whose ttl ran out before its recipient came.
+    public static func expired(for recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.targetOffline, "expired", dataJSON: statusMap([(recipient, false)]), idJSON: idJSON)
     }
 }
 
