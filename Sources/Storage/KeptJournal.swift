@@ -3,13 +3,13 @@
 public protocol KeptJournal: AnyObject {
     /// Everything on disk, in the order kept, with each message's recipient.
     func load() throws(StorageError) -> [(String, KeptMessage)]
-    /// Records `message` (numbering it in the order kept) for the next commit.
+    /// Records `message` (numbered by the store) for the next commit.
     func add(_ message: KeptMessage, for recipient: String)
     /// Records that `message` is gone, for the next commit.
     func remove(_ message: KeptMessage)
-    /// Writes what was recorded since the last commit in one transaction. On failure nothing of
-    /// it is written: additions are forgotten (the store refuses them), removals are kept for
-    /// the next commit.
+    /// Writes what was recorded since the last commit, in the order recorded, in one transaction.
+    /// On failure nothing of it is written: additions are forgotten (the store refuses them),
+    /// removals are kept for the next commit.
     func commit() throws(StorageError)
     func close()
 }

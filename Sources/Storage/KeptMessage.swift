@@ -4,7 +4,7 @@ import Glibc
 public struct KeptMessageHeader {
     /// Wall-clock time (milliseconds since 1970) after which the message is not delivered.
     var expiry: Int64
-    /// The store's order of keeping (the SQLite row id); set when the message is kept.
+    /// The order of keeping (the SQLite row id); 0 until the store numbers it.
     var sequence: Int64
     var payloadCount: UInt32
     var idCount: UInt32

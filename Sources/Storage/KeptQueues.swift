@@ -21,6 +21,8 @@ public struct KeptQueues {
     private var queues: [String: Queue] = [:]
     private var expiries = ExpiryHeap<Queue>()
     public private(set) var total = KeptAmount()
+    /// The order of keeping across all recipients (a message's `sequence`).
+    private var nextSequence: Int64 = 1
 
     public init(limits: KeptLimits) {
         self.limits = limits
@@ -28,7 +30,8 @@ public struct KeptQueues {
 
     /// Keeps `message` for `recipient` after the ones kept before it, unless a bound would be
     /// passed (then nothing changes). `force` skips the bounds: for a message already promised
-    /// that comes back (its delivery failed, or it is loaded at start).
+    /// that comes back (its delivery failed, or it is loaded at start). A new message is numbered
+    /// in the order of keeping; one that comes back keeps its number and so its place.
     public mutating func admit(_ message: KeptMessage, for recipient: String, force: Bool = false) -> KeptRefusal? {
         let queue = queues[recipient]
         if !force {
@@ -38,7 +41,17 @@ public struct KeptQueues {
         }
         let target = queue ?? Queue(recipient)
         if queue == nil { queues[recipient] = target }
-        target.messages.append(message)
+        if message.sequence == 0 {
+            message.sequence = nextSequence
+            nextSequence += 1
+        } else {
+            nextSequence = max(nextSequence, message.sequence + 1)
+        }
+        if let last = target.messages.last, last.sequence > message.sequence {
+            target.messages.insert(message, at: target.messages.partitioningIndex { $0.sequence > message.sequence })
+        } else {
+            target.messages.append(message)
+        }
         target.bytes += message.size
         total.messages += 1
         total.bytes += message.size
@@ -114,5 +127,18 @@ public struct KeptQueues {
             queue.scheduled = earliest
             expiries.push(queue, at: earliest)
         }
+    }
+}
+
+extension Array {
+    /// The first index whose element `isAfter` says is past the point (the array is partitioned by it).
+    func partitioningIndex(where isAfter: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if isAfter(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 }

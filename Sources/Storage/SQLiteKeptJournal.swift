@@ -20,9 +20,13 @@ public final class SQLiteKeptJournal: KeptJournal {
     private let begin: SQLiteStatement
     private let end: SQLiteStatement
     private let rollback: SQLiteStatement
-    private var nextSequence: Int64 = 1
-    private var added: [(message: KeptMessage, recipient: String)] = []
-    private var removed: [Int64] = []
+    /// What the next commit writes, in the order it happened (a message may be kept, taken and
+    /// kept again within one tick).
+    private enum Change {
+        case add(KeptMessage, String)
+        case remove(Int64)
+    }
+    private var changes: [Change] = []
 
     /// Opens (creating if needed) the journal in `directory`.
     public init(directory: String) throws(StorageError) {
@@ -52,7 +56,7 @@ public final class SQLiteKeptJournal: KeptJournal {
             }
             throw error
         }
-        insert = try SQLiteStatement("INSERT INTO kept(sequence, recipient, sender, id, expiry, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+        insert = try SQLiteStatement("INSERT OR REPLACE INTO kept(sequence, recipient, sender, id, expiry, payload) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
                                      on: connection)
         delete = try SQLiteStatement("DELETE FROM kept WHERE sequence = ?1", on: connection)
         begin = try SQLiteStatement("BEGIN", on: connection)
@@ -69,51 +73,52 @@ public final class SQLiteKeptJournal: KeptJournal {
             let message = KeptMessage.make(payload: payload, sender: row.text(at: 2), idJSON: row.blob(at: 3).map(Array.init),
                                            expiry: row.int64(at: 4))
             message.sequence = row.int64(at: 0)
-            nextSequence = max(nextSequence, message.sequence + 1)
             rows.append((row.text(at: 1), message))
         }
         return rows
     }
 
     public func add(_ message: KeptMessage, for recipient: String) {
-        message.sequence = nextSequence
-        nextSequence += 1
-        added.append((message, recipient))
+        changes.append(.add(message, recipient))
     }
 
     public func remove(_ message: KeptMessage) {
-        removed.append(message.sequence)
+        changes.append(.remove(message.sequence))
     }
 
     public func commit() throws(StorageError) {
-        guard !added.isEmpty || !removed.isEmpty else { return }
+        guard !changes.isEmpty else { return }
         do {
             try begin.run()
-            for (message, recipient) in added {
-                try insert.bind(message.sequence, at: 1)
-                try insert.bind(recipient, at: 2)
-                try insert.bind(message.sender, at: 3)
-                if let id = message.idJSON {
-                    try id.withUnsafeBytes { bytes in Result { () throws(StorageError) in try insert.bind(blob: bytes, at: 4) } }.get()
-                } else {
-                    try insert.bindNull(at: 4)
+            for change in changes {
+                switch change {
+                case .add(let message, let recipient): try write(message, for: recipient)
+                case .remove(let sequence):
+                    try delete.bind(sequence, at: 1)
+                    try delete.run()
                 }
-                try insert.bind(message.expiry, at: 5)
-                try message.withPayload { bytes in Result { () throws(StorageError) in try insert.bind(blob: bytes, at: 6) } }.get()
-                try insert.run()
-            }
-            for sequence in removed {
-                try delete.bind(sequence, at: 1)
-                try delete.run()
             }
             try end.run()
         } catch {
             try? rollback.run()
-            added.removeAll()
+            changes.removeAll { if case .add = $0 { true } else { false } }
             throw error
         }
-        added.removeAll(keepingCapacity: true)
-        removed.removeAll(keepingCapacity: true)
+        changes.removeAll(keepingCapacity: true)
+    }
+
+    private func write(_ message: KeptMessage, for recipient: String) throws(StorageError) {
+        try insert.bind(message.sequence, at: 1)
+        try insert.bind(recipient, at: 2)
+        try insert.bind(message.sender, at: 3)
+        if let id = message.idJSON {
+            try id.withUnsafeBytes { bytes in Result { () throws(StorageError) in try insert.bind(blob: bytes, at: 4) } }.get()
+        } else {
+            try insert.bindNull(at: 4)
+        }
+        try insert.bind(message.expiry, at: 5)
+        try message.withPayload { bytes in Result { () throws(StorageError) in try insert.bind(blob: bytes, at: 6) } }.get()
+        try insert.run()
     }
 
     public func close() {

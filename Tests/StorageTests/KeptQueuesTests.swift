@@ -106,4 +106,14 @@ import Testing
         #expect(texts(queues.take(for: "box-1", now: 0).taken) == ["p2"])
         #expect(queues.total == KeptAmount())
     }
+
+    @Test func aMessageThatComesBackReturnsToItsPlace() {
+        var queues = KeptQueues(limits: KeptLimits())
+        for text in ["1", "2", "3"] { _ = queues.admit(kept(text), for: "box-1") }
+        let handed = queues.take(for: "box-1", now: 0).taken
+        _ = queues.admit(kept("4"), for: "box-1")               // kept after the three were handed over
+        for message in handed.reversed() { _ = queues.admit(message, for: "box-1", force: true) }   // their delivery failed
+        #expect(texts(queues.take(for: "box-1", now: 0).taken) == ["1", "2", "3", "4"])
+    }
 }
+

@@ -87,6 +87,19 @@ final class LocalKeptStoreTests: XCTestCase {
         XCTAssertEqual(try open().total, KeptAmount())
     }
 
+    func testAMessageKeptTakenAndKeptAgainInOneTickIsOnDisk() throws {
+        var store: LocalKeptStore? = try open()
+        store!.keep(kept("first"), for: "box-1", force: false) { _ in }
+        store!.commit()
+        var handed: [KeptMessage] = []
+        store!.take(for: "box-1", now: 0) { handed = $0 }
+        store!.keep(kept("second"), for: "box-1", force: false) { _ in }
+        store!.keep(handed[0], for: "box-1", force: true) { _ in }   // its connection died first
+        store!.commit()
+        store = nil
+        XCTAssertEqual(take(try open()), ["first", "second"])
+    }
+
     func testExpiredMessagesAreDroppedAtLoadAndByExpire() throws {
         var store: LocalKeptStore? = try open()
         store!.keep(kept("short", expiry: 100), for: "box-1", force: false) { _ in }
