@@ -24,7 +24,7 @@ enum HTTPRoutes {
         case "/metrics":
             if server.config.metricsAuth, let refusal = APIRoutes.requireAPIKey(head, from: connection, server: server) { return refusal }
             let text = server.metrics.render(connections: server.connectionCount, devices: server.switchboard.deviceCount,
-                                             presenceEvents: server.switchboard.presenceEventCount)
+                                             presenceEvents: server.switchboard.presenceEventCount, kept: server.kept.total)
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         case "/readyz":
             response = server.draining ? .json(503, "{\"status\":\"draining\"}") : .json(200, "{\"status\":\"ready\"}")

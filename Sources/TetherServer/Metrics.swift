@@ -1,4 +1,5 @@
 import Glibc
+import Storage
 
 /// Counters for `GET /metrics`, in the Prometheus text format. Written by hand: a handful of
 /// counters updated on the loop need no registry or locks, and the text format is short.
@@ -27,6 +28,11 @@ final class Metrics {
     /// TLS connections refused or failed, by reason (handshake_failed, plain_http, tls_on_plain_port, ...).
     var tlsRefusals: [String: UInt64] = [:]
     var tlsReloads: [String: UInt64] = [:]
+    /// Messages kept for offline devices (status 8), handed over, expired, and refused by bound.
+    var keptTotal: UInt64 = 0
+    var keptDelivered: UInt64 = 0
+    var keptExpired: UInt64 = 0
+    var keptRefused: [String: UInt64] = [:]
     var qrCacheHits: UInt64 = 0
     var qrCacheMisses: UInt64 = 0
     /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
@@ -45,7 +51,7 @@ final class Metrics {
         return recent[min(recent.count - 1, recent.count * 99 / 100)]
     }
 
-    func render(connections: Int, devices: Int, presenceEvents: UInt64) -> String {
+    func render(connections: Int, devices: Int, presenceEvents: UInt64, kept: KeptAmount) -> String {
         var text = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, UInt64)]) {
             text += "# HELP tether_\(name) \(help)\n# TYPE tether_\(name) \(type)\n"
@@ -67,6 +73,13 @@ final class Metrics {
         metric("heartbeat_timeouts_total", "counter", "Connections closed for silence after a ping.", [("", heartbeatTimeouts)])
         metric("slow_consumer_closes_total", "counter", "Connections closed with 1008 for staying over the queue cap.", [("", slowConsumerCloses)])
         metric("undelivered_total", "counter", "Routed messages answered status 1 because the recipient's connection ended before the kernel took them.", [("", undelivered)])
+        metric("kept_messages", "gauge", "Messages kept for offline devices.", [("", UInt64(kept.messages))])
+        metric("kept_bytes", "gauge", "Payload bytes of the messages kept for offline devices.", [("", UInt64(kept.bytes))])
+        metric("kept_total", "counter", "Messages kept for offline devices (answered status 8).", [("", keptTotal)])
+        metric("kept_delivered_total", "counter", "Kept messages handed to their recipient.", [("", keptDelivered)])
+        metric("kept_expired_total", "counter", "Kept messages whose ttl ran out before their recipient came.", [("", keptExpired)])
+        metric("kept_refused_total", "counter", "Messages not kept (status 5), by the bound they would pass.",
+               KeptRefusal.allCases.map { ("{limit=\"\($0.rawValue)\"}", keptRefused[$0.rawValue] ?? 0) })
         metric("address_refusals_total", "counter", "Connections refused by the per-address limits, by limit.",
                addressRefusals.sorted { $0.key < $1.key }.map { ("{limit=\"\($0.key)\"}", $0.value) })
         metric("deferred_requests_total", "counter", "Times pipelined HTTP requests were put off to a later loop turn.", [("", deferredRequests)])

@@ -11,5 +11,6 @@ extension Server {
         } else {
             connection.announcePending = switchboard.presence != .off
         }
+        noteArrival(connection, as: id)
     }
 }
