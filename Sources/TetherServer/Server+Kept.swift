@@ -24,7 +24,7 @@ extension Server {
             keptActivity = true
             metrics.keptExpired += 1
             guard let idJSON = message.idJSON, let sender = switchboard.peer(for: message.sender) else { return }
-            sender.sendReceipt(Reply.expired(for: recipient, idJSON: idJSON))
+            sender.send(KeptReply(.expired, recipient: recipient, idJSON: idJSON))
         }
         if let local = kept as? LocalKeptStore {
             local.onCommitFailure = { [unowned self] error in
@@ -53,14 +53,16 @@ extension Server {
             switch outcome {
             case .kept:
                 metrics.keptTotal += 1
-                if let sender, sender.isOpen { sender.send(Reply.queued(for: recipient, idJSON: idJSON)) }
+                if let sender, sender.isOpen { sender.send(KeptReply(.queued, recipient: recipient, idJSON: idJSON)) }
             case .refused(let why):
                 metrics.keptRefused[why.rawValue, default: 0] += 1
                 guard let sender, sender.isOpen else { return }
-                sender.send(why == .storeFailed
-                    ? Reply(.recipientBusy, "could not keep the message (store failure); retry later",
-                            dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON)
-                    : Reply.offlineQueueFull(for: recipient, idJSON: idJSON))
+                if why == .storeFailed {
+                    sender.send(Reply(.recipientBusy, "could not keep the message (store failure); retry later",
+                                      dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON))
+                } else {
+                    sender.send(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
+                }
             }
         }
     }
@@ -105,7 +107,7 @@ extension Server {
             kept.take(for: id, now: now) { [unowned self] messages in hand(messages, to: connection, as: id) }
         }
         kept.commit()
-        for (sender, receipt) in pendingReceipts { switchboard.peer(for: sender)?.sendReceipt(receipt) }
+        for (sender, receipt) in pendingReceipts { switchboard.peer(for: sender)?.send(receipt) }
         pendingReceipts.removeAll(keepingCapacity: true)
         loop.flushCorked()
         // What the kernel took is handed over; a connection still holding kept frames is watched
@@ -123,7 +125,7 @@ extension Server {
         }
         for message in messages {
             message.withPayload { connection.send(.text, $0) }
-            if let idJSON = message.idJSON { pendingReceipts.append((message.sender, Reply.delivered(to: id, idJSON: idJSON))) }
+            if let idJSON = message.idJSON { pendingReceipts.append((message.sender, KeptReply(.delivered, recipient: id, idJSON: idJSON))) }
         }
         metrics.keptDelivered += UInt64(messages.count)
         if !messages.isEmpty {
@@ -198,8 +200,9 @@ extension Server {
 }
 
 extension Connection {
-    /// A receipt for a message this device sent earlier: a reply, but not an error to count.
-    func sendReceipt(_ reply: Reply) {
-        reply.bytes.withUnsafeBytes { send(.text, $0) }
+    /// A reply about a kept message: status 8 and receipts are no errors; a refusal counts as one.
+    func send(_ reply: KeptReply) {
+        if reply.kind == .queueFull { server.metrics.routingErrors[reply.status.rawValue, default: 0] += 1 }
+        reply.withBytes { send(.text, $0) }
     }
 }

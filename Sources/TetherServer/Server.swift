@@ -90,7 +90,7 @@ public final class Server {
     /// Connections given kept messages this tick.
     var handedTo: [Connection] = []
     /// Receipts owed once this tick's commit is done: (sender id, receipt).
-    var pendingReceipts: [(String, Reply)] = []
+    var pendingReceipts: [(String, KeptReply)] = []
     private var lastPrune: UInt64 = 0
     /// Connections closed since the allocator was last asked to return free memory.
     private var closedSinceTrim = 0

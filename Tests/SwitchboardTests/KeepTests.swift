@@ -93,4 +93,19 @@ private func kept(_ route: Switchboard<FakeConnection>.Route) -> Int? {
         #expect(String(decoding: Reply.offlineQueueFull(for: "box-1", idJSON: nil).bytes, as: UTF8.self)
                 == #"{"status":5,"message":"offline queue full","data":{"box-1":"offline"}}"#)
     }
+
+    @Test func keptRepliesWrittenByteByByteAreTheRepliesOfTheSameName() {
+        for idJSON in [nil, Array("17".utf8), Array(#"{"a":[1,"x"]}"#.utf8)] {
+            let pairs: [(KeptReply.Kind, Reply)] = [
+                (.queued, .queued(for: "box-1", idJSON: idJSON)), (.queueFull, .offlineQueueFull(for: "box-1", idJSON: idJSON)),
+                (.delivered, .delivered(to: "box-1", idJSON: idJSON)), (.expired, .expired(for: "box-1", idJSON: idJSON)),
+            ]
+            for (kind, reply) in pairs {
+                let fast = KeptReply(kind, recipient: "box-1", idJSON: idJSON)
+                #expect(fast.withBytes { Array($0) } == reply.bytes)
+                #expect(fast.status == reply.status)
+            }
+        }
+    }
 }
+
