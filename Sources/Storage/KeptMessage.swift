@@ -17,19 +17,23 @@ public struct KeptMessageHeader {
 public final class KeptMessage: ManagedBuffer<KeptMessageHeader, UInt8> {
     /// Copies `payload`, `sender` and `idJSON` into a new message that expires at `expiry`.
     public static func make(payload: UnsafeRawBufferPointer, sender: String, idJSON: [UInt8]?, expiry: Int64) -> KeptMessage {
-        let senderBytes = Array(sender.utf8.prefix(Int(UInt8.max)))   // device ids are at most 128 bytes
-        let id = idJSON ?? []
-        let count = payload.count + senderBytes.count + id.count
-        let header = KeptMessageHeader(expiry: expiry, sequence: 0, payloadCount: UInt32(payload.count),
-                                       idCount: UInt32(id.count), senderCount: UInt8(senderBytes.count))
-        let message = unsafeDowncast(KeptMessage.create(minimumCapacity: count) { _ in header }, to: KeptMessage.self)
-        message.withUnsafeMutablePointerToElements { start in
-            let raw = UnsafeMutableRawPointer(start)
-            if !payload.isEmpty { raw.copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
-            senderBytes.withUnsafeBytes { if !$0.isEmpty { (raw + payload.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-            id.withUnsafeBytes { if !$0.isEmpty { (raw + payload.count + senderBytes.count).copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        var sender = sender
+        return sender.withUTF8 { senderBytes in
+            let senderCount = min(senderBytes.count, Int(UInt8.max))   // device ids are at most 128 bytes
+            let idCount = idJSON?.count ?? 0
+            let header = KeptMessageHeader(expiry: expiry, sequence: 0, payloadCount: UInt32(payload.count),
+                                           idCount: UInt32(idCount), senderCount: UInt8(senderCount))
+            let message = unsafeDowncast(create(minimumCapacity: payload.count + senderCount + idCount) { _ in header }, to: KeptMessage.self)
+            message.withUnsafeMutablePointerToElements { start in
+                let raw = UnsafeMutableRawPointer(start)
+                if let base = payload.baseAddress { raw.copyMemory(from: base, byteCount: payload.count) }
+                if let base = senderBytes.baseAddress { (raw + payload.count).copyMemory(from: base, byteCount: senderCount) }
+                idJSON?.withUnsafeBytes { id in
+                    if let base = id.baseAddress { (raw + payload.count + senderCount).copyMemory(from: base, byteCount: id.count) }
+                }
+            }
+            return message
         }
-        return message
     }
 
     /// Bytes counted against the bounds: the payload's.
@@ -62,6 +66,16 @@ public final class KeptMessage: ManagedBuffer<KeptMessageHeader, UInt8> {
         return withUnsafeMutablePointerToElements {
             Array(UnsafeBufferPointer(start: $0 + Int(header.payloadCount) + Int(header.senderCount), count: Int(header.idCount)))
         }
+    }
+
+    /// The payload, the sender's id and the raw `id` (nil when none). The bytes live inside this
+    /// object and never move: the pointers are good while the caller keeps the message alive
+    /// (the journal binds a batch of rows in place this way, then runs the statement).
+    var parts: (payload: UnsafeRawBufferPointer, sender: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer?) {
+        let start = UnsafeRawPointer(withUnsafeMutablePointerToElements { $0 })
+        let payload = Int(header.payloadCount), sender = Int(header.senderCount), id = Int(header.idCount)
+        return (UnsafeRawBufferPointer(start: start, count: payload), UnsafeRawBufferPointer(start: start + payload, count: sender),
+                id > 0 ? UnsafeRawBufferPointer(start: start + payload + sender, count: id) : nil)
     }
 
     /// Whether `bytes` are this message's payload (finding a kept message among a connection's frames).

@@ -8,7 +8,9 @@ enum KeptStores {
                                 totalBytes: config.offlineMaxTotalBytes)
         switch config.offlineStore {
         case .memory: return LocalKeptStore(limits: limits)
-        case .sqlite: return try LocalKeptStore(limits: limits, journal: SQLiteKeptJournal(directory: config.stateDirectory), now: now)
+        case .sqlite:
+            let journal = try SQLiteKeptJournal(directory: config.stateDirectory, sync: config.offlineSyncFull ? .full : .normal)
+            return try LocalKeptStore(limits: limits, journal: journal, now: now)
         }
     }
 }

@@ -125,6 +125,9 @@ public struct ServerConfig: Sendable {
     public var offlineMaxTotalBytes = 64 << 20
     /// Where kept messages live. Default sqlite (`kept.sqlite3` under `stateDirectory`).
     public var offlineStore = OfflineStoreKind.sqlite
+    /// The SQLite store's commits: synced each tick (`full`, survives a power loss) or only at
+    /// checkpoints (`normal`, survives the process being killed). Default full.
+    public var offlineSyncFull = true
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
 

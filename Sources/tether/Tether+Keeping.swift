@@ -26,5 +26,9 @@ extension Tether {
             guard let parsed = OfflineStoreKind(rawValue: kind) else { throw ValidationError("offline store must be sqlite or memory, not \(kind)") }
             config.offlineStore = parsed
         }
+        if let sync = offlineSync ?? env.string("OFFLINE_SYNC") {
+            guard sync == "full" || sync == "normal" else { throw ValidationError("offline sync must be full or normal, not \(sync)") }
+            config.offlineSyncFull = sync == "full"
+        }
     }
 }

@@ -137,6 +137,9 @@ struct Tether: ParsableCommand {
     @Option(help: "Where kept messages live: sqlite (under --state-dir; survives restarts and crashes) or memory (a restart loses them). Default sqlite.")
     var offlineStore: String?
 
+    @Option(help: "SQLite store commits: full (synced every loop tick; survives a power loss) or normal (synced at checkpoints; survives the process being killed, not a power loss). Default full.")
+    var offlineSync: String?
+
     @Option(help: "permessage-deflate for clients that offer it: on or off. Default on.")
     var deflate: String?
 

@@ -59,6 +59,21 @@ final class LocalKeptStoreTests: XCTestCase {
         XCTAssertEqual(take(reopened, "box-2", now: 1000), ["third"])
     }
 
+    func testABusyTicksKeepsAllReachTheDiskInOrder() throws {
+        var store: LocalKeptStore? = try open(limits: KeptLimits(messagesPerRecipient: 1000))
+        let texts = (0..<70).map { "m\($0)" }   // two full batches of rows and a few alone
+        for (index, text) in texts.enumerated() {
+            store!.keep(kept(text, from: "phone-\(index % 3)", id: index % 2 == 0 ? "\(index)" : nil), for: "box-1", force: false) { _ in }
+        }
+        store!.commit()
+        store = nil
+        var taken: [KeptMessage] = []
+        try open().take(for: "box-1", now: 0) { taken = $0 }
+        XCTAssertEqual(taken.map { String(decoding: $0.payload, as: UTF8.self) }, texts)
+        XCTAssertEqual(taken.map(\.sender), (0..<70).map { "phone-\($0 % 3)" })
+        XCTAssertEqual(taken.map(\.idJSON), (0..<70).map { $0 % 2 == 0 ? Array("\($0)".utf8) : nil })
+    }
+
     func testUncommittedKeepsAreNotOnDisk() throws {
         var store: LocalKeptStore? = try open()
         store!.keep(kept("never committed"), for: "box-1", force: false) { _ in }

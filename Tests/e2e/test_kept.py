@@ -399,3 +399,40 @@ def test_kept_messages_written_to_a_connection_that_dies_unread_are_kept_again_i
         run(after_the_heartbeat())
     finally:
         silent.close()
+
+
+@pytest.mark.parametrize("args,why", [
+    (("--offline-store", "disk"), "sqlite or memory"),
+    (("--offline-sync", "sometimes"), "full or normal"),
+    (("--max-offline-ttl", "0"), "--max-offline-ttl must be in 1...604800"),
+    (("--offline-ttl", "400"), "longer than --max-offline-ttl 300"),
+    (("--offline-max-messages", "2000000"), "--offline-max-messages must be in 0...1000000"),
+])
+def test_bad_keeping_flags_stop_the_start_with_one_line(args, why):
+    import subprocess
+    from conftest import BIN
+    run = subprocess.run([BIN, "--port", "0", *args], capture_output=True, text=True, timeout=30)
+    assert run.returncode == 2
+    assert why in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_offline_sync_normal_still_delivers_after_kill_9(state):
+    first = RunningServer("--state-dir", state, "--offline-sync", "normal")
+    try:
+        async def keep():
+            async with await connect(first, "s-phone") as phone:
+                await recv_json(phone)
+                return await keep_all(phone, "s-phone", "s-box", 3)
+        sent = run(keep())
+    finally:
+        first.process.send_signal(signal.SIGKILL)   # the process dies; the operating system keeps its writes
+        first.process.wait(timeout=10)
+    again = RunningServer("--state-dir", state)
+    try:
+        async def deliver():
+            async with await connect(again, "s-box") as box:
+                await recv_json(box)
+                assert await frames(box, 3) == sent
+        run(deliver())
+    finally:
+        again.stop()
