@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import CSQLite
+import Glibc
 
 /// Kept messages on disk: `kept.sqlite3` under the state directory, in WAL mode, one transaction
 /// (and, with `Sync.full`, one sync) per loop tick however many messages it kept or removed.
@@ -48,7 +49,11 @@ public final class SQLiteKeptJournal: KeptJournal {
             throw StorageError("could not create the directory \(directory): \(error)")
         }
         path = URL(fileURLWithPath: directory).appendingPathComponent(Self.fileName).path
+        // Kept messages are message contents at rest: readable by this user only (SQLite makes
+        // its write-ahead log with the database file's permissions).
+        let fresh = !FileManager.default.fileExists(atPath: path)
         connection = try SQLiteConnection(path: path)
+        if fresh { chmod(path, 0o600) }
         do {
             // Exclusive locking: the lock is held from the first transaction to the close, and
             // the WAL index lives in this process's memory (no shared-memory file).

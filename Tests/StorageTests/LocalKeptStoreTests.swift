@@ -163,6 +163,15 @@ final class LocalKeptStoreTests: XCTestCase {
         first.close()
     }
 
+    func testTheStoreFileIsReadableByItsOwnerOnly() throws {
+        let store = try open()
+        store.keep(kept("secret"), for: "box-1", force: false) { _ in }
+        store.commit()
+        let path = directory.path + "/state/" + SQLiteKeptJournal.fileName
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o600)
+    }
+
     func testMemoryStoreSaysARestartLosesItsMessages() {
         XCTAssertFalse(LocalKeptStore(limits: KeptLimits()).survivesRestart)
     }
