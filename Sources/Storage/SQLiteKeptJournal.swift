@@ -17,10 +17,11 @@ public final class SQLiteKeptJournal: KeptJournal {
 
     private let connection: SQLiteConnection
     private let insert: SQLiteStatement
-    /// Inserts `batchRows` rows at once: a busy tick's keeps cost fewer statement runs.
+    /// Inserts (deletes) `batchRows` rows at once: a busy tick's keeps (deliveries) cost fewer statement runs.
     private let insertBatch: SQLiteStatement
     private static let batchRows = 32
     private let delete: SQLiteStatement
+    private let deleteBatch: SQLiteStatement
     private let begin: SQLiteStatement
     private let end: SQLiteStatement
     private let rollback: SQLiteStatement
@@ -77,7 +78,9 @@ public final class SQLiteKeptJournal: KeptJournal {
         insert = try SQLiteStatement(columns + "(?, ?, ?, ?, ?, ?)", on: connection)
         insertBatch = try SQLiteStatement(columns + Array(repeating: "(?, ?, ?, ?, ?, ?)", count: Self.batchRows).joined(separator: ","),
                                           on: connection)
-        delete = try SQLiteStatement("DELETE FROM kept WHERE sequence = ?1", on: connection)
+        delete = try SQLiteStatement("DELETE FROM kept WHERE sequence = ?", on: connection)
+        deleteBatch = try SQLiteStatement("DELETE FROM kept WHERE sequence IN (" + Array(repeating: "?", count: Self.batchRows).joined(separator: ",") + ")",
+                                          on: connection)
         begin = try SQLiteStatement("BEGIN", on: connection)
         end = try SQLiteStatement("COMMIT", on: connection)
         rollback = try SQLiteStatement("ROLLBACK", on: connection)
@@ -109,10 +112,14 @@ public final class SQLiteKeptJournal: KeptJournal {
         guard !changes.isEmpty else { return }
         do {
             try begin.run()
-            var adds: [(KeptMessage, String)] = []   // a run of additions, written in batches
+            // Runs of additions and of removals, each written in batches, in the order they happened.
+            var adds: [(KeptMessage, String)] = []
+            var removes: [Int64] = []
             for change in changes {
                 switch change {
                 case .add(let message, let recipient):
+                    try delete(removes)
+                    removes.removeAll(keepingCapacity: true)
                     adds.append((message, recipient))
                     if adds.count == Self.batchRows {
                         try write(adds)
@@ -121,11 +128,15 @@ public final class SQLiteKeptJournal: KeptJournal {
                 case .remove(let sequence):
                     try write(adds)
                     adds.removeAll(keepingCapacity: true)
-                    try delete.bind(sequence, at: 1)
-                    try delete.run()
+                    removes.append(sequence)
+                    if removes.count == Self.batchRows {
+                        try delete(removes)
+                        removes.removeAll(keepingCapacity: true)
+                    }
                 }
             }
             try write(adds)
+            try delete(removes)
             try end.run()
         } catch {
             try? rollback.run()
@@ -133,6 +144,18 @@ public final class SQLiteKeptJournal: KeptJournal {
             throw error
         }
         changes.removeAll(keepingCapacity: true)
+    }
+
+    /// Deletes the rows `sequences`: a full batch in one statement, fewer one by one.
+    private func delete(_ sequences: [Int64]) throws(StorageError) {
+        if sequences.count == Self.batchRows {
+            for (index, sequence) in sequences.enumerated() { try deleteBatch.bind(sequence, at: Int32(index + 1)) }
+            return try deleteBatch.run()
+        }
+        for sequence in sequences {
+            try delete.bind(sequence, at: 1)
+            try delete.run()
+        }
     }
 
     /// Rows for `adds`, in order: a full batch in one statement, fewer one by one.

@@ -77,7 +77,7 @@ struct Keep: ParsableCommand {
     @OptionGroup var common: Common
     @Option(help: "Phones.") var pairs = 50
     @Option(help: "Messages awaiting their status 8 per phone.") var window = 16
-    @Option(help: "Offline recipients per phone, sent to in turn.") var recipients = 200
+    @Option(help: "Offline recipients per phone, sent to in turn.") var recipients = 1000
     @Option(help: "Measured seconds.") var seconds = 10.0
     @Option(help: "The messages' ttl in seconds.") var ttl = 300
 

@@ -74,6 +74,18 @@ final class LocalKeptStoreTests: XCTestCase {
         XCTAssertEqual(taken.map(\.idJSON), (0..<70).map { $0 % 2 == 0 ? Array("\($0)".utf8) : nil })
     }
 
+    func testManyTakesInOneTickLeaveNothingOnDisk() throws {
+        var store: LocalKeptStore? = try open()
+        for box in 0..<40 { for n in 0..<3 { store!.keep(kept("\(box).\(n)"), for: "box-\(box)", force: false) { _ in } } }
+        store!.keep(kept("stays"), for: "box-last", force: false) { _ in }
+        store!.commit()
+        for box in 0..<40 { XCTAssertEqual(take(store!, "box-\(box)").count, 3) }   // 120 removals: batches and a rest
+        store!.commit()
+        store = nil
+        let reopened = try open()
+        XCTAssertEqual(reopened.total, KeptAmount(messages: 1, bytes: 5))
+    }
+
     func testUncommittedKeepsAreNotOnDisk() throws {
         var store: LocalKeptStore? = try open()
         store!.keep(kept("never committed"), for: "box-1", force: false) { _ in }
