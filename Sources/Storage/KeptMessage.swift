@@ -12,8 +12,9 @@ public struct KeptMessageHeader {
 }
 
 /// One message kept for an offline device: the sender's bytes unchanged, plus the sender's id and
-/// the message's `id` (raw JSON) for receipts. One allocation each (header and bytes together):
-/// a kept message costs its bytes, its sender's id and about 60 bytes more.
+/// the message's `id` (raw JSON) for receipts. One allocation each (fixed fields and bytes
+/// together): its bytes, those copies and about 60 bytes more (object header, fixed fields, the
+/// allocator's own); its slot in its recipient's queue comes on top (docs/benchmarks-kept.md).
 public final class KeptMessage: ManagedBuffer<KeptMessageHeader, UInt8> {
     /// Copies `payload`, `sender` and `idJSON` into a new message that expires at `expiry`.
     public static func make(payload: UnsafeRawBufferPointer, sender: String, idJSON: [UInt8]?, expiry: Int64) -> KeptMessage {
