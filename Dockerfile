@@ -12,9 +12,13 @@ RUN make release RELEASE_FLAGS="--static-swift-stdlib --product tether" \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libuv1 libssl3 libqrencode4 zlib1g libsqlite3-0 curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --no-create-home --uid 10001 tether
+    && useradd --system --no-create-home --uid 10001 tether \
+    && mkdir -p /var/lib/tether && chown tether /var/lib/tether
 COPY --from=build /tether /usr/local/bin/tether
 USER tether
+# Kept messages and revocations (SQLite): mount a volume here so they survive a new container.
+ENV TETHER_STATE_DIR=/var/lib/tether
+VOLUME /var/lib/tether
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=2s --retries=3 CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1

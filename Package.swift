@@ -61,7 +61,8 @@ let package = Package(
         .target(name: "WebSocket", dependencies: ["CCrypto"], swiftSettings: hotPath),
         .target(name: "Switchboard", swiftSettings: hotPath),
         .target(name: "Auth", dependencies: ["CCrypto"]),
-        .target(name: "Storage", dependencies: ["Auth", "CSQLite"]),
+        // Kept messages go through it once each (#18): built like the hot modules.
+        .target(name: "Storage", dependencies: ["Auth", "CSQLite"], swiftSettings: hotPath),
         .target(name: "Pairing", dependencies: ["CQREncode", "CZlib"], resources: [.embedInCode("Web")]),
         // The operator console's state (sessions, event ring, samples); no I/O.
         .target(name: "Console", dependencies: ["Auth", "Switchboard"]),

@@ -4,6 +4,8 @@
 # Loopback only; every run is bounded in time.
 #   ROWS="route-w64 connect"   runs only these rows, SERVERS="tether tether-consoles" only these servers;
 #                              either writes the report to BENCH_OUT instead of docs/ (a quick comparison)
+#   ROWS=kept                  runs only the kept-message rows beside plain routing (Tether alone) and
+#                              writes docs/benchmarks-kept.md, leaving docs/benchmarks.md as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$(swift build -c release --show-bin-path)"
@@ -59,15 +61,21 @@ console_servers=(tether-consoles)
 # TLS rows: an ECDSA P-256 certificate for 127.0.0.1 (the bench does not verify it).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 -days 2 \
     -keyout "$KEYS/tls-key.pem" -out "$KEYS/tls-cert.pem" 2>/dev/null
+# Kept messages (#18): the SQLite store (the default) and --offline-store memory. Their rows keep
+# hundreds of thousands of messages, so the server-wide bound is raised past the default 64 MiB.
+kept_servers=(tether tether-memstore)
+KEPT_FLAGS=(--offline-max-total-bytes 1073741824)
 
 start_server() {   # name presence -> sets SERVER_PID
     local name=$1 presence=$2
     PORT=$((PORT + 1))
     # The machine is shared: skip ports another run is listening on (its server would answer the probe below).
     while (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do PORT=$((PORT + 1)); done
-    local common=(--host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 --state-dir "$OUT/state")
+    rm -rf "$OUT/state"   # each row starts with nothing kept
+    local common=(--host 127.0.0.1 --port "$PORT" --presence "$presence" --limit-exempt 127.0.0.0/8 --state-dir "$OUT/state" "${EXTRA[@]}")
     case $name in
         tether) taskset -c 0 "$BIN/tether" "${common[@]}" >"$OUT/server.log" 2>&1 & ;;
+        tether-memstore) taskset -c 0 "$BIN/tether" "${common[@]}" --offline-store memory >"$OUT/server.log" 2>&1 & ;;
         tether-hs256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-hmac-key-file "$KEYS/bench.key" >"$OUT/server.log" 2>&1 & ;;
         tether-es256) taskset -c 0 "$BIN/tether" "${common[@]}" --auth-public-key-file "$KEYS/es-public.pem" >"$OUT/server.log" 2>&1 & ;;
         tether-consoles) taskset -c 0 "$BIN/tether" "${common[@]}" --api-key-file "$KEYS/api.key" >"$OUT/server.log" 2>&1 & ;;
@@ -170,8 +178,26 @@ cluster_row() {   # name bench-args...
 }
 
 # Row by row, every server in turn, so the machine's drift during the run falls on all alike.
+EXTRA=()
 each() { for server in "${servers[@]}"; do row "$server" "$@"; done; }
 each_with_tokens() { for server in "${servers[@]}" "${token_servers[@]}"; do row "$server" "$@"; done; }
+each_kept() { EXTRA=("${KEPT_FLAGS[@]}"); for server in "${kept_servers[@]}"; do row "$server" "$@"; done; EXTRA=(); }
+
+# Kept messages: their rate at window 16 (compare route-w16), and 10,000 devices holding 10 each
+# reconnecting at once (every message delivered; connect to last message; memory per message).
+kept_rows() {
+    each_kept off keep-w16 keep --pairs 50 --window 16 --recipients 1000 --seconds "$SECONDS_PER_ROUTE"
+    each_kept off drain drain --recipients 10000 --per-recipient 10 --senders 50 --window 32
+}
+
+if [ "${ROWS:-}" = kept ]; then
+    ROWS="" SERVERS=""   # the kept section names its own rows and servers
+    row tether off route-w16 route --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE"
+    kept_rows
+    python3 scripts/bench_kept_report.py "$OUT" docs/benchmarks-kept.md
+    echo "bench: wrote docs/benchmarks-kept.md" >&2
+    exit 0
+fi
 
 each_with_tokens off connect connect --conns "$CONNECT_CONNS" --hold 2
 for window in 1 16; do
@@ -195,6 +221,7 @@ for window in 1 64; do
 done
 row tether off deflate-off route --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE" --message-bytes 1024 --wire-bytes
 row tether off deflate-on route --deflate --pairs 50 --window 16 --seconds "$SECONDS_PER_ROUTE" --message-bytes 1024 --wire-bytes
+kept_rows
 
 if [ -n "${ROWS:-}${SERVERS:-}" ]; then   # a partial run leaves docs/ alone
     ran=()
@@ -205,4 +232,6 @@ if [ -n "${ROWS:-}${SERVERS:-}" ]; then   # a partial run leaves docs/ alone
 fi
 "$BIN/tether-microbench" >"$OUT/microbench.md"
 python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}" "${token_servers[@]}" "${console_servers[@]}"
+python3 scripts/bench_report.py "$OUT" docs/benchmarks.md docs/images/bench.svg "${servers[@]}" "${token_servers[@]}" tether-memstore
+python3 scripts/bench_kept_report.py "$OUT" docs/benchmarks-kept.md
 echo "bench: wrote docs/benchmarks.md and docs/images/bench.svg" >&2

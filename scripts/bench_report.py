@@ -7,7 +7,7 @@ import sys
 
 out, report_path, chart_path, *servers = sys.argv[1:]
 
-ROWS = ["connect", "route-w1", "route-w16", "route-w64", "route-paced", "presence", "churn"]
+ROWS = ["connect", "route-w1", "route-w16", "route-w64", "route-paced", "presence", "churn", "keep-w16", "drain"]
 # (row, metric, label, higher_is_better, goal as a multiple of node-ws or an absolute limit)
 GOALS = [
     ("route-w1", "msgs_per_s", "route msg/s, window 1", True, ">= 2.3x node-ws"),
@@ -57,6 +57,8 @@ lines += [
     "| presence | `tether-bench presence --conns 2000 --devices 50 --cycles 3` | all |",
     "| churn | `tether-bench churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds 10` | off |",
     "| cluster-route-w1/w64/paced | the route rows with phones on node A and boxes on node B (`--port-b`), one redis-server between them | off |",
+    "| keep-w16 | `tether-bench keep --pairs 50 --window 16 --recipients 1000 --seconds 10` (kept messages; docs/benchmarks-kept.md) | off |",
+    "| drain | `tether-bench drain --recipients 10000 --per-recipient 10 --senders 50 --window 32` | off |",
     "",
     "Servers: `tether` (this build, `--limit-exempt 127.0.0.0/8`); `tether-before` (with `BASELINE=REV`: the",
     "same suite against an earlier revision, row by row beside this one); `uws` (uWebSockets, the one to",
@@ -64,6 +66,8 @@ lines += [
     "every device presenting an HS256 or ES256 token, `--token-key`; connect and route-w64 rows only);",
     "`tether-consoles` (route-w64 only: `--api-key-file`, with three operator consoles signed in and",
     "streaming `/api/console/live` through curl on the bench's CPU).",
+    "`tether-memstore` (`--offline-store memory`; the kept-message rows only, which both run with",
+    "`--offline-max-total-bytes 1073741824`).",
     "Each row runs every server in turn before the next row, so the machine's drift falls on all alike.",
     "",
 ]
@@ -232,7 +236,7 @@ with open(report_path, "w") as f:
 
 # Chart: route msg/s (bars) and route p99 latency (bars), per server, per window.
 colors = {"tether": "#2b7bb9", "node-ws": "#d9822b", "hummingbird": "#5c9e31", "uws": "#9b59b6", "tether-before": "#8fb8d8"}
-servers = [s for s in servers if s not in ("tether-hs256", "tether-es256", "tether-consoles")]   # the chart compares servers
+servers = [s for s in servers if s not in ("tether-hs256", "tether-es256", "tether-consoles", "tether-memstore")]   # the chart compares servers
 routes = ["route-w1", "route-w16", "route-w64", "route-paced"]
 width, height, pad = 760, 300, 50
 panel = (width - 3 * pad) / 2

@@ -39,7 +39,8 @@ for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
 redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "cluster: redis-server did not start" >&2; cat "$data/redis.log" >&2; exit 1; }
 
 for i in $(seq "$NODES"); do
-    setsid "$BIN/tether" --port "$PORT" --reuse-port --cluster "redis://127.0.0.1:$REDIS_PORT" "$@" \
+    # Each node its own state directory: a state directory belongs to one process.
+    setsid "$BIN/tether" --port "$PORT" --reuse-port --cluster "redis://127.0.0.1:$REDIS_PORT" --state-dir "$data/node-$i" "$@" \
         > >(sed -u "s/^/[node $i] /") 2>&1 &
     nodes+=($!)
 done

@@ -20,6 +20,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 # Per-address limits exempt the well-behaved bench addresses (a server without the flag has no limits).
 server_flags=(--host 127.0.0.1 --presence watchers)
 help="$("$BIN/tether" --help 2>&1 || true)"   # not piped into grep -q: pipefail would see tether's SIGPIPE
+if [[ $help == *--state-dir* ]]; then server_flags+=(--state-dir "$OUT/state"); fi   # not the working directory
 if [[ $help == *--limit-exempt* ]]; then
     server_flags+=(--limit-exempt 127.0.0.0/25)
     limits="per-address limits on, 127.0.0.0/25 exempt"

@@ -38,6 +38,28 @@ final class SQLiteStatement {
         try check(sqlite3_bind_int64(handle, index, value), "bind parameter \(index) of")
     }
 
+    /// Binds `bytes` as a blob to the 1-based parameter `index`: a copy, unless `inPlace` (then
+    /// the bytes must stay as they are until the statement has run).
+    func bind(blob bytes: UnsafeRawBufferPointer, at index: Int32, inPlace: Bool = false) throws(StorageError) {
+        guard let length = Int32(exactly: bytes.count) else { throw failure(SQLITE_TOOBIG, "bind parameter \(index) of") }
+        // An empty blob still needs an address, or SQLite would bind NULL.
+        let status = sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), length,
+                                       inPlace ? nil : Self.transient)
+        try check(status, "bind parameter \(index) of")
+    }
+
+    /// Binds UTF-8 `bytes` as text to the 1-based parameter `index`: a copy, unless in place (see `bind(blob:)`).
+    func bind(utf8 bytes: UnsafeRawBufferPointer, at index: Int32, copying: Bool = false) throws(StorageError) {
+        guard let length = Int32(exactly: bytes.count) else { throw failure(SQLITE_TOOBIG, "bind parameter \(index) of") }
+        let start = (bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)).assumingMemoryBound(to: CChar.self)
+        try check(sqlite3_bind_text(handle, index, start, length, copying ? Self.transient : nil), "bind parameter \(index) of")
+    }
+
+    /// Binds NULL to the 1-based parameter `index`.
+    func bindNull(at index: Int32) throws(StorageError) {
+        try check(sqlite3_bind_null(handle, index), "bind parameter \(index) of")
+    }
+
     /// Runs the statement, calling `row` for each result row, then resets it for the next run.
     func run(row: (SQLiteStatement) -> Void = { _ in }) throws(StorageError) {
         defer {
@@ -59,13 +81,21 @@ final class SQLiteStatement {
         return String(decoding: UnsafeBufferPointer(start: start, count: length), as: UTF8.self)
     }
 
+    /// The blob in 0-based `column` of the current row (valid only until the next step), or nil for NULL.
+    func blob(at column: Int32) -> UnsafeRawBufferPointer? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        let length = Int(sqlite3_column_bytes(handle, column))
+        return UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, column), count: length)
+    }
+
     /// The integer in 0-based `column` of the current row.
     func int64(at column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
     }
 
-    private func check(_ status: Int32, _ action: String) throws(StorageError) {
-        guard status == SQLITE_OK else { throw failure(status, action) }
+    /// `action` is only spelled out on failure (binds run per kept message).
+    private func check(_ status: Int32, _ action: @autoclosure () -> String) throws(StorageError) {
+        guard status == SQLITE_OK else { throw failure(status, action()) }
     }
 
     private func failure(_ status: Int32, _ action: String) -> StorageError {

@@ -8,8 +8,9 @@ public enum DeviceID {
         let bytes = id.utf8
         if bytes.isEmpty { return "device id is empty" }
         if bytes.count > maxBytes { return "device id is longer than \(maxBytes) bytes" }
-        guard bytes.allSatisfy(isAllowed) else { return "device id may only contain A-Z a-z 0-9 . _ - : @ ~" }
-        if reserved.contains(id) { return "device id \"\(id)\" is reserved" }
+        var copy = id
+        guard copy.withUTF8({ $0.allSatisfy(isAllowed) }) else { return "device id may only contain A-Z a-z 0-9 . _ - : @ ~" }
+        if id == "all" || id == "server" { return "device id \"\(id)\" is reserved" }   // `reserved`, without hashing
         return nil
     }
 

@@ -10,6 +10,9 @@ public struct Envelope {
     /// Raw JSON of `msg` and of `data` (used by server commands).
     public var msgRange: Range<Int>
     public var dataRange: Range<Int>?
+    /// The optional `ttl` (seconds a message may be kept for an offline recipient). A value that
+    /// is not a whole number reads as 0, which is out of every allowed range.
+    public var ttl: Int?
 
     public enum Problem: Error, Equatable {
         /// Not JSON, too deep, not an object, or a routing field missing or of the wrong type.
@@ -24,6 +27,7 @@ public struct Envelope {
         var idJSON: [UInt8]?
         var msg: Range<Int>?
         var data: Range<Int>?
+        var ttl: Int?
         do throws(JSONScanner.Failure) {
             let isObject = try scanner.scan { (key, keyEscaped, value, kind) throws(JSONScanner.Failure) in
                 // Keys are compared as bytes: no String is made for members that do not matter.
@@ -40,6 +44,9 @@ public struct Envelope {
                 case .msg: msg = value
                 case .data: data = value
                 case .id: idJSON = Array(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                case .ttl:
+                    guard ttl == nil else { throw .invalid("duplicate \"ttl\"") }
+                    ttl = Envelope.wholeSeconds(bytes, value)
                 case .other: break
                 }
             }
@@ -53,7 +60,19 @@ public struct Envelope {
         guard let from else { return .failure(.malformed("missing \"from\"")) }
         guard let to else { return .failure(.malformed("missing \"to\"")) }
         guard let msg else { return .failure(.malformed("missing \"msg\"")) }
-        return .success(Envelope(from: from, to: to, idJSON: idJSON, msgRange: msg, dataRange: data))
+        return .success(Envelope(from: from, to: to, idJSON: idJSON, msgRange: msg, dataRange: data, ttl: ttl))
+    }
+
+    /// A JSON number of at most 9 digits with no sign, fraction or exponent; 0 for anything else.
+    static func wholeSeconds(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int {
+        guard range.count <= 9 else { return 0 }
+        var value = 0
+        for index in range {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return 0 }
+            value = value * 10 + Int(digit)
+        }
+        return value
     }
 
     /// Pulls the `id` of a message that failed to scan, when it is at least valid JSON, so the
@@ -70,13 +89,13 @@ public struct Envelope {
 
 /// The member names the envelope cares about.
 enum Field {
-    case from, to, msg, data, id, other
+    case from, to, msg, data, id, ttl, other
 
     init(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
         let key = UnsafeRawBufferPointer(rebasing: bytes[range])
         switch key.count {
         case 2: self = Field.matches(key, "to") ? .to : Field.matches(key, "id") ? .id : .other
-        case 3: self = Field.matches(key, "msg") ? .msg : .other
+        case 3: self = Field.matches(key, "msg") ? .msg : Field.matches(key, "ttl") ? .ttl : .other
         case 4: self = Field.matches(key, "from") ? .from : Field.matches(key, "data") ? .data : .other
         default: self = .other
         }

@@ -8,6 +8,8 @@ public enum Status: Int, Sendable {
     case recipientBusy = 5
     case rateLimited = 6
     case clusterUnavailable = 7
+    /// Kept for an offline recipient: delivered when it connects within the message's ttl.
+    case queued = 8
 }
 
 extension Reply {
@@ -15,6 +17,28 @@ extension Reply {
     public static func undelivered(to recipient: String, online: Bool, idJSON: [UInt8]?) -> Reply {
         Reply(.targetOffline, "not delivered: the recipient's connection ended first",
               dataJSON: statusMap([(recipient, online)]), idJSON: idJSON)
+    }
+}
+
+extension Reply {
+    /// `{"status":8,"message":"queued","data":{"box-1":"offline"},"id":17}`: the message is kept.
+    public static func queued(for recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.queued, "queued", dataJSON: statusMap([(recipient, false)]), idJSON: idJSON)
+    }
+
+    /// Status 5: a bound on kept messages would be passed, so the message is not kept.
+    public static func offlineQueueFull(for recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.recipientBusy, "offline queue full", dataJSON: statusMap([(recipient, false)]), idJSON: idJSON)
+    }
+
+    /// The receipt for a kept message handed to its recipient.
+    public static func delivered(to recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.ok, "delivered", dataJSON: statusMap([(recipient, true)]), idJSON: idJSON)
+    }
+
+    /// The receipt for a kept message whose ttl ran out before its recipient came.
+    public static func expired(for recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.targetOffline, "expired", dataJSON: statusMap([(recipient, false)]), idJSON: idJSON)
     }
 }
 
@@ -35,18 +59,46 @@ public struct Reply: Equatable, Sendable {
         self.idJSON = idJSON
     }
 
+    /// Built byte by byte: status 8 replies and receipts go out once per kept message.
     public var bytes: [UInt8] {
-        var text = "{\"status\":\(status.rawValue),\"message\":\"\(jsonEscape(message))\""
-        text += ",\"data\":" + (dataJSON ?? "{}")   // always an object: one shape for every reply
-        var bytes = Array(text.utf8)
-        if let idJSON { bytes += Array(",\"id\":".utf8) + idJSON }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(48 + message.utf8.count + (dataJSON?.utf8.count ?? 2) + (idJSON?.count ?? 0))
+        bytes += #"{"status":"#.utf8
+        bytes += String(status.rawValue).utf8
+        bytes += #","message":""#.utf8
+        appendEscaped(message, to: &bytes)
+        bytes += #"","data":"#.utf8
+        bytes += (dataJSON ?? "{}").utf8   // always an object: one shape for every reply
+        if let idJSON {
+            bytes += #","id":"#.utf8
+            bytes += idJSON
+        }
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
 
     /// `{"A":"online","B":"offline"}` for a status query.
     public static func statusMap(_ states: [(String, Bool)]) -> String {
-        "{" + states.map { "\"\(jsonEscape($0.0))\":\"\($0.1 ? "online" : "offline")\"" }.joined(separator: ",") + "}"
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        for (index, (id, online)) in states.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            appendEscaped(id, to: &bytes)
+            bytes += (online ? #"":"online""# : #"":"offline""#).utf8
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Appends `text` escaped for a JSON string literal; text with nothing to escape (the usual case:
+/// device ids, fixed messages) is copied as is.
+func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+    let utf8 = text.utf8
+    if utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+        bytes += utf8
+    } else {
+        bytes += jsonEscape(text).utf8
     }
 }
 

@@ -15,6 +15,8 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     public let allowClientBroadcast: Bool
     /// Ids one connection may watch (watchers mode).
     public let maxWatched: Int
+    /// Which messages to an offline device are kept (and the `ttl` range).
+    public let keep: KeepRule
     public static var maxQueryIDs: Int { 100 }
     /// One node of a fleet: a device that is not here may be on another node (route answers
     /// `.elsewhere`), and presence is announced only through `announce`, once the fleet's
@@ -30,11 +32,13 @@ public final class Switchboard<Peer: SwitchboardPeer> {
     private var watchersOf: [String: [ObjectIdentifier: Peer]] = [:]
     private var subjectsOf: [ObjectIdentifier: Set<String>] = [:]
 
-    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false, maxWatched: Int = 1000, clustered: Bool = false) {
+    public init(presence: PresenceMode = .all, allowClientBroadcast: Bool = false, maxWatched: Int = 1000, keep: KeepRule = KeepRule(),
+                clustered: Bool = false) {
         self.presence = presence
         self.clustered = clustered
         self.allowClientBroadcast = allowClientBroadcast
         self.maxWatched = maxWatched
+        self.keep = keep
     }
 
     /// Presence events are waiting for the end of the tick.
@@ -145,6 +149,9 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         case deliver(Peer)
         /// Forward the sender's bytes to every other device (only with --allow-client-broadcast).
         case broadcast
+        /// The recipient is offline and the message is to be kept this many seconds (status 8
+        /// once kept).
+        case keep(seconds: Int)
         /// Answer the sender with this reply.
         case reply(Reply)
         /// Not on this node (clustered): ask the fleet.
@@ -172,6 +179,9 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         default:
             break
         }
+        if let ttl = envelope.ttl, !keep.allows(ttl) {
+            return .reply(Reply(.malformed, keep.rangeProblem, idJSON: envelope.idJSON))
+        }
         // Registered ids are valid, so the id rules are checked only when the lookup misses.
         guard let recipient = devices[envelope.to] else {
             if let problem = DeviceID.problem(with: envelope.to) {
@@ -181,6 +191,7 @@ public final class Switchboard<Peer: SwitchboardPeer> {
                 if presence == .watchers { watch(sender, [envelope.to]) }
                 return .elsewhere
             }
+            if let seconds = keep.seconds(for: envelope.ttl) { return .keep(seconds: seconds) }
             return .reply(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(envelope.to, false)]), idJSON: envelope.idJSON))
         }
         if presence == .watchers {

@@ -16,6 +16,8 @@ final class Link: ClientSocketDelegate, @unchecked Sendable {
         let data: JSONValue?
         let isCommand: Bool
         let done: Completion
+        /// Seconds the server may keep it for an offline recipient.
+        var ttl: Int?
         var timer: UV.Timer?
 
         init(id: Int, to: String, msg: JSONValue, data: JSONValue?, isCommand: Bool, done: @escaping Completion) {
@@ -69,8 +71,9 @@ final class Link: ClientSocketDelegate, @unchecked Sendable {
         socket.connect(loop: loop, address: resolved, host: address.hostHeader, path: address.devicePath(id: deviceID, token: token))
     }
 
-    func send(to: String, msg: JSONValue, queue useQueue: Bool, done: @escaping Completion) {
+    func send(to: String, msg: JSONValue, queue useQueue: Bool, ttl: Int? = nil, done: @escaping Completion) {
         let entry = Outgoing(id: takeID(), to: to, msg: msg, data: nil, isCommand: false, done: done)
+        entry.ttl = ttl
         if phase == .open { return transmit(entry) }
         let holding = phase == .connecting || phase == .waiting
         guard useQueue, holding else {
@@ -218,7 +221,10 @@ final class Link: ClientSocketDelegate, @unchecked Sendable {
             return
         }
         cancel(&entry.timer)
-        if frame["status"]?.intValue != 0 {
+        let status = frame["status"]?.intValue
+        if status == 8 && !entry.isCommand {   // kept for an offline recipient
+            entry.done(.success(.number(Double(id))))
+        } else if status != 0 {
             entry.done(.failure(TetherError(reply: frame)))
         } else {
             entry.done(.success(entry.isCommand ? frame : .number(Double(id))))
@@ -250,6 +256,7 @@ final class Link: ClientSocketDelegate, @unchecked Sendable {
     private func transmit(_ entry: Outgoing) {
         var frame: [String: JSONValue] = ["from": .string(deviceID), "to": .string(entry.to), "msg": entry.msg, "id": .number(Double(entry.id))]
         if let data = entry.data { frame["data"] = data }
+        if let ttl = entry.ttl { frame["ttl"] = .number(Double(ttl)) }
         socket?.send(text: JSONValue.object(frame).jsonText)
         pending[entry.id] = entry
         let window = entry.isCommand ? TetherClient.Options.commandTimeout : options.replyWindow

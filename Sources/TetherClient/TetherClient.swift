@@ -59,11 +59,12 @@ public final class TetherClient: Sendable {
     deinit { close() }
 
     /// Sends `msg` to device `to`; returns the `id` it went out with once no error reply came
-    /// within the reply window. While disconnected it waits in the queue (unless `queue` is
-    /// false) and goes out, in order, after the next connect. Throws `TetherError`.
+    /// within the reply window, or once the server kept it for an offline `to` (status 8: with a
+    /// `ttl` in seconds, the server keeps it that long). While disconnected it waits in the queue
+    /// (unless `queue` is false) and goes out, in order, after the next connect. Throws `TetherError`.
     @discardableResult
-    public func send(to: String, msg: JSONValue, queue: Bool = true) async throws -> Int {
-        try await call { link, done in link.send(to: to, msg: msg, queue: queue, done: done) }.intValue ?? 0
+    public func send(to: String, msg: JSONValue, queue: Bool = true, ttl: Int? = nil) async throws -> Int {
+        try await call { link, done in link.send(to: to, msg: msg, queue: queue, ttl: ttl, done: done) }.intValue ?? 0
     }
 
     /// A server command (`queryStatus`, `pairingCode`, `unpair`, ...): the status 0 reply.

@@ -81,11 +81,13 @@ enum APIRoutes {
 
     private static func device(_ id: String, server: Server) -> HTTPResponse {
         if let problem = DeviceID.problem(with: id) { return bad(problem) }
+        let held = server.kept.holding(for: id)
+        let kept = ",\"kept\":\(held.messages),\"kept_bytes\":\(held.bytes)"
         guard server.switchboard.peer(for: id) != nil else {
-            return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":false}")))
+            return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":false\(kept)}")))
         }
         let kind = server.trust?.kind(of: id).map { ",\"kind\":\"\($0.rawValue)\"" } ?? ""
-        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(server.ledger?.arrival(of: id)?.since ?? 0)\(kind)}")))
+        return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(server.ledger?.arrival(of: id)?.since ?? 0)\(kind)\(kept)}")))
     }
 
     /// `{"to":"ID","msg":...}`: delivered with `"from":"server"`.
@@ -100,7 +102,7 @@ enum APIRoutes {
             return .json(200, HTTPRoutes.text(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]))))
         }
         let frame = Array("{\"from\":\"server\",\"to\":\"\(to)\",\"msg\":".utf8) + msg + [UInt8(ascii: "}")]
-        frame.withUnsafeBytes { peer.send(.text, $0) }
+        frame.withUnsafeBytes { peer.awaitingKept ? server.holdBehindKept($0, for: peer) : peer.send(.text, $0) }
         server.metrics.messagesRouted += 1
         return .json(200, HTTPRoutes.text(Reply(.ok, "delivered", dataJSON: Reply.statusMap([(to, true)]))))
     }

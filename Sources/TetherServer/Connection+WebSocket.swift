@@ -52,7 +52,10 @@ extension Connection {
                 return send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(envelope.to, true)]), idJSON: envelope.idJSON))
             }
             server.metrics.messagesRouted += 1
+            if recipient.awaitingKept { return server.holdBehindKept(payload, for: recipient) }
             recipient.send(.text, payload)
+        case .keep(let seconds):
+            server.keep(payload, envelope, seconds: seconds, from: self)
         case .broadcast:
             server.broadcast(payload, except: self)
         case .reply(let reply):
@@ -112,22 +115,22 @@ extension Connection {
     }
 
     func send(_ reply: Reply) {
-        if reply.status != .ok { server.metrics.routingErrors[reply.status.rawValue, default: 0] += 1 }
+        if reply.status != .ok && reply.status != .queued { server.metrics.routingErrors[reply.status.rawValue, default: 0] += 1 }
         reply.bytes.withUnsafeBytes { send(.text, $0) }
     }
 
-    /// Answers the sender of each routed message among `bytes` (frames this connection queued)
-    /// that the kernel did not fully take (`taken` bytes of them it did): status 1 with its id.
+    /// Settles each routed message among `bytes` (frames this connection queued) that the kernel
+    /// did not fully take (`taken` bytes of them it did): kept again, or answered to its sender.
     func reportUndelivered(_ bytes: UnsafeRawBufferPointer, taken: Int) {
         SentFrames.forEach(in: bytes) { frame in
             guard frame.end > taken, frame.opcode == Opcode.text.rawValue else { return }
-            // Routed frames carry their sender's verified "from" and name a device in "to";
-            // replies have no "from", presence and broadcasts go "to" "all".
-            guard case .success(let envelope) = Envelope.scan(UnsafeRawBufferPointer(rebasing: bytes[frame.payload])),
-                  envelope.to != "all", let sender = server.switchboard.peer(for: envelope.from), sender !== self else { return }
-            let current = server.switchboard.peer(for: envelope.to)
-            server.metrics.undelivered += 1
-            sender.send(Reply.undelivered(to: envelope.to, online: current != nil && current !== self, idJSON: envelope.idJSON))
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[frame.payload])
+            // Compressed (RSV1): with no context kept between messages, each inflates on its own.
+            if bytes[frame.start] & 0x40 != 0 {
+                _ = server.sentFrameInflater.inflate(payload) { server.notDelivered($0, by: self) }
+            } else {
+                server.notDelivered(payload, by: self)
+            }
         }
     }
 

@@ -55,6 +55,10 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// permessage-deflate was agreed at the handshake (RFC 7692).
     var deflates: Bool { get { flags.contains(.deflates) } set { flags.set(.deflates, newValue) } }
     var isTLS: Bool { get { flags.contains(.tls) } set { flags.set(.tls, newValue) } }
+    /// Registered with messages kept for it that are not out yet: routed messages wait behind them.
+    var awaitingKept: Bool { get { flags.contains(.awaitingKept) } set { flags.set(.awaitingKept, newValue) } }
+    /// Kept messages were handed to it that its socket has not fully taken yet.
+    var holdsKept: Bool { get { flags.contains(.holdsKept) } set { flags.set(.holdsKept, newValue) } }
     /// Accepted over a limit: every request is answered with this refusal.
     var refusal: Refusal {
         get { Refusal(rawValue: UInt8(flags.rawValue >> 8 & 0x3)) ?? .none }
@@ -75,6 +79,8 @@ final class Connection: TCPConnection, SwitchboardPeer {
         static let announcePending = Flags(rawValue: 1 << 4)
         static let deflates = Flags(rawValue: 1 << 5)
         static let tls = Flags(rawValue: 1 << 6)
+        static let awaitingKept = Flags(rawValue: 1 << 7)
+        static let holdsKept = Flags(rawValue: 1 << 14)
         // bits 8-9: refusal; bits 10-13: server window bits
 
         mutating func set(_ flag: Flags, _ on: Bool) {
@@ -183,6 +189,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     override func didDrain() {
         if readPaused { resumeReading() }
+        if holdsKept { server.keptDrained(self) }
     }
 
     override var encodesOutput: Bool { isTLS }
@@ -194,6 +201,10 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// Units in bytes this connection wrote: frames once upgraded, else whole responses.
     override func unitBoundary(in bytes: UnsafeRawBufferPointer, atOrAfter offset: Int) -> Int {
         upgraded ? SentFrames.boundary(in: bytes, atOrAfter: offset) : bytes.count
+    }
+
+    override func unitStart(in bytes: UnsafeRawBufferPointer, containing offset: Int) -> Int {
+        upgraded ? SentFrames.start(in: bytes, containing: offset) : 0
     }
 
     /// The socket is about to close: every routed message it never handed to the kernel is

@@ -1,4 +1,5 @@
 import Glibc
+import Storage
 
 /// Counters for `GET /metrics`, in the Prometheus text format. Written by hand: a handful of
 /// counters updated on the loop need no registry or locks, and the text format is short.
@@ -32,6 +33,11 @@ final class Metrics {
     var deviceDisconnects: [UInt16: UInt64] = [:]
     /// Devices closed with 1008 for flooding past --max-messages-per-second.
     var rateLimitCloses: UInt64 = 0
+    /// Messages kept for offline devices (status 8), handed over, expired, and refused by bound.
+    var keptTotal: UInt64 = 0
+    var keptDelivered: UInt64 = 0
+    var keptExpired: UInt64 = 0
+    var keptRefused: [String: UInt64] = [:]
     var qrCacheHits: UInt64 = 0
     var qrCacheMisses: UInt64 = 0
     /// Lateness of the sweep timer (loop lag) over the last minute: (loop time, milliseconds late).
@@ -58,6 +64,7 @@ final class Metrics {
         var presenceEvents: UInt64
         var queuedBytes: Int
         var consoleStreams: Int
+        var kept: KeptAmount
     }
 
     func render(_ gauges: Gauges) -> String {
@@ -88,6 +95,13 @@ final class Metrics {
         metric("slow_consumer_closes_total", "counter", "Connections closed with 1008 for staying over the queue cap.", [("", slowConsumerCloses)])
         metric("rate_limit_closes_total", "counter", "Devices closed with 1008 for flooding past --max-messages-per-second.", [("", rateLimitCloses)])
         metric("undelivered_total", "counter", "Routed messages answered status 1 because the recipient's connection ended before the kernel took them.", [("", undelivered)])
+        metric("kept_messages", "gauge", "Messages kept for offline devices.", [("", UInt64(gauges.kept.messages))])
+        metric("kept_bytes", "gauge", "Payload bytes of the messages kept for offline devices.", [("", UInt64(gauges.kept.bytes))])
+        metric("kept_total", "counter", "Messages kept for offline devices (answered status 8).", [("", keptTotal)])
+        metric("kept_delivered_total", "counter", "Kept messages handed to their recipient.", [("", keptDelivered)])
+        metric("kept_expired_total", "counter", "Kept messages whose ttl ran out before their recipient came.", [("", keptExpired)])
+        metric("kept_refused_total", "counter", "Messages not kept (status 5), by the bound they would pass.",
+               KeptRefusal.allCases.map { ("{limit=\"\($0.rawValue)\"}", keptRefused[$0.rawValue] ?? 0) })
         metric("address_refusals_total", "counter", "Connections refused by the per-address limits, by limit.",
                addressRefusals.sorted { $0.key < $1.key }.map { ("{limit=\"\($0.key)\"}", $0.value) })
         metric("deferred_requests_total", "counter", "Times pipelined HTTP requests were put off to a later loop turn.", [("", deferredRequests)])

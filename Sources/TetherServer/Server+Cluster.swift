@@ -164,6 +164,9 @@ extension Server {
                 cluster.unwatch(device)
             }
         }
+        if config.offlineTTLSeconds > 0 {
+            logger.warning("--cluster does not keep messages for offline devices yet: --offline-ttl and message ttls are ignored (status 1)")
+        }
         if config.presence == .all {
             logger.warning("--presence all in a cluster: every node hears every device's events (traffic grows with nodes times events); prefer watchers")
         }

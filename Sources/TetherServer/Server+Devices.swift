@@ -12,6 +12,7 @@ extension Server {
         } else {
             connection.announcePending = switchboard.presence != .off
         }
+        noteArrival(connection, as: id)
     }
 
     /// Device `id` is connected and, in token mode, its token admitted (its kind is known).

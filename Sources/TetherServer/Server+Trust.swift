@@ -57,6 +57,10 @@ extension Server {
                     switchboard.unwatch(peer, [id])
                     switchboard.unwatch(connection, [phone])
                 }
+                // What either kept for the other would now be refused: it goes too.
+                kept.drop(from: phone, to: id)
+                kept.drop(from: id, to: phone)
+                keptActivity = true
             }
             return Reply(.ok, "unpaired", idJSON: envelope.idJSON)
         case "queryStatus":

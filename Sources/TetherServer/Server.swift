@@ -5,6 +5,7 @@ import Glibc
 import TLS
 import WebSocketDeflate
 import Logging
+import Storage
 import Switchboard
 import UV
 import WebSocket
@@ -75,6 +76,9 @@ public final class Server {
     let deflatePolicy: DeflatePolicy?
     let deflater = MessageDeflater()
     let inflater: MessageInflater?
+    /// Inflates frames the server itself compressed and could not deliver (a cold path of its
+    /// own, so it never runs inside the client inflater's callback).
+    lazy var sentFrameInflater = MessageInflater(maxMessageBytes: config.maxMessageBytes)
     /// Token mode's state; nil in open mode.
     let trust: Trust?
     /// This process as a node of a fleet (`--cluster`); nil for a single process.
@@ -89,6 +93,20 @@ public final class Server {
     var presenceKnown: [String: Bool] = [:]
     /// Input of connections waiting for the fleet's answer.
     var waitingInput: [ObjectIdentifier: [UInt8]] = [:]
+    /// Messages kept for offline devices (Server+Kept.swift).
+    let kept: KeptMessageStore
+    /// Something kept-related happened this tick: the end of the tick settles it.
+    var keptActivity = false
+    /// Devices that registered this tick with something kept for them.
+    var keptArrivals: [Connection] = []
+    /// Messages routed to a connection while its kept messages were not out yet.
+    var heldBehindKept: [ObjectIdentifier: [[UInt8]]] = [:]
+    /// Kept messages handed to a connection whose socket has not taken all of them yet.
+    var keptInFlight: [ObjectIdentifier: [KeptMessage]] = [:]
+    /// Connections given kept messages this tick.
+    var handedTo: [Connection] = []
+    /// Receipts owed once this tick's commit is done: (sender id, receipt).
+    var pendingReceipts: [(String, KeptReply)] = []
     private var lastPrune: UInt64 = 0
     /// Connections closed since the allocator was last asked to return free memory.
     private var closedSinceTrim = 0
@@ -103,9 +121,11 @@ public final class Server {
         // In token mode a device hears only about ids it may message: presence goes to watchers.
         let presence = config.auth == .token && config.presence == .all ? PresenceMode.watchers : config.presence
         switchboard = Switchboard(presence: presence, allowClientBroadcast: config.allowClientBroadcast, maxWatched: config.maxWatched,
+                                  keep: KeepRule(maxSeconds: config.maxOfflineTTLSeconds, defaultSeconds: config.offlineTTLSeconds),
                                   clustered: config.clusterURL != nil)
         cluster = try Server.makeCluster(config, loop: loop)
         trust = config.auth == .token ? try Server.makeTrust(config) : nil
+        kept = try KeptStores.open(config, now: Server.wallMilliseconds())
         deflatePolicy = config.deflate ? DeflatePolicy() : nil
         inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
         if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {
@@ -180,8 +200,10 @@ public final class Server {
             self.sweep()
         }
         sweepTimer = sweep
+        startKeeping()
         tickHook = try TickHook(loop: loop) { [unowned self] in
             flushPresence()
+            settleKept()
             httpWorkThisTurn = 0
         }
         if let cluster { startCluster(cluster) }
@@ -200,6 +222,7 @@ public final class Server {
         deferredInput.removeAll()
         deferredIdle = nil
         heartbeatWheel = TimingWheel(resolution: 1, now: 0)
+        closeKept()
         try loop.close()
     }
 
@@ -277,6 +300,7 @@ public final class Server {
         overCap[id] = nil
         deferredInput[id] = nil
         if connection.isTLS { tlsSessions[id] = nil }
+        if connection.awaitingKept || connection.holdsKept { keptConnectionClosed(connection) }
         closedSinceTrim += 1
         closedInWheel += 1
         rateLimiter?.forget(id)
@@ -312,6 +336,7 @@ public final class Server {
                 entry.connection.closeAsSlowConsumer()
             }
         }
+        expireKept()
         if now - lastPrune >= 10_000 {
             lastPrune = now
             addressLimits?.prune(now: now)

@@ -8,6 +8,12 @@ public enum AuthMode: String, Sendable, CaseIterable {
     case open, token
 }
 
+/// Where kept messages live: `sqlite` (under the state directory; survives a restart and a
+/// crash) or `memory` (a restart loses them).
+public enum OfflineStoreKind: String, Sendable, CaseIterable {
+    case sqlite, memory
+}
+
 /// An HMAC secret that signs and verifies tokens, with the `kid` tokens name it by.
 public struct HMACKey: Sendable {
     public var secret: [UInt8]
@@ -104,12 +110,27 @@ public struct ServerConfig: Sendable {
     public var console = true
     /// `/metrics` needs the API key too. Default off.
     public var metricsAuth = false
-    /// Where revocations are kept (SQLite). Default `./tether-state`.
+    /// Where revocations and kept messages are kept (SQLite). Default `./tether-state`.
     public var stateDirectory = "./tether-state"
     /// How long a pairing code works. Default 300 s.
     public var pairingTTLSeconds: Int64 = 300
     /// Lifetime of a phone token minted at pairing. Default 30 days.
     public var pairedTokenTTLSeconds: Int64 = 30 * 86_400
+    /// The `ttl` given to messages that carry none; 0 (the default) keeps nothing without one.
+    public var offlineTTLSeconds = 0
+    /// The longest `ttl` a message may ask for. Default 300 s.
+    public var maxOfflineTTLSeconds = 300
+    /// Kept messages per recipient. Default 100.
+    public var offlineMaxMessages = 100
+    /// Kept bytes per recipient. Default 256 KiB.
+    public var offlineMaxBytes = 256 * 1024
+    /// Kept bytes in all. Default 64 MiB.
+    public var offlineMaxTotalBytes = 64 << 20
+    /// Where kept messages live. Default sqlite (`kept.sqlite3` under `stateDirectory`).
+    public var offlineStore = OfflineStoreKind.sqlite
+    /// The SQLite store's commits: synced each tick (`full`, survives a power loss) or only at
+    /// checkpoints (`normal`, survives the process being killed). Default full.
+    public var offlineSyncFull = true
     /// Listen backlog. Default 1024.
     public var backlog: Int32 = 1024
     /// The fleet's Redis (`redis://host:port[/db]`): this process is one node of many. Default

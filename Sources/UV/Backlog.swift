@@ -11,13 +11,19 @@ final class Backlog {
         /// Bytes allocated for an owned copy (more may be appended); 0 when `shared` owns them.
         let capacity: Int
         let shared: SharedBuffer?
-        /// The rest of a unit whose start the kernel already took: sent whole, never dropped or reported.
+        /// The rest of a unit whose start the kernel already took: sent whole, never dropped.
         let continuesUnit: Bool
         /// Already in wire form (TLS records): not passed through the connection's encoder again.
         var encoded = false
+        /// For the rest of a unit: that unit's bytes the kernel took, kept readable just before
+        /// `base`, so the unit can still be named whole if it never fully reaches the socket.
+        var head = 0
+
+        /// The whole unit this chunk is (the rest of).
+        var unit: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base - head, count: head + count) }
 
         func release() {
-            if shared == nil { base.deallocate() }
+            if shared == nil { (base - head).deallocate() }
         }
     }
 
@@ -51,6 +57,28 @@ final class Backlog {
     }
 
     var isIdle: Bool { inFlight.isEmpty && waitingStart == waiting.count }
+
+    /// Copies the rest of a unit (`unit` from `taken` on) behind everything waiting; the part
+    /// the kernel took is copied too, to name the unit by if it never fully reaches the socket.
+    func append(copyingRestOf unit: UnsafeRawBufferPointer, taken: Int) {
+        guard taken < unit.count, let source = unit.baseAddress else { return }
+        let base = UnsafeMutableRawPointer.allocate(byteCount: unit.count, alignment: 16)
+        base.copyMemory(from: source, byteCount: unit.count)
+        waitingBytes += unit.count - taken
+        var chunk = Chunk(base: base + taken, count: unit.count - taken, capacity: unit.count, shared: nil, continuesUnit: true)
+        chunk.head = taken
+        waiting.append(chunk)
+    }
+
+    /// References the rest of a unit inside `shared` (from `taken` on) behind everything waiting.
+    func append(referencingRestOf unit: UnsafeRawBufferPointer, taken: Int, of shared: SharedBuffer) {
+        guard taken < unit.count, let source = unit.baseAddress else { return }
+        waitingBytes += unit.count - taken
+        var chunk = Chunk(base: UnsafeMutableRawPointer(mutating: source + taken), count: unit.count - taken, capacity: 0,
+                          shared: shared, continuesUnit: true)
+        chunk.head = taken
+        waiting.append(chunk)
+    }
 
     /// Copies `bytes` behind everything waiting (into the last chunk when it has room).
     func append(copying bytes: UnsafeRawBufferPointer, continuesUnit: Bool = false, encoded: Bool = false) {
@@ -158,12 +186,12 @@ final class Backlog {
             if let plain = inFlightPlain[index] {
                 // A TLS record the peer did not get whole is lost whole: all of its units count.
                 visit(UnsafeRawBufferPointer(start: plain.base, count: plain.count), 0)
-            } else if !chunk.continuesUnit && !chunk.encoded {
-                visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), taken)
+            } else if !chunk.encoded && (!chunk.continuesUnit || chunk.head > 0) {
+                visit(chunk.unit, chunk.head + taken)
             }
         }
-        for chunk in waiting[waitingStart...] where !chunk.continuesUnit && !chunk.encoded {
-            visit(UnsafeRawBufferPointer(start: chunk.base, count: chunk.count), 0)
+        for chunk in waiting[waitingStart...] where !chunk.encoded && (!chunk.continuesUnit || chunk.head > 0) {
+            visit(chunk.unit, chunk.head)
         }
     }
 

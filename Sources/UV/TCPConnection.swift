@@ -198,13 +198,15 @@ open class TCPConnection: Handle {
         if first.isEmpty || second.isEmpty {
             let single = first.isEmpty ? second : first
             let boundary = written == 0 ? 0 : min(max(unitBoundary(in: single, atOrAfter: written), written), single.count)
-            let tail = UnsafeRawBufferPointer(rebasing: single[written..<boundary])
+            // The unit the kernel took in part goes whole, its taken head kept to name it by.
+            let start = written == 0 ? 0 : min(unitStart(in: single, containing: written), written)
+            let unit = UnsafeRawBufferPointer(rebasing: single[start..<boundary])
             let rest = UnsafeRawBufferPointer(rebasing: single[boundary...])
             if let shared, first.isEmpty {
-                backlog.append(referencing: tail, of: shared, continuesUnit: true)
+                backlog.append(referencingRestOf: unit, taken: written - start, of: shared)
                 backlog.append(referencing: rest, of: shared)
             } else {
-                backlog.append(copying: tail, continuesUnit: true)
+                backlog.append(copyingRestOf: unit, taken: written - start)
                 backlog.append(copying: rest)
             }
         } else {
@@ -259,6 +261,9 @@ open class TCPConnection: Handle {
     /// Where the first unit (frame, response) starting at or after `offset` in `bytes` begins.
     /// The default treats a write as one unit; subclasses that frame their output say better.
     open func unitBoundary(in bytes: UnsafeRawBufferPointer, atOrAfter offset: Int) -> Int { bytes.count }
+
+    /// Where the unit holding byte `offset` of `bytes` begins (the default: a write is one unit).
+    open func unitStart(in bytes: UnsafeRawBufferPointer, containing offset: Int) -> Int { 0 }
 
     func backlogDidWrite(status: Int32) {
         guard let backlog else { return }

@@ -39,6 +39,13 @@ public enum SentFrames {
         return position
     }
 
+    /// Where the frame holding byte `offset` begins (the last frame start at or before it).
+    public static func start(in bytes: UnsafeRawBufferPointer, containing offset: Int) -> Int {
+        var position = 0
+        while let frame = frame(in: bytes, at: position), frame.end <= offset { position = frame.end }
+        return position
+    }
+
     /// Every whole frame in `bytes`, in order.
     public static func forEach(in bytes: UnsafeRawBufferPointer, _ body: (Frame) -> Void) {
         var position = 0

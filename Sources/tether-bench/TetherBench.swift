@@ -6,7 +6,7 @@ import BenchKit
 struct TetherBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load scripts: connect, route and presence scenarios against a Tether-protocol server (loopback only).",
-        subcommands: [Connect.self, Route.self, Presence.self, Churn.self, Soak.self]
+        subcommands: [Connect.self, Route.self, Keep.self, Drain.self, Presence.self, Churn.self, Soak.self]
     )
 }
 
@@ -104,6 +104,38 @@ struct Route: ParsableCommand {
             WireBytes.add(to: &report, before: before, after: after, messages: Int(report.value("sent") ?? "") ?? 0)
         }
         report.print(json: common.json)
+    }
+}
+
+struct Keep: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Phones send messages with a ttl to offline devices; measure kept msg/s (status 8) and its latency.")
+    @OptionGroup var common: Common
+    @Option(help: "Phones.") var pairs = 50
+    @Option(help: "Messages awaiting their status 8 per phone.") var window = 16
+    @Option(help: "Offline recipients per phone, sent to in turn.") var recipients = 1000
+    @Option(help: "Measured seconds.") var seconds = 10.0
+    @Option(help: "The messages' ttl in seconds.") var ttl = 300
+
+    func run() throws {
+        try KeepScenario(phones: pairs, window: window, recipients: recipients, seconds: seconds, ttl: ttl)
+            .run(target: common.target).print(json: common.json)
+    }
+}
+
+struct Drain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Offline devices each get messages kept, then all connect at once: every kept message delivered, in order, once; connect-to-last-message latency; memory per kept message."
+    )
+    @OptionGroup var common: Common
+    @Option(help: "Offline devices.") var recipients = 10_000
+    @Option(help: "Messages kept for each.") var perRecipient = 10
+    @Option(help: "Sending devices.") var senders = 50
+    @Option(help: "Messages awaiting their status 8 per sender.") var window = 32
+    @Option(help: "The messages' ttl in seconds.") var ttl = 300
+
+    func run() throws {
+        try DrainScenario(recipients: recipients, perRecipient: perRecipient, senders: senders, window: window, ttl: ttl)
+            .run(target: common.target).print(json: common.json)
     }
 }
 

@@ -119,6 +119,27 @@ struct Tether: ParsableCommand {
     @Option(help: "Seconds a phone token minted at pairing lasts. Default 2592000 (30 days).")
     var pairedTokenTtl: Int?
 
+    @Option(help: "Seconds a message without \"ttl\" is kept for an offline recipient; 0 keeps none (status 1). Default 0.")
+    var offlineTtl: Int?
+
+    @Option(help: "Largest \"ttl\" a message may ask for, in seconds. Default 300.")
+    var maxOfflineTtl: Int?
+
+    @Option(help: "Messages kept per offline recipient (status 5 beyond). Default 100.")
+    var offlineMaxMessages: Int?
+
+    @Option(help: "Bytes kept per offline recipient (status 5 beyond). Default 262144.")
+    var offlineMaxBytes: Int?
+
+    @Option(help: "Bytes kept for all offline recipients together (status 5 beyond). Default 67108864.")
+    var offlineMaxTotalBytes: Int?
+
+    @Option(help: "Where kept messages live: sqlite (under --state-dir; survives restarts and crashes) or memory (a restart loses them). Default sqlite.")
+    var offlineStore: String?
+
+    @Option(help: "SQLite store commits: full (synced every loop tick; survives a power loss) or normal (synced at checkpoints; survives the process being killed, not a power loss). Default full.")
+    var offlineSync: String?
+
     @Option(help: "permessage-deflate for clients that offer it: on or off. Default on.")
     var deflate: String?
 
@@ -185,7 +206,7 @@ struct Tether: ParsableCommand {
         if config.maxConnections == Int.max { config.maxConnections = Int(max(fileLimit, 128) - 64) }
         let server: Server
         do { server = try Server(config: config) } catch {
-            throw ValidationError("cannot start: \(error)")   // a bad certificate, key or state directory
+            throw ValidationError("cannot start: \(error)")   // a bad certificate, key or state directory (or one in use)
         }
         let address = try server.start()
         print("tether listening on \(address)")
@@ -254,6 +275,7 @@ struct Tether: ParsableCommand {
         config.qrCacheEntries = try checked("qr-cache-entries", qrCacheEntries, in: 0...100_000)
             ?? env.int("QR_CACHE_ENTRIES", in: 0...100_000) ?? config.qrCacheEntries
         try resolveTrust(env, into: &config)
+        try resolveKeeping(env, into: &config)
         if let mode = deflate ?? env.string("DEFLATE") {
             guard mode == "on" || mode == "off" else { throw ValidationError("deflate must be on or off, not \(mode)") }
             config.deflate = mode == "on"

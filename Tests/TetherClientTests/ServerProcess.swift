@@ -10,8 +10,18 @@ import Glibc
 final class ServerProcess: @unchecked Sendable {
     let port: Int
     private let pid: pid_t
+    /// The state directory made for this server (one process per directory), removed at the end.
+    private let ownState: URL?
 
     init(_ arguments: [String] = [], port: Int = 0) throws {
+        var arguments = arguments
+        if arguments.contains("--state-dir") {
+            ownState = nil
+        } else {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tether-client-state-\(UUID().uuidString)")
+            arguments += ["--state-dir", folder.path]
+            ownState = folder
+        }
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { throw ServerFailed(line: "pipe") }
         var actions = posix_spawn_file_actions_t()
@@ -73,7 +83,10 @@ final class ServerProcess: @unchecked Sendable {
         waitpid(pid, &status, 0)
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        if let ownState { try? FileManager.default.removeItem(at: ownState) }
+    }
 
     private static var binary: String {
         if let given = ProcessInfo.processInfo.environment["TETHER_BIN"] { return given }

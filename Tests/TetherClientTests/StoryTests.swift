@@ -47,6 +47,21 @@ import TetherClient
         await #expect(throws: TetherError.self) { try await phone.command("noSuchCommand") }
     }
 
+    @Test func aSendWithATTLToAnOfflineDeviceIsKeptAndArrivesWhenItConnects() async throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        let phone = try TetherClient(url: server.url, deviceID: "phone-3")
+        defer { phone.close() }
+        #expect(await opened(phone))
+        let id = try await phone.send(to: "box-3", msg: ["type": "pair"], ttl: 30)
+        let box = try TetherClient(url: server.url, deviceID: "box-3")
+        defer { box.close() }
+        let received = Recorder(box.messages)
+        #expect(await received.wait { $0.count == 1 })
+        #expect(received.all.first?.msg["type"]?.stringValue == "pair")
+        #expect(received.all.first?.frame["id"]?.intValue == id)
+    }
+
     @Test func aReplacedClientStopsAndSaysWhy() async throws {
         let server = try ServerProcess()
         defer { server.stop() }

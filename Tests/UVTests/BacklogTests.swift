@@ -85,12 +85,37 @@ import UV
             unsentBytes += chunk.count - taken
             if taken > 0 { partlyTaken += 1 }
         }
-        // Everything not taken is named (the rest of a unit begun earlier is not: it was handed in part).
+        // Everything not taken is named, the unit the kernel took in part included.
         #expect(unsentBytes > 0)
-        #expect(unsentBytes <= client.queuedBytes)
-        #expect(partlyTaken <= 1)
+        #expect(unsentBytes == client.queuedBytes)
+        #expect(partlyTaken <= 2)   // the rest of the first unit the kernel cut, and the batch in flight
         guardTimer.close()
         #expect(!timedOut)
+        client.close()
+        serverConnection.close()
+        listener.close()
+        try loop.close()
+    }
+
+    @Test func aUnitTheKernelTookInPartIsNamedWholeWithTheBytesItTook() throws {
+        let loop = try Loop()
+        let (listener, client, serverConnection) = try Self.pair(loop, serverSide: Probe())   // never reads
+        try client.setSendBufferSize(16 * 1024)
+        // One big write, which is one unit here (a server's connection splits its writes into
+        // frames; SentFramesTests covers where a frame starts): the kernel takes part of it.
+        let units = 250
+        let bytes = (0..<units).flatMap(Self.unit)
+        bytes.withUnsafeBytes { _ = client.write($0) }
+        var named: [(first: Int, count: Int, taken: Int)] = []
+        client.forEachUnsent { chunk, taken in
+            // A unit-aligned chunk of whole units: 10 KiB each, each byte its index.
+            #expect(chunk.count % (10 * 1024) == 0)
+            named.append((Int(chunk[0]), chunk.count / (10 * 1024), taken))
+        }
+        let firstNamed = named.first?.first ?? units
+        #expect(named.first?.taken ?? 0 > 0)   // the cut unit, with what the kernel took of it
+        #expect(named.reduce(0) { $0 + $1.count } == units - firstNamed)   // it and every unit after it
+        #expect(named.reduce(0) { $0 + $1.count * 10 * 1024 - $1.taken } == client.queuedBytes)
         client.close()
         serverConnection.close()
         listener.close()

@@ -1,8 +1,10 @@
 """Starts the built `tether` binary on a free port for each test module."""
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 
 import pytest
 
@@ -12,6 +14,12 @@ BIN = os.environ.get("TETHER_BIN", ".build/debug/tether")
 class RunningServer:
     def __init__(self, *args, env=None, port=0, **popen):
         full_env = dict(os.environ, **(env or {}))
+        # Each server keeps its messages in a state directory of its own (one process per
+        # directory), unless the test names one (to restart on it).
+        self.own_state = None
+        if "--state-dir" not in args and "TETHER_STATE_DIR" not in full_env:
+            self.own_state = tempfile.mkdtemp(prefix="tether-e2e-state-")
+            args = (*args, "--state-dir", self.own_state)
         self.process = subprocess.Popen(
             [BIN, "--host", "127.0.0.1", "--port", str(port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, text=True, **popen)
@@ -30,6 +38,8 @@ class RunningServer:
         finally:
             if self.process.poll() is None:
                 self.process.kill()
+            if self.own_state:
+                shutil.rmtree(self.own_state, ignore_errors=True)
 
 
 def free_port():

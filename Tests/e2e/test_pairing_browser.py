@@ -223,6 +223,58 @@ def test_token_mode_pairs_a_phone_by_a_one_time_code(start_server, tmp_path):
         phone.quit()
 
 
+# Holds the phone page's first pair request in the page (as if it were still on its way when the
+# box dropped) until window.releasePair(); later pair requests never leave, so only the held one,
+# kept by the server, can pair.
+HOLD_PAIR = """
+    window.heldPair = null;
+    window.pairRequests = 0;
+    const realSend = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+        if (typeof data === "string" && data.includes('"type":"pair"')) {
+            window.pairRequests += 1;
+            if (window.pairRequests === 1) window.heldPair = [this, data];
+            return;
+        }
+        return realSend.call(this, data);
+    };
+    window.releasePair = () => realSend.call(window.heldPair[0], window.heldPair[1]);
+"""
+
+
+def test_pairing_survives_a_box_reconnect_in_the_middle(start_server, tmp_path):
+    server = start_server("--state-dir", str(tmp_path / "state"))
+    tv, phone = chromium(TV), chromium(PHONE)
+    try:
+        tv.get(f"http://127.0.0.1:{server.port}/box")
+        wait_for(tv, lambda d: text_of(d, "status").startswith("Connected"), message="box never connected")
+        box_id = text_of(tv, "box-id")
+        phone.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_PAIR})
+        phone.get(f"http://127.0.0.1:{server.port}/remote?box={box_id}")
+        wait_for(phone, lambda d: text_of(d, "banner") == "box is online")
+        held = wait_for(phone, lambda d: d.execute_script("return window.heldPair && window.heldPair[1]"), message="no pair request")
+        assert json.loads(held)["ttl"] == 30   # pair requests ask to be kept; key presses do not
+        phone_id = text_of(phone, "phone-id")
+
+        # The box drops while the request is on its way; the request arrives and is kept.
+        tv.get("about:blank")
+        wait_for(phone, lambda d: text_of(d, "banner") == "box went offline")
+        phone.execute_script("window.releasePair()")
+        wait_for(phone, lambda d: scrape(server.port)["tether_kept_total"] == 1, message="the pair request was not kept")
+
+        # The box comes back: it gets the request, lists the phone and answers it (also with a ttl).
+        tv.get(f"http://127.0.0.1:{server.port}/box")
+        wait_for(tv, lambda d: listed_state(d, phone_id) == "online", message="the box never listed the phone")
+        wait_for(phone, lambda d: text_of(d, "notice") == f"Paired with {box_id}.", message="the phone never heard paired")
+        assert phone.execute_script("return window.pairRequests") >= 2   # the later one never left the page
+        assert scrape(server.port)["tether_kept_delivered_total"] == 1
+        phone.find_element("css selector", 'button[data-key="ok"]').click()
+        wait_for(tv, lambda d: box_messages(d)[0] == "pressed OK")
+    finally:
+        tv.quit()
+        phone.quit()
+
+
 def test_remote_without_a_box_asks_for_one(start_server):
     server = start_server()
     phone = chromium(PHONE)

@@ -144,8 +144,11 @@ export declare class TetherClient {
   off<K extends keyof TetherEvents>(type: K, listener: (value: TetherEvents[K]) => void): void;
   open(): void;
   close(): void;
-  /** Resolves {id} when no error reply came within the reply window; rejects with a TetherError. */
-  send(to: string, msg: unknown, options?: { queue?: boolean }): Promise<{ id: number }>;
+  /**
+   * Resolves {id} when no error reply came within the reply window, {id, queued: true} when the
+   * server kept it for an offline recipient (a `ttl` in seconds asks for that); rejects with a TetherError.
+   */
+  send(to: string, msg: unknown, options?: { queue?: boolean; ttl?: number }): Promise<{ id: number; queued?: boolean }>;
   command(msg: string, data?: unknown): Promise<Reply>;
   watch(ids: string[]): void;
   unwatch(ids: string[]): void;

@@ -19,6 +19,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10000;
 // Closes that retrying cannot mend: another connection took the id (retrying would push it out in
 // turn), the operator cut this device off, or its token expired.
 const FINAL_CLOSES = { 4001: "replaced", 4002: "disconnected", 4003: "expired" };
+/** Status 8: kept for an offline recipient until it connects (or the message's ttl runs out). */
+const QUEUED = 8;
 const STATUS_CODES = { 1: "offline", 2: "malformed", 3: "binary", 4: "forbidden", 5: "busy", 6: "rate_limited" };
 const ID_PATTERN = /^[A-Za-z0-9._\-:@~]{1,128}$/;
 const OPEN = 1;  // WebSocket.OPEN, the same in every implementation
@@ -250,16 +252,17 @@ export class TetherClient {
   }
 
   /**
-   * Sends msg to device `to`. Resolves {id} when no error reply came within the reply window;
+   * Sends msg to device `to`. Resolves {id} when no error reply came within the reply window,
+   * or {id, queued: true} when the server kept it for an offline recipient (with {ttl: seconds});
    * rejects with a TetherError: status 1-6 replies ("offline", "forbidden", ...), "queue_full",
    * "not_connected" (with {queue: false}, or after a stop or close), "link_lost" (the link
    * dropped inside the window: delivery unknown).
    */
-  send(to, msg, { queue = true } = {}) {
+  send(to, msg, { queue = true, ttl } = {}) {
     if (typeof to !== "string") return Promise.reject(new TypeError("send: to must be a device id"));
     if (msg === undefined) return Promise.reject(new TypeError("send: msg is required"));
     return new Promise((resolve, reject) => {
-      const entry = { id: this.nextId++, to, msg, resolve, reject, windowMs: this.replyWindowMs };
+      const entry = { id: this.nextId++, to, msg, ttl, resolve, reject, windowMs: this.replyWindowMs };
       if (this.connected) return this.transmit(entry);
       const holding = this.phase === "connecting" || this.phase === "waiting";
       if (!queue || !holding) return reject(new TetherError("not_connected", "not connected to the server", { id: entry.id }));
@@ -348,7 +351,8 @@ export class TetherClient {
     if (!entry) return this.emit("reply", frame);
     this.pending.delete(frame.id);
     clearTimeout(entry.timer);
-    if (frame.status !== 0) entry.reject(TetherError.fromReply(frame));
+    if (frame.status === QUEUED && !entry.command) entry.resolve({ id: entry.id, queued: true });
+    else if (frame.status !== 0) entry.reject(TetherError.fromReply(frame));
     else entry.resolve(entry.command ? frame : { id: entry.id });
   }
 
@@ -422,6 +426,7 @@ export class TetherClient {
   transmit(entry) {
     const frame = { from: this.deviceId, to: entry.to, msg: entry.msg, id: entry.id };
     if (entry.data !== undefined) frame.data = entry.data;
+    if (entry.ttl !== undefined) frame.ttl = entry.ttl;
     let text;
     try { text = JSON.stringify(frame); } catch (e) { return entry.reject(e); }
     this.socket.send(text);

@@ -119,7 +119,8 @@ import { serverAuthMode, storageGet, storageSet, storedId } from "/static/page.j
       return;
     }
     remember(from);
-    if (msg && msg.type === "pair") client.send(from, { type: "paired", box: boxId }, { queue: false }).catch(() => {});
+    // Kept 30 s like the pair request, should the phone drop meanwhile; key presses are never kept.
+    if (msg && msg.type === "pair") client.send(from, { type: "paired", box: boxId }, { queue: false, ttl: 30 }).catch(() => {});
     showMessage(from, msg);
   }
 

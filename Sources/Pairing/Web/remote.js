@@ -67,7 +67,8 @@ import { serverAuthMode, storageGet, storageSet, storedId } from "/static/page.j
   client.on("message", ({ from, msg }) => {
     if (from === boxId && msg && msg.type === "paired") notice("Paired with " + boxId + ".", false);
   });
-  client.on("reply", (reply) => { if (reply.status !== 0) notice(explain(reply), true); });
+  // Late replies: status 8 (kept for the box) and receipts of delivery need no word.
+  client.on("reply", (reply) => { if (reply.status !== 0 && reply.status !== 8) notice(explain(reply), true); });
   // A page kept in the back/forward cache would keep its socket, and the phone would look online.
   addEventListener("pagehide", () => client.close());
   addEventListener("pageshow", (event) => { if (event.persisted) client.open(); });
@@ -155,7 +156,8 @@ import { serverAuthMode, storageGet, storageSet, storedId } from "/static/page.j
     boxOnline = online;
     if (online) {
       setBanner("online", "box is online");
-      if (wasOnline !== true) client.send(boxId, { type: "pair" }, { queue: false }).catch(() => {});
+      // Kept 30 s if the box drops in the meantime: pairing survives its reconnect.
+      if (wasOnline !== true) client.send(boxId, { type: "pair" }, { queue: false, ttl: 30 }).catch(() => {});
     } else {
       setBanner("offline", announced || wasOnline ? "box went offline" : "box is offline");
     }

@@ -34,6 +34,20 @@ test("a send to an offline device is refused with status 1 and the message's id"
   assert.deepEqual(error.data, { "box-nowhere": "offline" });
 });
 
+test("a send with a ttl to an offline device is kept: it resolves queued, and the delivered receipt comes as a reply", async () => {
+  const phone = device("phone-e7");
+  await opened(phone);
+  const kept = await phone.send("box-e7", { key: "ok" }, { ttl: 60 });
+  assert.deepEqual(kept, { id: kept.id, queued: true });
+  const receipt = nextEvent(phone, "reply");
+  const box = device("box-e7");
+  const message = await nextEvent(box, "message");
+  assert.deepEqual(message.msg, { key: "ok" });
+  assert.equal(message.frame.ttl, 60);
+  assert.deepEqual(await receipt, { status: 0, message: "delivered", data: { "box-e7": "online" }, id: kept.id });
+  await assert.rejects(phone.send("box-e7", 1, { ttl: 0 }), { code: "malformed", status: 2 });
+});
+
 test("a bad recipient id is status 2; a command the server does not know too", async () => {
   const phone = device("phone-e2");
   await opened(phone);

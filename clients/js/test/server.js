@@ -23,7 +23,9 @@ export function webSocketClass() {
 
 /** Starts the server on `port` (0: any); resolves {port, url, stop()} once it listens. */
 export function startServer(args = [], { port = 0 } = {}) {
-  const child = spawn(BIN, ["--host", "127.0.0.1", "--port", String(port), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  // A state directory of its own unless the test names one (one server process per directory).
+  const state = args.includes("--state-dir") ? [] : ["--state-dir", join(mkdtempSync(join(tmpdir(), "tether-js-state-")), "state")];
+  const child = spawn(BIN, ["--host", "127.0.0.1", "--port", String(port), ...args, ...state], { stdio: ["ignore", "pipe", "pipe"] });
   child.stderr.resume();
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });

@@ -1,0 +1,15 @@
+/// The disk copy behind a `LocalKeptStore`: additions and removals gathered during a tick and
+/// written in one transaction by `commit()`.
+public protocol KeptJournal: AnyObject {
+    /// Everything on disk, in the order kept, with each message's recipient.
+    func load() throws(StorageError) -> [(String, KeptMessage)]
+    /// Records `message` (numbered by the store) for the next commit.
+    func add(_ message: KeptMessage, for recipient: String)
+    /// Records that `message` is gone, for the next commit.
+    func remove(_ message: KeptMessage)
+    /// Writes what was recorded since the last commit, in the order recorded, in one transaction.
+    /// On failure nothing of it is written: additions are forgotten (the store refuses them),
+    /// removals are kept for the next commit.
+    func commit() throws(StorageError)
+    func close()
+}

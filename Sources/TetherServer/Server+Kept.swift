@@ -1,0 +1,208 @@
+import Glibc
+import Storage
+import Switchboard
+import WebSocket
+
+/// Messages kept for offline devices (issue #18): keeping them (status 8 once the store made
+/// them durable), handing them over when their recipient connects (after its own `online`,
+/// before anything routed to it later), receipts, expiry, and taking back what a dying
+/// connection never handed to its socket.
+///
+/// Everything of one tick is settled at its end, after presence: takes for the devices that
+/// arrived, the store's commit (one transaction), then the tick's status 8 replies and receipts.
+extension Server {
+    /// Wall clock in milliseconds: kept messages expire by it, so a restart honours their ttl.
+    static func wallMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// Hooks the store's reports to the server (at start: they need the whole server).
+    func startKeeping() {
+        kept.onExpired = { [unowned self] recipient, message in
+            keptActivity = true
+            metrics.keptExpired += 1
+            guard let idJSON = message.idJSON, let sender = switchboard.peer(for: message.sender) else { return }
+            sender.send(KeptReply(.expired, recipient: recipient, idJSON: idJSON))
+        }
+        if let local = kept as? LocalKeptStore {
+            local.onCommitFailure = { [unowned self] error in
+                logger.error("could not commit kept messages; this tick's are refused", metadata: ["error": "\(error)"])
+            }
+        }
+        if !kept.survivesRestart {
+            logger.warning("--offline-store memory: kept messages live in memory only; a restart loses them")
+        }
+        if config.maxOfflineTTLSeconds < 30 {
+            logger.warning("--max-offline-ttl \(config.maxOfflineTTLSeconds) is below the 30 s the pairing pages ask for: their pair messages are refused")
+        }
+    }
+
+    // MARK: Keeping
+
+    /// The recipient of `envelope` is offline and the message is to be kept `seconds`: the
+    /// sender, if still connected, hears status 8 once it is durable, or status 5 past a bound.
+    func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?) {
+        let expiry = Server.wallMilliseconds() + Int64(seconds) * 1000
+        let message = KeptMessage.make(payload: payload, sender: envelope.from, idJSON: envelope.idJSON, expiry: expiry)
+        let recipient = envelope.to
+        let idJSON = envelope.idJSON
+        keptActivity = true
+        kept.keep(message, for: recipient, force: false) { [unowned self] outcome in
+            switch outcome {
+            case .kept:
+                metrics.keptTotal += 1
+                if let sender, sender.isOpen { sender.send(KeptReply(.queued, recipient: recipient, idJSON: idJSON)) }
+            case .refused(let why):
+                metrics.keptRefused[why.rawValue, default: 0] += 1
+                guard let sender, sender.isOpen else { return }
+                if why == .storeFailed {
+                    sender.send(Reply(.recipientBusy, "could not keep the message (store failure); retry later",
+                                      dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON))
+                } else {
+                    sender.send(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
+                }
+            }
+        }
+    }
+
+    /// A message already promised comes back (its delivery failed): kept again as it was, and
+    /// taken at once if its recipient is connected by now.
+    private func keepAgain(_ message: KeptMessage, for recipient: String) {
+        keptActivity = true
+        kept.keep(message, for: recipient, force: true) { _ in }
+        if let current = switchboard.peer(for: recipient), current.isOpen, !current.awaitingKept {
+            noteArrival(current, as: recipient)
+        }
+    }
+
+    // MARK: Handing over
+
+    /// Device `id` registered on `connection`: what is kept for it goes out at the end of the
+    /// tick (after its online); messages routed to it meanwhile wait behind.
+    func noteArrival(_ connection: Connection, as id: String) {
+        guard kept.mayHold(id) else { return }
+        connection.awaitingKept = true
+        keptArrivals.append(connection)
+        keptActivity = true
+    }
+
+    /// A message routed to a connection whose kept messages are not out yet.
+    func holdBehindKept(_ payload: UnsafeRawBufferPointer, for recipient: Connection) {
+        heldBehindKept[ObjectIdentifier(recipient), default: []].append(Array(payload))
+    }
+
+    /// End of tick (after presence): takes for the devices that arrived, one commit, then the
+    /// tick's replies and receipts, written at once.
+    func settleKept() {
+        guard keptActivity else { return }
+        keptActivity = false
+        let now = Server.wallMilliseconds()
+        let arrivals = keptArrivals
+        keptArrivals.removeAll()
+        for connection in arrivals {
+            // Left, or replaced (its successor arrived on its own): what is kept stays kept.
+            guard connection.isOpen, let id = connection.deviceID else { continue }
+            kept.take(for: id, now: now) { [unowned self] messages in hand(messages, to: connection, as: id) }
+        }
+        kept.commit()
+        for (sender, receipt) in pendingReceipts { switchboard.peer(for: sender)?.send(receipt) }
+        pendingReceipts.removeAll(keepingCapacity: true)
+        loop.flushCorked()
+        // What the kernel took is handed over; a connection still holding kept frames is watched
+        // until it drains (or dies, and they are kept again).
+        for connection in handedTo where connection.queuedBytes == 0 { keptDrained(connection) }
+        handedTo.removeAll(keepingCapacity: true)
+    }
+
+    /// The store's answer to a take: the messages go out in order, then what waited behind them.
+    private func hand(_ messages: [KeptMessage], to connection: Connection, as id: String) {
+        keptActivity = true   // receipts and the commit follow at the end of this tick
+        guard connection.isOpen, let current = connection.deviceID, sameBytes(current, id) else {
+            for message in messages { keepAgain(message, for: id) }
+            return
+        }
+        for message in messages {
+            message.withPayload { connection.send(.text, $0) }
+            if let idJSON = message.idJSON { pendingReceipts.append((message.sender, KeptReply(.delivered, recipient: id, idJSON: idJSON))) }
+        }
+        metrics.keptDelivered += UInt64(messages.count)
+        if !messages.isEmpty {
+            keptInFlight[ObjectIdentifier(connection), default: []] += messages
+            connection.holdsKept = true
+            handedTo.append(connection)
+        }
+        connection.awaitingKept = false
+        for payload in heldBehindKept.removeValue(forKey: ObjectIdentifier(connection)) ?? [] {
+            payload.withUnsafeBytes { connection.send(.text, $0) }
+        }
+    }
+
+    /// Every byte of the kept messages handed to `connection` reached its socket.
+    func keptDrained(_ connection: Connection) {
+        keptInFlight[ObjectIdentifier(connection)] = nil
+        connection.holdsKept = false
+    }
+
+    // MARK: Not delivered
+
+    /// A routed message `connection` never handed to its socket (it is closing): a kept message
+    /// is kept again, silently (its sender was promised); one with a ttl is kept as if its
+    /// recipient had been offline (status 8); anything else is answered status 1, as before.
+    func notDelivered(_ payload: UnsafeRawBufferPointer, by connection: Connection) {
+        guard case .success(let envelope) = Envelope.scan(payload), envelope.to != "all" else { return }
+        if connection.holdsKept, let message = takeInFlight(payload, of: connection) {
+            return keepAgain(message, for: envelope.to)
+        }
+        let sender = switchboard.peer(for: envelope.from)
+        let current = switchboard.peer(for: envelope.to)
+        let online = current != nil && current !== connection
+        if !online, envelope.from != "server", let seconds = switchboard.keep.seconds(for: envelope.ttl) {
+            return keep(payload, envelope, seconds: seconds, from: sender === connection ? nil : sender)
+        }
+        guard let sender, sender !== connection else { return }
+        metrics.undelivered += 1
+        sender.send(Reply.undelivered(to: envelope.to, online: online, idJSON: envelope.idJSON))
+    }
+
+    /// The kept message handed to `connection` whose bytes are `payload`, no longer in flight.
+    private func takeInFlight(_ payload: UnsafeRawBufferPointer, of connection: Connection) -> KeptMessage? {
+        let key = ObjectIdentifier(connection)
+        guard let index = keptInFlight[key]?.firstIndex(where: { $0.hasPayload(payload) }) else { return nil }
+        return keptInFlight[key]!.remove(at: index)
+    }
+
+    /// `connection` closed: messages still waiting behind its kept ones were never written.
+    func keptConnectionClosed(_ connection: Connection) {
+        let key = ObjectIdentifier(connection)
+        keptInFlight[key] = nil
+        for payload in heldBehindKept.removeValue(forKey: key) ?? [] {
+            payload.withUnsafeBytes { notDelivered($0, by: connection) }
+        }
+    }
+
+    /// At exit: whatever open connections still hold unsent (a drain that timed out) is kept
+    /// again or answered, then the store commits and closes.
+    func closeKept() {
+        loop.forEachHandle { handle in
+            guard let connection = handle as? Connection, connection.upgraded else { return }
+            connection.forEachUnsent { connection.reportUndelivered($0, taken: $1) }
+            keptConnectionClosed(connection)
+        }
+        kept.close()
+    }
+
+    /// One expiry pass (the sweep's), by the wall clock.
+    func expireKept() {
+        kept.expire(now: Server.wallMilliseconds())
+    }
+}
+
+extension Connection {
+    /// A reply about a kept message: status 8 and receipts are no errors; a refusal counts as one.
+    func send(_ reply: KeptReply) {
+        if reply.kind == .queueFull { server.metrics.routingErrors[reply.status.rawValue, default: 0] += 1 }
+        reply.withBytes { send(.text, $0) }
+    }
+}
