@@ -29,7 +29,7 @@ enum HTTPRoutes {
             let text = server.metrics.render(Metrics.Gauges(
                 connections: server.connectionCount, connectionsLimit: server.config.maxConnections, devices: server.switchboard.deviceCount,
                 presenceEvents: server.switchboard.presenceEventCount, queuedBytes: server.queuedBytes(),
-                consoleStreams: server.console?.streamCount ?? 0, kept: server.kept.total)) + server.clusterMetrics()
+                consoleStreams: server.console?.streamCount ?? 0, kept: server.kept.total, keptBytesLimit: server.config.offlineMaxTotalBytes)) + server.clusterMetrics()
             response = HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(text.utf8))
         case "/readyz":
             if server.draining {

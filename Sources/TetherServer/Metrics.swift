@@ -65,6 +65,7 @@ final class Metrics {
         var queuedBytes: Int
         var consoleStreams: Int
         var kept: KeptAmount
+        var keptBytesLimit: Int
     }
 
     func render(_ gauges: Gauges) -> String {
@@ -97,6 +98,7 @@ final class Metrics {
         metric("undelivered_total", "counter", "Routed messages answered status 1 because the recipient's connection ended before the kernel took them.", [("", undelivered)])
         metric("kept_messages", "gauge", "Messages kept for offline devices.", [("", UInt64(gauges.kept.messages))])
         metric("kept_bytes", "gauge", "Payload bytes of the messages kept for offline devices.", [("", UInt64(gauges.kept.bytes))])
+        metric("kept_bytes_limit", "gauge", "Payload bytes all kept messages may take (--offline-max-total-bytes).", [("", UInt64(gauges.keptBytesLimit))])
         metric("kept_total", "counter", "Messages kept for offline devices (answered status 8).", [("", keptTotal)])
         metric("kept_delivered_total", "counter", "Kept messages handed to their recipient.", [("", keptDelivered)])
         metric("kept_expired_total", "counter", "Kept messages whose ttl ran out before their recipient came.", [("", keptExpired)])
