@@ -31,8 +31,8 @@ enum ConsoleLookup {
                 fields.append("\"last_disconnect\":\(last.json)")
             }
         }
-        // Messages kept for an offline device come with the offline store (issue #18): null until then.
-        fields.append("\"kept\":null")
+        let held = server.kept.holding(for: id)
+        fields.append("\"kept\":{\"messages\":\(held.messages),\"bytes\":\(held.bytes)}")
         return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{" + fields.joined(separator: ",") + "}")),
                      headers: [("Cache-Control", "no-store")])
     }

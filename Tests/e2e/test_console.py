@@ -3,6 +3,7 @@
 Set TETHER_SCREENSHOTS=DIR to save the console at 1280x800 and 390x844 (`make screenshots`
 writes docs/images/console-desktop.png and console-phone.png).
 """
+import json
 import os
 import socket
 import time
@@ -156,7 +157,18 @@ def test_console_api_needs_a_session_and_refuses_guesses_like_the_api(start_serv
                     headers={"Origin": "http://evil.example"})[0] == 403
         status, answer, _ = call(port, "GET", "/api/console/devices/box-x", cookie=cookie)
         assert status == 200 and answer["data"]["online"] is True and answer["data"]["class"] == "box"
-        assert answer["data"]["kept"] is None and answer["data"]["peers"] is None
+        assert answer["data"]["kept"] == {"messages": 0, "bytes": 0} and answer["data"]["peers"] is None
+        # A message kept for an offline device shows in its lookup.
+        phone = device(port, "ph-k")
+        try:
+            kept = json.dumps({"from": "ph-k", "to": "tv-away", "msg": "later", "ttl": 60, "id": 1})
+            phone.send(kept)
+            while json.loads(phone.recv(timeout=10)).get("status") != 8:
+                pass
+        finally:
+            phone.close()
+        answer = call(port, "GET", "/api/console/devices/tv-away", cookie=cookie)[1]
+        assert answer["data"]["online"] is False and answer["data"]["kept"] == {"messages": 1, "bytes": len(kept)}
         assert call(port, "POST", "/api/console/devices/box-x/disconnect", {}, cookie=cookie,
                     headers={"Origin": f"http://127.0.0.1:{port}"})[0] == 200
     finally:
@@ -167,7 +179,7 @@ def test_console_api_needs_a_session_and_refuses_guesses_like_the_api(start_serv
     assert wrong and wrong[0]["detail"] == "wrong API key from 127.0.0.1"
     metrics = scrape(port)
     assert metrics["tether_device_disconnects_total{code=4002}"] == 1
-    assert metrics["tether_device_connects_total"] == 1
+    assert metrics["tether_device_connects_total"] == 2   # box-x, and the phone that kept a message
 
     # Signing out ends the session, and the streams opened with it.
     stream = socket.create_connection(("127.0.0.1", port), timeout=10)

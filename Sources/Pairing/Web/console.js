@@ -243,7 +243,7 @@ async function lookUp(id) {
   $("lookup-address").textContent = device.address || "–";
   $("lookup-peers").textContent = device.peers === undefined ? "– (not connected)"
     : device.peers === null ? "– (open mode: no pairing)" : device.peers.join(", ") || "none";
-  $("lookup-kept").textContent = device.kept === null ? "– (no offline store yet)" : number.format(device.kept);
+  $("lookup-kept").textContent = `${number.format(device.kept.messages)} (${number.format(device.kept.bytes)} bytes)`;
   $("disconnect").hidden = !device.online;
   $("show-qr").hidden = device.class !== "box" && device.kind !== "box";
 }
