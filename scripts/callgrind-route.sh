@@ -3,7 +3,8 @@
 # so the figure repeats whatever else the machine does; the 100 handshakes of the run are included).
 # Usage: scripts/callgrind-route.sh [WINDOW]; TETHER=path measures another build (SERVER_FLAGS replaces
 # the default flags, e.g. for a build older than --limit-exempt). CONSOLES=N keeps N operator consoles
-# signed in and streaming during the run (the server then has an API key).
+# signed in and streaming during the run (the server then has an API key). TOKENS=1 runs token mode
+# (an HS256 key; every device connects with a token naming its partner).
 # Prints: messages routed, total instructions, instructions per message. Loopback only, bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,12 @@ OUT="$(mktemp -d)"
 PORT=$((20000 + RANDOM % 20000))
 FLAGS=${SERVER_FLAGS---limit-exempt 127.0.0.0/8}
 CONSOLES="${CONSOLES:-0}"
+BENCH_TOKENS=()
+if [ "${TOKENS:-0}" = 1 ]; then
+    head -c 48 /dev/urandom | base64 >"$OUT/hmac.key"
+    FLAGS="$FLAGS --auth-hmac-key-file $OUT/hmac.key --state-dir $OUT/state"
+    BENCH_TOKENS=(--token-key "$OUT/hmac.key")
+fi
 if [ "$CONSOLES" -gt 0 ]; then
     openssl rand -hex 24 >"$OUT/api.key"
     FLAGS="$FLAGS --api-key-file $OUT/api.key"
@@ -31,7 +38,7 @@ for i in $(seq "$CONSOLES"); do
 done
 callgrind_control -i on "$SERVER" >/dev/null   # only the run is counted, not the process start
 timeout 120 "$BIN/tether-bench" route --pairs 50 --window "$WINDOW" --seconds "${SECONDS_TO_RUN:-10}" --port "$PORT" \
-    --json "$OUT/route.json" >/dev/null
+    "${BENCH_TOKENS[@]}" --json "$OUT/route.json" >/dev/null
 callgrind_control -i off "$SERVER" >/dev/null
 ROUTED=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^tether_messages_routed_total/ {print $2}')
 WATCHING=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^tether_console_streams/ {print $2}')

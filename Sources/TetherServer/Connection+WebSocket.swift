@@ -40,11 +40,14 @@ extension Connection {
         case .failure(.malformed(let why)):
             return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
         }
-        if server.trust != nil, sameBytes(envelope.from, sender) {
+        if let trust = server.trust, sameBytes(envelope.from, sender) {
             if envelope.to == "server", let reply = server.trustCommand(envelope, payload: payload, from: self, id: sender) {
                 return send(reply)
             }
-            guard server.authorize(envelope, from: sender, connection: self) else { return }
+            // Most messages go where the sender's last one went: answered here, without a call.
+            if !trust.recentPermissions.allows(ObjectIdentifier(self), envelope.to) {
+                guard server.authorize(envelope, from: sender, connection: self) else { return }
+            }
         }
         switch server.switchboard.route(envelope, payload: payload, from: sender, sender: self) {
         case .deliver(let recipient):
