@@ -43,6 +43,7 @@ public final class ClusterNode {
     private var everConnected = false
     private var routeArguments: [[UInt8]] = []
     private var routeCallbacks: [(RouteOutcome) -> Void] = []
+    private var routeBytesInFlight = 0
     private var watchBatch: [String] = []
     private var unwatchBatch: [String] = []
     private var batchHook: TickHook?
@@ -141,8 +142,11 @@ public final class ClusterNode {
     /// Hands a message for `device` (not held here) to the node that holds it. A loop
     /// iteration's messages go in one script call, each holder's as one inbox entry.
     public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, _ done: @escaping (RouteOutcome) -> Void) {
-        guard isAvailable else { return done(.unavailable) }
+        // A Redis that stopped answering (its deadline has not passed yet) must not make this node
+        // hold without bound what senders keep sending.
+        guard isAvailable, routeBytesInFlight < ClusterNode.maxRouteBytesInFlight else { return done(.unavailable) }
         routedOut += 1
+        routeBytesInFlight += payload.count
         routeArguments.append(bytes(device))
         routeArguments.append(Array(payload))
         routeArguments.append(bytes(senderDevice))
@@ -152,14 +156,18 @@ public final class ClusterNode {
 
     /// At most this many messages per script call (Redis' Lua unpacks at most ~8,000 values).
     static let routeBatchLimit = 1000
+    /// Payload bytes sent to Redis and not yet answered, past which sends are status 7.
+    static let maxRouteBytesInFlight = 64 << 20
 
     private func flushRoutes() {
         guard !routeCallbacks.isEmpty else { return }
         let callbacks = routeCallbacks
+        let batchBytes = stride(from: 1, to: routeArguments.count, by: 3).reduce(0) { $0 + routeArguments[$1].count }
         let arguments = [bytes(nodeID), bytes(String(options.inboxMaxEntries))] + routeArguments
         routeCallbacks.removeAll(keepingCapacity: true)
         routeArguments.removeAll(keepingCapacity: true)
-        scripts.route.run(on: commands, keys: [], arguments: arguments) { reply in
+        scripts.route.run(on: commands, keys: [], arguments: arguments) { [weak self] reply in
+            self?.routeBytesInFlight -= batchBytes
             let results = reply.elements
             for (index, done) in callbacks.enumerated() {
                 switch results.flatMap({ index < $0.count ? $0[index].integer : nil }) {
