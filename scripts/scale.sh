@@ -22,6 +22,7 @@ STEADY="${SCALE_STEADY:-300}"         # devices of each surviving node watched t
 WATCHERS="${SCALE_WATCHERS:-30}"      # spread over A, B and D
 LEASE="${SCALE_LEASE:-10}"            # --cluster-lease-seconds: the default
 SRC_IPS="${SCALE_SRC_IPS:-8}"         # client sockets from 127.0.0.1 ... 127.0.0.8
+PIN="${SCALE_PIN:-1}"                 # 1: Redis and the nodes on CPU 0, the benches on CPU 1; 0: no pinning
 IDLE_SECONDS=10                       # the window of Redis commands with no traffic (leases, sweeps, reads)
 OPS_FROM=5                            # the routing window's Redis commands: from OPS_FROM s into it ...
 OPS_SECONDS=15                        # ... for OPS_SECONDS (ends before the kill)
@@ -63,6 +64,9 @@ metric() {   # port name -> value (empty if the node does not answer)
 proc_kib() {   # pid field -> KiB
     awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status" 2>/dev/null
 }
+cpu_seconds() {   # pid -> user + system CPU seconds
+    awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null
+}
 rcli() { timeout 5 redis-cli -p "$REDIS_PORT" "$@"; }
 info_field() {   # section field
     rcli INFO "$1" | tr -d '\r' | awk -F: -v f="$2" '$1 == f { print $2 }'
@@ -71,6 +75,9 @@ snapshot() {   # name: Redis commands (total and per command) and the routed cou
     rcli INFO commandstats | tr -d '\r' >"$OUT/cmdstats-$1.txt"
     fact "cmds_$1" "$(info_field stats total_commands_processed)"
     fact "time_$1" "$(date +%s.%N)"
+    fact "redis_cpu_$1" "$(cpu_seconds "$redis")"
+    fact "node_cpu_a_$1" "$(cpu_seconds "${pid[a]}")"
+    fact "node_cpu_b_$1" "$(cpu_seconds "${pid[b]}")"
     fact "routed_out_a_$1" "$(metric "${port[a]}" tether_cluster_routed_out_total)"
     fact "routed_in_b_$1" "$(metric "${port[b]}" tether_cluster_routed_in_total)"
 }
@@ -105,8 +112,10 @@ fact redis_version "$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
 fact source "commit-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([ -z "$(git status --porcelain 2>/dev/null)" ] || echo -with-uncommitted-changes)"
 
 # Redis and the four nodes on CPU 0, every bench process on CPU 1 (as make bench's cluster rows).
+if [ "$PIN" = 1 ]; then SERVER_CPU=(taskset -c 0) BENCH_CPU=(taskset -c 1); else SERVER_CPU=() BENCH_CPU=(); fi
+fact pinned "$PIN"
 REDIS_PORT=$(free_port 9590)
-taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
+"${SERVER_CPU[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$OUT" \
     --logfile "$OUT/redis.log" --daemonize no &
 redis=$!
 started+=("$redis")
@@ -120,7 +129,7 @@ for n in $NODES; do
     port[$n]=$(free_port "$next")
     next=$((port[$n] + 1))
     mkdir -p "$OUT/state-$n"
-    taskset -c 0 "$BIN/tether" --host 127.0.0.1 --port "${port[$n]}" --cluster "redis://127.0.0.1:$REDIS_PORT" \
+    "${SERVER_CPU[@]}" "$BIN/tether" --host 127.0.0.1 --port "${port[$n]}" --cluster "redis://127.0.0.1:$REDIS_PORT" \
         --presence watchers --cluster-lease-seconds "$LEASE" --limit-exempt 127.0.0.0/8 --state-dir "$OUT/state-$n" \
         >"$OUT/node-$n.log" 2>&1 &
     pid[$n]=$!
@@ -148,7 +157,7 @@ started+=($!)
 snapshot connect0
 connect_benches=()
 for n in $NODES; do
-    timeout 1500 taskset -c 1 "$BIN/tether-bench" connect --conns "$DEVICES" --hold 1200 --timeout 300 --stop-file "$OUT/stop" \
+    timeout 1500 "${BENCH_CPU[@]}" "$BIN/tether-bench" connect --conns "$DEVICES" --hold 1200 --timeout 300 --stop-file "$OUT/stop" \
         --id-prefix "n$n-" --port "${port[$n]}" --server-pid "${pid[$n]}" --src-ips "$SRC_IPS" --json "$OUT/connect-$n.json" \
         >"$OUT/connect-$n.log" 2>&1 &
     started+=($!)
@@ -180,7 +189,7 @@ snapshot idle1
 # devices of each surviving node watched too (these must get no offline).
 seq 0 $((GONE - 1)) | sed 's/^/nc-c-/' >"$OUT/gone-ids"
 for n in a b d; do seq 0 $((STEADY - 1)) | sed "s/^/n$n-c-/"; done >"$OUT/steady-ids"
-timeout 600 taskset -c 1 "$BIN/tether-bench" watch --watchers "$WATCHERS" --ports "${port[a]},${port[b]},${port[d]}" \
+timeout 600 "${BENCH_CPU[@]}" "$BIN/tether-bench" watch --watchers "$WATCHERS" --ports "${port[a]},${port[b]},${port[d]}" \
     --gone-ids "$OUT/gone-ids" --steady-ids "$OUT/steady-ids" --seconds $((KILL_AT + ROUTE_SECONDS + 240)) --settle 5 \
     --ready-file "$OUT/watch-ready" --id-prefix wt- --src-ips "$SRC_IPS" --json "$OUT/watch.json" >"$OUT/watch.log" 2>&1 &
 watch_bench=$!
@@ -189,7 +198,7 @@ for _ in $(seq 600); do [ -e "$OUT/watch-ready" ] && break; kill -0 "$watch_benc
 [ -e "$OUT/watch-ready" ] || { echo "scale: the watchers did not get ready" >&2; cat "$OUT/watch.log" >&2; exit 1; }
 say "watchers ready; routing $PAIRS pairs at $RATE msg/s for $ROUTE_SECONDS s, node C killed at $KILL_AT s"
 
-timeout $((ROUTE_SECONDS + 300)) taskset -c 1 "$BIN/tether-bench" route --pairs "$PAIRS" --rate "$RATE" --seconds "$ROUTE_SECONDS" \
+timeout $((ROUTE_SECONDS + 300)) "${BENCH_CPU[@]}" "$BIN/tether-bench" route --pairs "$PAIRS" --rate "$RATE" --seconds "$ROUTE_SECONDS" \
     --port "${port[a]}" --port-b "${port[b]}" --id-prefix r- --server-pid "${pid[a]}" --extra-pid "node_b=${pid[b]}" \
     --extra-pid "redis=$redis" --src-ips "$SRC_IPS" --json "$OUT/route.json" >"$OUT/route.log" 2>&1 &
 route_bench=$!
@@ -239,6 +248,6 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 
-COMMAND="SCALE_DEVICES=$DEVICES SCALE_PAIRS=$PAIRS SCALE_RATE=$RATE SCALE_SECONDS=$ROUTE_SECONDS SCALE_KILL_AT=$KILL_AT SCALE_GONE=$GONE SCALE_STEADY=$STEADY SCALE_WATCHERS=$WATCHERS SCALE_LEASE=$LEASE make scale"
+COMMAND="SCALE_DEVICES=$DEVICES SCALE_PAIRS=$PAIRS SCALE_RATE=$RATE SCALE_SECONDS=$ROUTE_SECONDS SCALE_KILL_AT=$KILL_AT SCALE_GONE=$GONE SCALE_STEADY=$STEADY SCALE_WATCHERS=$WATCHERS SCALE_LEASE=$LEASE SCALE_PIN=$PIN make scale"
 python3 scripts/scale_report.py "$OUT" "$REPORT" "$COMMAND"
 say "wrote $REPORT"

@@ -63,7 +63,8 @@ lines = [
     "`make scale` (scripts/scale.sh, not part of CI). One redis-server (nothing saved) and four Tether",
     "nodes (A-D) on one 2-core machine, each `tether --cluster redis://... --presence watchers",
     f"--cluster-lease-seconds {facts['lease']} --limit-exempt 127.0.0.0/8 --state-dir DIR` on its own port;",
-    "Redis and the nodes pinned to CPU 0, every bench process to CPU 1 (as make bench's cluster rows).",
+    ("Redis and the nodes pinned to CPU 0, every bench process to CPU 1 (as make bench's cluster rows)."
+     if facts.get("pinned") == "1" else "nothing pinned: Redis, the nodes and the bench processes share both cores."),
     "",
     f"Run: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, `nproc` = {facts['nproc']},"
     f" Redis {facts['redis_version']}, source: {facts['source']}.", "",
@@ -210,7 +211,16 @@ lines += [
     f" {route_cmds / routed if routed else 0:.4f} |",
     "",
 ]
+def cpu(name, a, b):
+    x, y = num(f"{name}_{a}"), num(f"{name}_{b}")
+    return y - x if x is not None and y is not None else None
+
+
 if routed:
+    parts = [f"{label} {value * 1e6 / routed:.1f} µs ({value / route_secs:.2f} of a core)"
+             for label, value in [("Redis", cpu("redis_cpu", "route0", "route1")), ("node A", cpu("node_cpu_a", "route0", "route1")),
+                                  ("node B", cpu("node_cpu_b", "route0", "route1"))] if value is not None]
+    lines += ["CPU per routed message in the same window: " + ", ".join(parts) + ".", ""]
     net = route_cmds - idle_rate * route_secs
     lines += [f"Without the idle cluster's own commands (its rate times the window): {net / routed:.4f} commands per message.", ""]
     lines += ["Per command (calls in the window; per message for the routing window):", "",
@@ -226,7 +236,9 @@ lines += ["## Connecting the idle devices", "",
           f" {fmt(int((num('cmds_connect1') or 0) - (num('cmds_connect0') or 0)))}, about"
           f" {((num('cmds_connect1') or 0) - (num('cmds_connect0') or 0)) / (4 * devices + 4 * min(500, devices // 10)):.1f}"
           " per connect (counting the 500 warm-up devices each bench process connects and closes first; a close is"
-          " a release script, so this is an upper bound).", "",
+          " a release script, so this is an upper bound)."
+          + (f" Redis CPU meanwhile: {cpu('redis_cpu', 'connect0', 'connect1') * 1e6 / (4 * devices):.1f} µs per registered device"
+             " (the same upper bound)." if cpu('redis_cpu', 'connect0', 'connect1') is not None else ""), "",
           "| node | opened | failed | conns/s | handshake p99 (µs) |", "| --- | --- | --- | --- | --- |"]
 for n in "abcd":
     c = connects[n]
