@@ -239,7 +239,8 @@ done
 touch "$OUT/stop"   # the connect benches end their hold and report
 # Warnings and errors in the nodes' logs, but the two every cluster node logs at start.
 for n in $NODES; do
-    grep -i "warning\|error" "$OUT/node-$n.log" | grep -v -e "--auth open" -e "cluster link up" >"$OUT/node-$n.warnings" || true
+    awk '$2 == "warning" || $2 == "error" || $2 == "critical"' "$OUT/node-$n.log" \
+        | grep -v -e "--auth open" -e "cluster link up" >"$OUT/node-$n.warnings" || true
 done
 for _ in $(seq 600); do
     alive=0
