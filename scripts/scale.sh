@@ -94,6 +94,7 @@ memory() {   # name: each node's RSS and devices, Redis memory
     fact "redis_keys_$1" "$(rcli DBSIZE)"
 }
 
+fact run_utc "$(date -u '+%Y-%m-%d %H:%M UTC')"
 fact devices_per_node "$DEVICES"
 fact pairs "$PAIRS"
 fact rate "$RATE"

@@ -66,7 +66,7 @@ lines = [
     ("Redis and the nodes pinned to CPU 0, every bench process to CPU 1 (as make bench's cluster rows)."
      if facts.get("pinned") == "1" else "nothing pinned: Redis, the nodes and the bench processes share both cores."),
     "",
-    f"Run: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, `nproc` = {facts['nproc']},"
+    f"Run: {facts.get('run_utc') or datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, `nproc` = {facts['nproc']},"
     f" Redis {facts['redis_version']}, source: {facts['source']}.", "",
     f"Command: `{command}`", "",
     "What runs, in order:", "",
@@ -223,7 +223,13 @@ if routed:
     lines += ["CPU per routed message in the same window: " + ", ".join(parts) + ".", ""]
     net = route_cmds - idle_rate * route_secs
     lines += [f"Without the idle cluster's own commands (its rate times the window): {net / routed:.4f} commands per message.", ""]
-    lines += ["Per command (calls in the window; per message for the routing window):", "",
+    lines += ["Per command (calls in the window; per message for the routing window). In both windows `info` and `scard`",
+              "are this script's own sampler and snapshots; the idle cluster's own commands are, per node, a lease",
+              "renewal (`SET`) and `SADD` to `tether:nodes`, a sweep (`SMEMBERS`, then per other node one call of the reap",
+              "script, `EVALSHA`, which finds the lease alive with `EXISTS`) every fifth of the lease, and the inbox reader's",
+              "`XREAD BLOCK 1000` returning empty once a second. While routing: per tick of node A one `EVALSHA` of the route",
+              "script (one `HGET` per message for the holder, one `XLEN` and one `XADD` per holder), and per read of node B",
+              "one `XREAD` and one `XTRIM`.", "",
               "| command | idle calls | routing calls | routing calls per message |", "| --- | --- | --- | --- |"]
     for name in sorted(set(idle_by) | set(route_by), key=lambda k: -route_by.get(k, 0)):
         lines.append(f"| {name} | {idle_by.get(name, 0):,} | {route_by.get(name, 0):,} | {route_by.get(name, 0) / routed:.4f} |")
@@ -257,5 +263,9 @@ for n in "abcd":
         notes.append(f"- node {n.upper()} logged {len(logged)} warnings or errors besides the two at start, first: `{logged[0]}`")
 if notes:
     lines += ["## Notes", ""] + notes + [""]
+# Hand-written readings of the run (control runs, causes) live apart, so a new run keeps them.
+notes_path = os.path.join("docs", "benchmarks-scale-notes.md")
+if os.path.exists(notes_path):
+    lines += [open(notes_path).read().rstrip(), ""]
 with open(report, "w") as f:
     f.write("\n".join(lines))
