@@ -13,7 +13,7 @@ WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift)
 DEFLATE_SOURCES = $(wildcard Sources/WebSocketDeflate/*.swift)
 TLS_SOURCES = $(wildcard Sources/TLS/*.swift)
 
-.PHONY: deps test-deps bench-deps build release run cluster test test-swift test-e2e screenshots fuzz microbench bench soak clean
+.PHONY: deps test-deps bench-deps build release run cluster test test-swift test-e2e screenshots fuzz microbench bench soak scale clean
 
 deps:
 	@scripts/deps.sh build
@@ -89,6 +89,12 @@ bench: bench-deps release
 # Watchers-mode soak (not part of CI): churn, paced pairs, with and without hostile clients; writes docs/benchmarks-soak.md.
 soak: release
 	scripts/soak.sh
+
+# Cluster scale run (not part of CI): ~60,000 devices over 4 nodes and one redis-server, pairs routing
+# across nodes, one node killed with -9; writes docs/benchmarks-scale.md. Smaller: see scripts/scale.sh.
+scale: release
+	@command -v redis-server >/dev/null || scripts/deps.sh cluster
+	scripts/scale.sh
 
 clean:
 	rm -rf .build

@@ -217,7 +217,8 @@ lines += ["## Soak", "",
           "each second for 60 s while 1,000 pairs route at 20 msg/s, once alone and once beside 50 hostile clients",
           "(non-readers, pipelined PNGs, connect/close loops): `tether-bench soak --devices 15000 --fraction 0.02",
           "--pairs 1000 --rate 20 --seconds 60 --hostile 50 --hostile-src 127.0.0.200 --src-ips 4`. Goals, results and",
-          "the two p99 latencies side by side: [benchmarks-soak.md](benchmarks-soak.md).", ""]
+          "the two p99 latencies side by side: [benchmarks-soak.md](benchmarks-soak.md).", "",
+          "The cluster scale run (`make scale`: 60,000 devices over 4 nodes and one Redis, a node killed mid-run): [benchmarks-scale.md](benchmarks-scale.md).", ""]
 
 notes_path = os.path.join("docs", "benchmarks-notes.md")
 if os.path.exists(notes_path):

@@ -1,3 +1,4 @@
+import Glibc
 import UV
 
 /// `connect --conns N`: open N devices with bounded handshakes in flight and hold them; report
@@ -7,7 +8,8 @@ import UV
 /// pages and one-time tables are in place before the "before" reading: the growth is what the
 /// connections themselves cost. Anonymous memory (heap) is reported beside the whole RSS.
 public enum ConnectScenario {
-    public static func run(target: BenchTarget, connections: Int, holdSeconds: Double, timeoutSeconds: Double) throws -> Report {
+    public static func run(target: BenchTarget, connections: Int, holdSeconds: Double, timeoutSeconds: Double,
+                           stopFile: String? = nil) throws -> Report {
         _ = ProcessStats.raiseFileLimit()
         let loop = try Loop()
         try warmUp(loop: loop, target: target, connections: min(500, connections / 10), timeoutSeconds: timeoutSeconds)
@@ -22,7 +24,8 @@ public enum ConnectScenario {
         let elapsed = Double((fleet.lastOpenedAt > start ? fleet.lastOpenedAt : monotonicNanoseconds()) - start) / 1e9
         let benchCPU = ProcessStats.ownCPUSeconds() - cpuBefore
         let serverCPUAfter = target.serverPID.flatMap(ProcessStats.cpuSeconds)
-        runLoop(loop, seconds: holdSeconds) { false }
+        // A stop file ends the hold early (the scale run holds its devices until its end).
+        runLoop(loop, seconds: holdSeconds) { stopFile.map { access($0, F_OK) == 0 } ?? false }
         let rssAfter = target.serverPID.flatMap(ProcessStats.rssKiB)
         let anonAfter = target.serverPID.flatMap(ProcessStats.anonKiB)
 

@@ -6,7 +6,7 @@ import BenchKit
 struct TetherBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load scripts: connect, route and presence scenarios against a Tether-protocol server (loopback only).",
-        subcommands: [Connect.self, Route.self, Keep.self, Drain.self, Presence.self, Churn.self, Soak.self]
+        subcommands: [Connect.self, Route.self, Keep.self, Drain.self, Presence.self, Churn.self, Soak.self, Watch.self]
     )
 }
 
@@ -72,9 +72,11 @@ struct Connect: ParsableCommand {
     @Option(help: "Connections to open.") var conns = 1000
     @Option(help: "Seconds to hold them before closing.") var hold = 1.0
     @Option(help: "Give up after this many seconds.") var timeout = 120.0
+    @Option(help: "Stop holding early once this file exists.") var stopFile: String?
 
     func run() throws {
-        try ConnectScenario.run(target: common.target, connections: conns, holdSeconds: hold, timeoutSeconds: timeout)
+        try ConnectScenario.run(target: common.target, connections: conns, holdSeconds: hold, timeoutSeconds: timeout,
+                                stopFile: stopFile)
             .print(json: common.json)
     }
 }
@@ -196,5 +198,41 @@ struct Soak: ParsableCommand {
         options.hostileSource = hostileSrc
         options.rssSettleSeconds = rssSettle
         try SoakScenario(options: options).run(target: common.target).print(json: common.json)
+    }
+}
+
+struct Watch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watchers on several nodes watch listed devices; every listed gone device must go offline once at each watcher of it, steady ones never."
+    )
+    @OptionGroup var common: Common
+    @Option(help: "Watchers, spread over --ports in turn.") var watchers = 30
+    @Option(help: "Comma-separated ports (nodes) for the watchers (default: --port).") var ports = ""
+    @Option(help: "File of device ids, one a line, expected to go offline once each.") var goneIds: String
+    @Option(help: "File of device ids, one a line, that must not go offline.") var steadyIds: String?
+    @Option(help: "Hold the watchers at most this many seconds.") var seconds = 120.0
+    @Option(help: "Seconds to go on listening once every expected offline has arrived.") var settle = 5.0
+    @Option(help: "Write this file once every watch is registered.") var readyFile: String?
+
+    func validate() throws {
+        guard watchers > 0, seconds > 0, settle >= 0 else { throw ValidationError("counts and seconds must be positive") }
+        guard ports.split(separator: ",").allSatisfy({ Int($0) != nil }) else { throw ValidationError("--ports is P,P,...") }
+    }
+
+    func run() throws {
+        func ids(_ path: String?) throws -> [String] {
+            guard let path else { return [] }
+            guard let lines = WatchScenario.lines(ofFile: path) else { throw ValidationError("cannot read \(path)") }
+            return lines
+        }
+        var options = WatchScenario.Options()
+        options.watchers = watchers
+        options.ports = ports.split(separator: ",").compactMap { Int($0) }
+        options.gone = try ids(goneIds)
+        options.steady = try ids(steadyIds)
+        options.seconds = seconds
+        options.settleSeconds = settle
+        options.readyFile = readyFile
+        try WatchScenario(options: options).run(target: common.target).print(json: common.json)
     }
 }
