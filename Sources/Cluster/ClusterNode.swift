@@ -239,11 +239,10 @@ public final class ClusterNode {
 
     private func linkCameUp() {
         if everConnected { judgeAfter = loop.now + options.leaseMilliseconds + longestReconnect }
-        renewLease()
         let reconnected = everConnected
-        commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { [weak self] reply in
+        renewLease { [weak self] wasMissing in
             // Missing from the registry: Redis lost its data, or this node was reaped meanwhile.
-            if reconnected { self?.restoreAll(registryLost: reply.integer == 1) }
+            if reconnected { self?.restoreAll(registryLost: wasMissing) }
         }
         everConnected = true
         delegate?.cluster(available: true)
@@ -308,30 +307,32 @@ public final class ClusterNode {
 
     private func renewAndSweep() {
         guard isAvailable else { return }
-        renewLease()
-        commands.send([bytes("SADD"), bytes("tether:nodes"), bytes(nodeID)]) { [weak self] reply in
+        renewLease { [weak self] wasMissing in
             // Missing from the registry: reaped while this node was away (its devices were
             // announced offline), or Redis lost its data. Either way, claim everything again.
-            if reply.integer == 1, let self, self.restoreQueue.isEmpty { self.restoreAll(registryLost: true) }
+            if wasMissing, let self, self.restoreQueue.isEmpty { self.restoreAll(registryLost: true) }
         }
         // A node whose link just came back waits a lease and the longest reconnect (backoff and
         // handshake) before judging others: after Redis itself was away every lease looks
         // expired until each node has reconnected and renewed its own.
         let judging = loop.now >= judgeAfter
-        commands.send([bytes("SMEMBERS"), bytes("tether:nodes")]) { [weak self] reply in
-            guard let self, let members = reply.elements else { return }
-            nodesSeen = members.count
+        // One range read of lapsed deadlines a sweep, however many nodes there are.
+        scripts.lapsed.run(on: commands, keys: []) { [weak self] reply in
+            guard let self, let parts = reply.elements, parts.count == 2, let lapsed = parts[1].elements else { return }
+            nodesSeen = Int(parts[0].integer ?? 0)
             guard judging else { return }
-            for member in members {
+            for member in lapsed {
                 guard let node = member.string, node != nodeID else { continue }
                 reap(node)
             }
         }
     }
 
-    private func renewLease() {
+    private func renewLease(_ done: @escaping (_ wasMissing: Bool) -> Void = { _ in }) {
         let value = FleetNode.leaseValue(address: options.advertisedAddress, routed: routedIn + routedOut)
-        commands.send([bytes("SET"), bytes("tether:node:\(nodeID)"), bytes(value), bytes("PX"), bytes(String(options.leaseMilliseconds))]) { _ in }
+        scripts.renew.run(on: commands, keys: [], arguments: [bytes(nodeID), bytes(value), bytes(String(options.leaseMilliseconds))]) { reply in
+            done(reply.integer == 1)
+        }
     }
 
     /// Every node in the registry, this one included; nil when Redis could not be asked.

@@ -97,6 +97,25 @@ final class ClusterScripts {
         return results
         """)
 
+    /// ARGV: node, lease value, lease milliseconds. Renews the node's lease and files its deadline
+    /// (by Redis' clock) in `tether:leases`, so a sweep finds the lapsed ones with one range read
+    /// instead of asking about every node; returns 1 when the node was missing from `tether:nodes`.
+    let renew = RedisScript("""
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        redis.call('SET', 'tether:node:' .. ARGV[1], ARGV[2], 'PX', ARGV[3])
+        redis.call('ZADD', 'tether:leases', now + tonumber(ARGV[3]), ARGV[1])
+        return redis.call('SADD', 'tether:nodes', ARGV[1])
+        """)
+
+    /// Nodes whose lease deadline has passed by Redis' clock (at most 16 a sweep), and how many
+    /// nodes the registry has.
+    let lapsed = RedisScript("""
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        return {redis.call('SCARD', 'tether:nodes'), redis.call('ZRANGEBYSCORE', 'tether:leases', '-inf', now, 'LIMIT', 0, 16)}
+        """)
+
     /// ARGV: dead node, batch size, presence mode. Does nothing (-1) while the node's lease lives.
     /// Otherwise takes up to a batch of its devices (SPOP hands each to one caller only) and
     /// announces each still held by the dead node offline; 1 while some are left, 0 when this call
@@ -117,6 +136,7 @@ final class ClusterScripts {
           redis.call('SREM', 'tether:watch:' .. device, dead)
         end
         redis.call('DEL', 'tether:watching:' .. dead, 'tether:inbox:' .. dead)
+        redis.call('ZREM', 'tether:leases', dead)
         if redis.call('SREM', 'tether:nodes', dead) == 1 then return 0 end
         return 2
         """)
