@@ -6,7 +6,7 @@ import UV
 /// into TLS records when it is written, as the server does with its own output.
 extension WSClient {
     func startTLS(_ tcp: DelegatingConnection, context: TLSClientContext, then upgrade: @escaping () -> Void) {
-        let session = TLSClientSession(context: context)
+        let session = TLSSession(client: context)
         tls = session
         onHandshake = upgrade
         tcp.encoder = { plaintext, emit in
@@ -18,7 +18,7 @@ extension WSClient {
     }
 
     /// Decrypts in place and hands the plaintext on; TLS's own answers go out at once.
-    func readTLS(_ session: TLSClientSession, _ tcp: DelegatingConnection, _ bytes: UnsafeMutableRawBufferPointer) {
+    func readTLS(_ session: TLSSession, _ tcp: DelegatingConnection, _ bytes: UnsafeMutableRawBufferPointer) {
         var failure: String?
         session.feed(UnsafeRawBufferPointer(bytes), plaintextBuffer: bytes) { event in
             switch event {
@@ -40,7 +40,7 @@ extension WSClient {
     }
 
     /// close_notify after whatever waits, before FIN.
-    func closeTLS(_ session: TLSClientSession, _ tcp: DelegatingConnection) {
+    func closeTLS(_ session: TLSSession, _ tcp: DelegatingConnection) {
         tcp.flushGathered()
         tcp.encodeHeldOutput()
         session.close()

@@ -27,7 +27,7 @@ public final class WSClient: TCPConnectionDelegate {
     let maskKey = UInt32.random(in: 1...UInt32.max)
     public var handshakeStarted: UInt64 = 0
     let options: WSClientOptions
-    var tls: TLSClientSession?
+    var tls: TLSSession?
     /// Over TLS: sends the upgrade request once the handshake is done.
     var onHandshake: (() -> Void)?
     /// The server agreed to permessage-deflate: outgoing text is compressed.

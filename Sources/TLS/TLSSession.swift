@@ -20,13 +20,40 @@ public final class TLSSession {
     }
 
     /// Starts from the context's current certificate; a later reload does not affect this session.
-    public init(context: TLSContext) {
-        guard let ssl = SSL_new(context.current) else { fatalError("SSL_new: out of memory") }
+    public convenience init(context: TLSContext) {
+        self.init(SSL_new(context.current), server: true)
+    }
+
+    /// The client end (load generation, tests): `start()` queues the ClientHello; the rest is
+    /// the same record path as the server's.
+    public convenience init(client context: TLSClientContext) {
+        self.init(SSL_new(context.context), server: false)
+    }
+
+    private init(_ made: OpaquePointer?, server: Bool) {
+        guard let ssl = made else { fatalError("SSL_new: out of memory") }
         self.ssl = ssl
         input = MemoryBIO.make()
         output = MemoryBIO.make()
         SSL_set_bio(ssl, input, output)
-        SSL_set_accept_state(ssl)
+        if server {
+            SSL_set_accept_state(ssl)
+        } else {
+            SSL_set_connect_state(ssl)
+            state = .handshaking   // a client's first bytes come from the server: no plain-HTTP check
+        }
+    }
+
+    /// A client's ClientHello, queued (drain it to the socket); false when OpenSSL could not make one.
+    public func start() -> Bool {
+        ERR_clear_error()
+        let result = SSL_do_handshake(ssl)
+        guard result == 1 || SSL_get_error(ssl, result) == SSL_ERROR_WANT_READ else {
+            state = .failed
+            ERR_clear_error()
+            return false
+        }
+        return true
     }
 
     deinit { SSL_free(ssl) }   // frees both BIOs

@@ -25,7 +25,7 @@ private func benchCertificate() throws -> (certificate: [UInt8], key: [UInt8]) {
 
 /// The bench's client session and the server's session, joined over memory.
 private final class MemoryLink {
-    let client: TLSClientSession
+    let client: TLSSession
     let server: TLSSession
     var clientReceived: [UInt8] = []
     var serverReceived: [UInt8] = []
@@ -33,7 +33,7 @@ private final class MemoryLink {
     var serverEvents: [String] = []
     private var buffer = [UInt8](repeating: 0, count: 16 * 1024)
 
-    init(client: TLSClientSession, server: TLSSession) {
+    init(client: TLSSession, server: TLSSession) {
         self.client = client
         self.server = server
     }
@@ -73,7 +73,7 @@ private final class MemoryLink {
     @Test("the bench's TLS client completes a TLS 1.3 handshake with the server's session and bytes round-trip")
     func clientHandshakesWithServerSession() throws {
         let pair = try benchCertificate()
-        let link = MemoryLink(client: TLSClientSession(context: try TLSClientContext()),
+        let link = MemoryLink(client: TLSSession(client: try TLSClientContext()),
                               server: TLSSession(context: try TLSContext(certificatePEM: pair.certificate, keyPEM: pair.key)))
         #expect(link.client.start())
         link.pump()
