@@ -102,8 +102,7 @@ enum APIRoutes {
             return .json(200, HTTPRoutes.text(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]))))
         }
         let frame = Array("{\"from\":\"server\",\"to\":\"\(to)\",\"msg\":".utf8) + msg + [UInt8(ascii: "}")]
-        frame.withUnsafeBytes { peer.awaitingKept ? server.holdBehindKept($0, for: peer) : peer.send(.text, $0) }
-        server.metrics.messagesRouted += 1
+        frame.withUnsafeBytes { server.handOver($0, to: peer) }
         return .json(200, HTTPRoutes.text(Reply(.ok, "delivered", dataJSON: Reply.statusMap([(to, true)]))))
     }
 

@@ -21,8 +21,7 @@ final class ClusterEvents: ClusterDelegate {
         if switchboard.presence == .watchers { switchboard.watch(recipient, [senderDevice]) }
         // Presence read from the inbox ahead of this message goes first (the sender's online).
         if switchboard.hasPendingPresence { server.flushPresence() }
-        server.metrics.messagesRouted += 1
-        payload.withUnsafeBytes { recipient.send(.text, $0) }
+        payload.withUnsafeBytes { server.handOver($0, to: recipient) }
     }
 
     func cluster(presenceOf device: String, online: Bool) {

@@ -54,9 +54,7 @@ extension Connection {
             if server.isBusy(recipient) {
                 return send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(envelope.to, true)]), idJSON: envelope.idJSON))
             }
-            server.metrics.messagesRouted += 1
-            if recipient.awaitingKept { return server.holdBehindKept(payload, for: recipient) }
-            recipient.send(.text, payload)
+            server.handOver(payload, to: recipient)
         case .keep(let seconds):
             server.keep(payload, envelope, seconds: seconds, from: self)
         case .broadcast:

@@ -85,7 +85,7 @@ extension Server {
         cluster.route(payload, to: to, from: sender) { [unowned self] outcome in
             guard connection.isOpen else { return }
             switch outcome {
-            case .queued: metrics.messagesRouted += 1
+            case .queued: break   // counted as routed by the node that delivers it
             case .offline: connection.send(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]), idJSON: idJSON))
             case .busy: connection.send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]), idJSON: idJSON))
             case .unavailable: connection.send(Server.clusterUnavailable(idJSON))

@@ -88,6 +88,14 @@ extension Server {
         keptActivity = true
     }
 
+    /// A routed message's last step, whichever node it came from: counted, then written, or held
+    /// behind the kept messages still on their way to the recipient.
+    func handOver(_ payload: UnsafeRawBufferPointer, to recipient: Connection) {
+        metrics.messagesRouted += 1
+        if recipient.awaitingKept { return holdBehindKept(payload, for: recipient) }
+        recipient.send(.text, payload)
+    }
+
     /// A message routed to a connection whose kept messages are not out yet.
     func holdBehindKept(_ payload: UnsafeRawBufferPointer, for recipient: Connection) {
         heldBehindKept[ObjectIdentifier(recipient), default: []].append(Array(payload))
