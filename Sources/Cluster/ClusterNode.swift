@@ -255,25 +255,24 @@ public final class ClusterNode {
         restoreQueue = pendingReleases.map { Restore.release($0.key, $0.value) }
         pendingReleases.removeAll()
         restoreQueue += delegate.clusterLocalDevices().map { Restore.claim($0.device, $0.serial) }
-        let watched = delegate.clusterWatchedDevices()
-        for start in stride(from: 0, to: watched.count, by: 500) {
-            // With the registry intact what is read now is the truth; without, a device read as
-            // offline may only be waiting for its node to claim it again.
-            restoreQueue.append(.watch(Array(watched[start..<min(start + 500, watched.count)]), registryLost ? .reconnect : .settled))
-        }
+        // With the registry intact what is read now is the truth; without, a device read as
+        // offline may only be waiting for its node to claim it again.
+        restoreQueue += watchSteps(delegate.clusterWatchedDevices(), registryLost ? .reconnect : .settled)
         restoreIndex = 0
         guard registryLost else { return startRestoring() }
         // Once every node has had time to reconnect and claim its devices again, read them all
         // once more: what is offline then really went.
         settleTimer.start(afterMilliseconds: longestReconnect + options.leaseMilliseconds / 5) { [unowned self] in
             guard let delegate = self.delegate, isAvailable else { return }
-            let watched = delegate.clusterWatchedDevices()
-            restoreQueue += stride(from: 0, to: watched.count, by: 500).map {
-                Restore.watch(Array(watched[$0..<min($0 + 500, watched.count)]), .settled)
-            }
+            restoreQueue += watchSteps(delegate.clusterWatchedDevices(), .settled)
             startRestoring()
         }
         startRestoring()
+    }
+
+    /// Watch registrations (and their reads), 500 devices a script call.
+    private func watchSteps(_ devices: [String], _ when: WatchCheck) -> [Restore] {
+        stride(from: 0, to: devices.count, by: 500).map { .watch(Array(devices[$0..<min($0 + 500, devices.count)]), when) }
     }
 
     private func startRestoring() {

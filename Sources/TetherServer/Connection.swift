@@ -256,27 +256,31 @@ final class Connection: TCPConnection, SwitchboardPeer {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET and POST are served")), headers: [("Allow", "GET, POST")]))
         }
         if ConsoleRoutes.openStream(head, from: self, server: server) { return }
-        if let view = server.clusterConsole, head.method == "GET", let id = ConsoleRoutes.lookedUpDevice(head), case .http(let parser) = state {
+        if let view = server.clusterConsole, head.method == "GET", let id = ConsoleRoutes.lookedUpDevice(head) {
             // Which node holds the device is asked of the fleet before the lookup is answered.
-            beginWaiting()
-            return view.refreshHolder(of: id) { [self] in
-                guard isWaiting else { return }
-                state = .http(parser)
-                finish(head, HTTPRoutes.respond(to: head, body: body, from: self, server: server), served: served)
-                if case .http = state { endWaiting() }
+            return answerLater(head, served: served) { [self] answer in
+                view.refreshHolder(of: id) { [self] in answer(HTTPRoutes.respond(to: head, body: body, from: self, server: server)) }
             }
         }
-        if server.cluster != nil, head.method == "GET", head.path == "/online_status", case .http(let parser) = state {
-            // The fleet is asked: the answer (and any request pipelined behind it) waits for Redis.
-            beginWaiting()
-            return server.onlineStatusAcrossFleet(head, from: self) { [self] response in
-                guard isWaiting else { return }
-                state = .http(parser)
-                finish(head, HTTPRoutes.withCORS(response, server: server), served: served)
-                if case .http = state { endWaiting() }
+        if server.cluster != nil, head.method == "GET", head.path == "/online_status" {
+            return answerLater(head, served: served) { [self] answer in
+                server.onlineStatusAcrossFleet(head, from: self) { [self] in answer(HTTPRoutes.withCORS($0, server: server)) }
             }
         }
         finish(head, HTTPRoutes.respond(to: head, body: body, from: self, server: server), served: served)
+    }
+
+    /// An answer the fleet must be asked for first: this request, and any pipelined behind it,
+    /// wait for it (input held, not read), then keep-alive goes on as usual.
+    private func answerLater(_ head: HTTPRequestHead, served: Int, _ ask: (@escaping (HTTPResponse) -> Void) -> Void) {
+        guard case .http(let parser) = state else { return }
+        beginWaiting()
+        ask { [self] response in
+            guard isWaiting else { return }
+            state = .http(parser)
+            finish(head, response, served: served)
+            if case .http = state { endWaiting() }
+        }
     }
 
     private func finish(_ head: HTTPRequestHead, _ response: HTTPResponse, served: Int) {

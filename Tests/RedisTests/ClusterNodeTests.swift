@@ -149,7 +149,8 @@ extension RedisServerSuite {
 
 extension RedisServerSuite.ClusterNodeTests {
     @Test func theFleetListsEveryNodeWithItsDevicesAndLease() throws {
-        let (a, _) = try node(lease: 300)
+        // a sweeps every 2 s (a fifth of its lease): b, whose lease is 300 ms, shows as gone in between.
+        let (a, _) = try node(lease: 10_000)
         let (b, _) = try node(lease: 300)
         #expect(claim(a, "box-1", 1) == .cameOnline)
         #expect(claim(a, "box-2", 2) == .cameOnline)
