@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
         .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
         .target(name: "Redis", dependencies: ["UV"], swiftSettings: hotPath),
-        .target(name: "Cluster", dependencies: ["Redis", "UV"], swiftSettings: hotPath),
+        .target(name: "Cluster", dependencies: ["Redis", "UV", "Storage"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
             dependencies: ["UV", "WebSocket", "Switchboard", "Auth", "Storage", "TLS", "WebSocketDeflate", "Pairing", "Cluster", "Console", .product(name: "Logging", package: "swift-log")],
@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV", "Cluster"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV", "Cluster", "Storage"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,9 @@ public protocol ClusterDelegate: AnyObject {
     func cluster(replaced device: String, serial: UInt64)
     /// A status reply for `device` here about a message it sent to another node.
     func cluster(answer reply: [UInt8], to device: String)
+    /// Something was kept for `device`, held here, after its claim (a message its closing
+    /// connection never sent, kept again): take it.
+    func cluster(keptFor device: String)
     /// The link to Redis went down or came back.
     func cluster(available: Bool)
     /// Every device held here now, with its connection's serial (restored after Redis came back).

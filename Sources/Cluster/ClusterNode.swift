@@ -25,9 +25,13 @@ public final class ClusterNode {
     public private(set) var nodesReaped: UInt64 = 0
 
     private let loop: Loop
-    private let commands: RedisConnection
+    let commands: RedisConnection
+    /// Devices the registry said have kept messages (at their claim, or kept since): a connect
+    /// of any other device costs no take.
+    var keptHints: Set<String> = []
     private let inbox: RedisConnection
     private let scripts = ClusterScripts()
+    let keptScripts = KeptScripts()
     private let inboxKey: [UInt8]
     private var lastEntryID: [UInt8] = Array("0-0".utf8)
     private var reading = false
@@ -113,12 +117,10 @@ public final class ClusterNode {
     public func claim(_ device: String, serial: UInt64, _ done: @escaping (ClaimOutcome) -> Void) {
         guard isAvailable else { return done(.unavailable) }
         pendingReleases[device] = nil
-        scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: false)) { reply in
-            switch reply {
-            case .failure: done(.unavailable)
-            case .bulkString(nil), .null: done(.cameOnline)
-            default: done(reply.isError ? .unavailable : .wasOnline)
-            }
+        scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: false)) { [weak self] reply in
+            guard let parts = reply.elements, parts.count == 2, let holder = parts[0].bytes else { return done(.unavailable) }
+            if parts[1].integer == 1 { self?.keptHints.insert(device) }
+            done(holder.isEmpty ? .cameOnline : .wasOnline)
         }
     }
 
@@ -139,9 +141,11 @@ public final class ClusterNode {
         }
     }
 
-    /// Hands a message for `device` (not held here) to the node that holds it. A loop
-    /// iteration's messages go in one script call, each holder's as one inbox entry.
-    public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, _ done: @escaping (RouteOutcome) -> Void) {
+    /// Hands a message for `device` (not held here) to the node that holds it; with `keep`, a
+    /// device on no node gets it kept instead. A loop iteration's messages go in one script
+    /// call, each holder's as one inbox entry.
+    public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, keep: KeepRequest? = nil,
+                      _ done: @escaping (RouteOutcome) -> Void) {
         // A Redis that stopped answering (its deadline has not passed yet) must not make this node
         // hold without bound what senders keep sending.
         guard isAvailable, routeBytesInFlight < ClusterNode.maxRouteBytesInFlight else { return done(.unavailable) }
@@ -150,6 +154,7 @@ public final class ClusterNode {
         routeArguments.append(bytes(device))
         routeArguments.append(Array(payload))
         routeArguments.append(bytes(senderDevice))
+        routeArguments.append(keep.map { Array("\($0.seconds):".utf8) + ($0.idJSON ?? []) } ?? [])
         routeCallbacks.append(done)
         if routeCallbacks.count == ClusterNode.routeBatchLimit { flushRoutes() }
     }
@@ -162,8 +167,8 @@ public final class ClusterNode {
     private func flushRoutes() {
         guard !routeCallbacks.isEmpty else { return }
         let callbacks = routeCallbacks
-        let batchBytes = stride(from: 1, to: routeArguments.count, by: 3).reduce(0) { $0 + routeArguments[$1].count }
-        let arguments = [bytes(nodeID), bytes(String(options.inboxMaxEntries))] + routeArguments
+        let batchBytes = stride(from: 1, to: routeArguments.count, by: 4).reduce(0) { $0 + routeArguments[$1].count }
+        let arguments = [bytes(nodeID), bytes(String(options.inboxMaxEntries))] + keptLimitArguments + routeArguments
         routeCallbacks.removeAll(keepingCapacity: true)
         routeArguments.removeAll(keepingCapacity: true)
         scripts.route.run(on: commands, keys: [], arguments: arguments) { [weak self] reply in
@@ -174,6 +179,7 @@ public final class ClusterNode {
                 case 1: done(.queued)
                 case 0: done(.offline)
                 case 2: done(.busy)
+                case let code? where code >= 3 && code <= 6: done(.kept(ClusterKeptStore.outcome(code)))
                 default: done(.unavailable)
                 }
             }
@@ -193,6 +199,13 @@ public final class ClusterNode {
     public func answer(_ reply: [UInt8], to device: String, on node: String) {
         guard isAvailable else { return }
         commands.send([bytes("XADD"), bytes("tether:inbox:\(node)"), bytes("*"), bytes("t"), bytes("a"), bytes("d"), bytes(device), bytes("b"), reply]) { _ in }
+    }
+
+    /// Gives `reply` to `device` wherever it is connected (a receipt for a sender on another
+    /// node); nothing when it is on no node.
+    public func tell(_ reply: [UInt8], to device: String) {
+        guard isAvailable else { return }
+        keptScripts.tell.run(on: commands, keys: [], arguments: [bytes(device), reply]) { _ in }
     }
 
     /// This node hears `device`'s events from now on (watchers mode); batched per loop iteration.
@@ -290,7 +303,7 @@ public final class ClusterNode {
                 scripts.release.run(on: commands, keys: [], arguments: [bytes(nodeID), bytes(String(serial)), bytes(device), bytes(options.presence)]) { _ in }
             case .claim(let device, let serial):
                 scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: true)) { [weak self] reply in
-                    if reply.string == "taken" { self?.delegate?.cluster(claimTaken: device, serial: serial) }
+                    if reply.elements?.first?.string == "taken" { self?.delegate?.cluster(claimTaken: device, serial: serial) }
                 }
             case .watch(let devices, let when):
                 registerWatches(devices, when: when)
@@ -396,6 +409,9 @@ public final class ClusterNode {
             delegate.cluster(replaced: device, serial: serial)
         case .answer(let device, let reply):
             delegate.cluster(answer: reply, to: device)
+        case .kept(let device):
+            keptHints.insert(device)
+            delegate.cluster(keptFor: device)
         }
     }
 
@@ -411,6 +427,11 @@ public final class ClusterNode {
         guard let dash = id.firstIndex(of: UInt8(ascii: "-")),
               let sequence = UInt64(String(decoding: id[(dash + 1)...], as: UTF8.self)) else { return nil }
         return Array(id[..<dash]) + Array("-\(sequence + 1)".utf8)
+    }
+
+    private var keptLimitArguments: [[UInt8]] {
+        let limits = options.keptLimits
+        return [bytes(String(limits.messagesPerRecipient)), bytes(String(limits.bytesPerRecipient)), bytes(String(limits.totalBytes))]
     }
 
     private func claimArguments(_ device: String, _ serial: UInt64, restore: Bool) -> [[UInt8]] {

@@ -1,4 +1,5 @@
 import Redis
+import Storage
 
 /// How a node joins its fleet.
 public struct ClusterOptions: Sendable {
@@ -11,6 +12,8 @@ public struct ClusterOptions: Sendable {
     public var leaseMilliseconds: UInt64 = 10_000
     /// Entries a node's inbox may hold before senders get status 5. Default 100,000.
     public var inboxMaxEntries = 100_000
+    /// Bounds on messages kept for offline devices, fleet-wide (checked inside Redis).
+    public var keptLimits = KeptLimits()
     /// What the node's lease says about it (its listening address), for operators.
     public var advertisedAddress: String
 

@@ -1,3 +1,5 @@
+import Storage
+
 /// How a claim ended.
 public enum ClaimOutcome: Equatable, Sendable {
     /// The device was on no node: it came online (the other nodes were told).
@@ -28,4 +30,17 @@ public enum RouteOutcome: Equatable, Sendable {
     case busy
     /// Redis could not be asked (or the link failed with the message in flight).
     case unavailable
+    /// On no node, and asked to be kept: kept, or refused by a bound.
+    case kept(KeepOutcome)
+}
+
+/// A message to keep if its recipient is on no node: for how long, and its raw `id` (receipts name it).
+public struct KeepRequest: Sendable {
+    public var seconds: Int
+    public var idJSON: [UInt8]?
+
+    public init(seconds: Int, idJSON: [UInt8]?) {
+        self.seconds = seconds
+        self.idJSON = idJSON
+    }
 }

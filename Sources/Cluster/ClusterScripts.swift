@@ -23,25 +23,27 @@ final class ClusterScripts {
         """
 
     /// ARGV: node, serial, device, presence mode, restore (1: only if nobody else holds it).
-    /// Returns nil when the device was on no node (it came online), else the node it was on.
-    /// A restore that finds the device on another node leaves it there and returns `taken`.
+    /// Returns {previous holder, 1 when messages are kept for the device}; the holder is empty
+    /// when the device was on no node (it came online). A restore that finds the device on
+    /// another node leaves it there and returns {`taken`, 0}.
     let claim = RedisScript(ClusterScripts.announce + """
         local node, serial, device = ARGV[1], ARGV[2], ARGV[3]
         local key = 'tether:dev:' .. device
         local previous = redis.call('HMGET', key, 'node', 'serial')
         local was, wasSerial = previous[1], previous[2]
-        if was and was ~= node and ARGV[5] == '1' then return 'taken' end
+        if was and was ~= node and ARGV[5] == '1' then return {'taken', 0} end
+        local kept = redis.call('EXISTS', 'tether:kept:' .. device)
         redis.call('HSET', key, 'node', node, 'serial', serial)
         redis.call('SADD', 'tether:devs:' .. node, device)
         if not was then
           announce(device, '1', node, ARGV[4])
-          return nil
+          return {'', kept}
         end
         if was ~= node then
           redis.call('SREM', 'tether:devs:' .. was, device)
           redis.call('XADD', 'tether:inbox:' .. was, '*', 't', 'r', 'd', device, 's', wasSerial)
         end
-        return was
+        return {was, kept}
         """)
 
     /// ARGV: node, serial, device, presence mode. Removes the device only if this very connection
@@ -57,14 +59,19 @@ final class ClusterScripts {
         return 1
         """)
 
-    /// ARGV: sender node, inbox cap, then (device, payload, sender device) per message. Looks up
-    /// each device's holder and appends the messages for one holder as one inbox entry, in order.
-    /// Returns per message 1 when queued, 0 when the device is on no node, 2 when the holder's
-    /// inbox holds the cap's number of unread entries.
-    let route = RedisScript("""
+    /// ARGV: sender node, inbox cap, the kept-message bounds (messages and bytes per recipient,
+    /// all bytes), then (device, payload, sender device, keep) per message, where keep is empty
+    /// or `ttl seconds:raw id`. Looks up each device's holder and appends the messages for one
+    /// holder as one inbox entry, in order. Returns per message 1 when queued, 0 when the device
+    /// is on no node, 2 when the holder's inbox holds the cap's number of unread entries, and for
+    /// a message to keep whose device is on no node, the keep's code (3 kept, 4-6 refused):
+    /// deciding in one step that it is offline and keeping it, so no connect slips between.
+    let route = RedisScript(KeptScripts.functions + """
         local node, cap = ARGV[1], tonumber(ARGV[2])
+        local limits = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
         local results, batches, order, lengths, owners = {}, {}, {}, {}, {}
-        for i = 3, #ARGV, 3 do
+        local clock
+        for i = 6, #ARGV, 4 do
           local device = ARGV[i]
           local owner = owners[device]
           if owner == nil then
@@ -88,6 +95,10 @@ final class ClusterScripts {
               batch[#batch + 1] = 'p'; batch[#batch + 1] = ARGV[i + 1]
               result = 1
             end
+          elseif ARGV[i + 3] ~= '' then
+            local ttl, id = string.match(ARGV[i + 3], '^(%d+):(.*)$')
+            clock = clock or now()
+            result = keep(device, ARGV[i + 1], ARGV[i + 2], id, clock + tonumber(ttl) * 1000, 0, limits)
           end
           results[#results + 1] = result
         end

@@ -11,6 +11,8 @@ enum InboxEntry: Equatable {
     case replace(device: String, serial: UInt64)
     /// A status reply for a device here, about a message it sent to another node.
     case answer(device: String, reply: [UInt8])
+    /// Something was kept for a device here after it was claimed: take it.
+    case kept(device: String)
 
     /// The entries one stream entry holds: a batch (`t`=`b`) holds one sender node's messages to
     /// devices here, as repeated `d`, `s`, `p` (device, sender, payload); anything else holds one.
@@ -54,6 +56,8 @@ enum InboxEntry: Equatable {
         case UInt8(ascii: "a"):
             guard let reply = values[UInt8(ascii: "b")] else { return nil }
             self = .answer(device: device, reply: reply)
+        case UInt8(ascii: "k"):
+            self = .kept(device: device)
         default:
             return nil
         }

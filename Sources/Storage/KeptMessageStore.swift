@@ -31,6 +31,8 @@ public protocol KeptMessageStore: AnyObject {
 
     /// What is kept for `recipient`, and in all.
     func holding(for recipient: String) -> KeptAmount
+    /// Makes `holding(for:)` current for `recipient` (a store elsewhere asks it; a local one knows).
+    func refreshHolding(for recipient: String, _ done: @escaping () -> Void)
     var total: KeptAmount { get }
 
     /// Whether a restart keeps what is kept (said at start when it does not).
@@ -38,4 +40,8 @@ public protocol KeptMessageStore: AnyObject {
 
     /// Commits what is left and lets go of files.
     func close()
+}
+
+extension KeptMessageStore {
+    public func refreshHolding(for recipient: String, _ done: @escaping () -> Void) { done() }
 }

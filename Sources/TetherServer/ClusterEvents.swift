@@ -39,13 +39,22 @@ final class ClusterEvents: ClusterDelegate {
     }
 
     private func closeIfCurrent(_ device: String, _ serial: UInt64) {
-        guard server.clusterSerials[device] == serial, let connection = server.switchboard.peer(for: device) else { return }
+        guard server.clusterSerials[device] == serial, let connection = server.switchboard.peer(for: device) else {
+            // Replaced before this node heard its own claim's answer: closed once admitted.
+            if server.claimsInFlight.contains(serial) { server.replacedBeforeAdmit.insert(serial) }
+            return
+        }
         connection.fail(.replaced, reason: "replaced")
     }
 
     func cluster(answer reply: [UInt8], to device: String) {
         guard let connection = server.switchboard.peer(for: device) else { return }
         reply.withUnsafeBytes { connection.send(.text, $0) }
+    }
+
+    func cluster(keptFor device: String) {
+        guard let connection = server.switchboard.peer(for: device), connection.isOpen, !connection.awaitingKept else { return }
+        server.noteArrival(connection, as: device)
     }
 
     func cluster(available: Bool) {

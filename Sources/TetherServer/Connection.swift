@@ -257,9 +257,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
         }
         if ConsoleRoutes.openStream(head, from: self, server: server) { return }
         if let view = server.clusterConsole, head.method == "GET", let id = ConsoleRoutes.lookedUpDevice(head) {
-            // Which node holds the device is asked of the fleet before the lookup is answered.
+            // Which node holds the device, and what is kept for it, are asked of the fleet first.
             return answerLater(head, served: served) { [self] answer in
-                view.refreshHolder(of: id) { [self] in answer(HTTPRoutes.respond(to: head, body: body, from: self, server: server)) }
+                view.refreshHolder(of: id) { [self] in
+                    server.kept.refreshHolding(for: id) { [self] in answer(HTTPRoutes.respond(to: head, body: body, from: self, server: server)) }
+                }
             }
         }
         if server.cluster != nil, head.method == "GET", head.path == "/online_status" {

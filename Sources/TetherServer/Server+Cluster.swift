@@ -1,5 +1,6 @@
 import Cluster
 import Redis
+import Storage
 import Switchboard
 import UV
 import WebSocket
@@ -19,6 +20,8 @@ extension Server {
         var options = ClusterOptions(url: url, presence: config.presence.rawValue, advertisedAddress: "\(config.host):\(config.port)")
         options.leaseMilliseconds = config.clusterLeaseMilliseconds
         options.inboxMaxEntries = config.clusterInboxMax
+        options.keptLimits = KeptLimits(messagesPerRecipient: config.offlineMaxMessages, bytesPerRecipient: config.offlineMaxBytes,
+                                        totalBytes: config.offlineMaxTotalBytes)
         return try ClusterNode(loop: loop, options: options)
     }
 
@@ -35,13 +38,16 @@ extension Server {
             return admitClaimed(connection, id, serial, .unavailable) { admit(nil) }
         }
         connection.beginWaiting()
+        claimsInFlight.insert(serial)
         var claimed: ClaimOutcome?
         cluster.claim(id, serial: serial) { claimed = $0 }
         let elsewhere = query.filter { switchboard.peer(for: $0) == nil && DeviceID.isValid($0) }
         cluster.lookup(elsewhere) { [unowned self] states in   // answered after the claim
             let outcome = claimed ?? .unavailable
+            claimsInFlight.remove(serial)
             guard connection.isWaiting else {
                 // The client left before the answer: give the claim back.
+                replacedBeforeAdmit.remove(serial)
                 if outcome != .unavailable { cluster.release(id, serial: serial) { _ in } }
                 return
             }
@@ -56,6 +62,7 @@ extension Server {
         clusterSerials[id] = serial
         admit()
         if outcome == .cameOnline || (outcome == .unavailable && !replacedHere) { announcePresence(id, online: true) }
+        if replacedBeforeAdmit.remove(serial) != nil, connection.isOpen { connection.fail(.replaced, reason: "replaced") }
     }
 
     /// The current connection of device `id` ended here: release its claim, and announce it
@@ -77,18 +84,21 @@ extension Server {
         switchboard.announce(id, online: online)
     }
 
-    /// A message to a device this node does not hold.
+    /// A message to a device this node does not hold; one with a ttl is kept if the device is on no node.
     func routeElsewhere(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, from sender: String, connection: Connection) {
         let to = envelope.to
         let idJSON = envelope.idJSON
         guard let cluster, cluster.isAvailable else { return connection.send(Server.clusterUnavailable(idJSON)) }
-        cluster.route(payload, to: to, from: sender) { [unowned self] outcome in
+        let keep = switchboard.keep.seconds(for: envelope.ttl).map { KeepRequest(seconds: $0, idJSON: idJSON) }
+        cluster.route(payload, to: to, from: sender, keep: keep) { [unowned self] outcome in
+            if case .kept(let kept) = outcome { return answerKeep(kept, to: connection, recipient: to, idJSON: idJSON) }
             guard connection.isOpen else { return }
             switch outcome {
             case .queued: break   // counted as routed by the node that delivers it
             case .offline: connection.send(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]), idJSON: idJSON))
             case .busy: connection.send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]), idJSON: idJSON))
             case .unavailable: connection.send(Server.clusterUnavailable(idJSON))
+            case .kept: break
             }
         }
     }
@@ -163,9 +173,6 @@ extension Server {
                 presenceKnown[device] = nil
                 cluster.unwatch(device)
             }
-        }
-        if config.offlineTTLSeconds > 0 {
-            logger.warning("--cluster does not keep messages for offline devices yet: --offline-ttl and message ttls are ignored (status 1)")
         }
         if config.presence == .all {
             logger.warning("--presence all in a cluster: every node hears every device's events (traffic grows with nodes times events); prefer watchers")

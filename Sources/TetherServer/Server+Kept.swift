@@ -23,8 +23,8 @@ extension Server {
         kept.onExpired = { [unowned self] recipient, message in
             keptActivity = true
             metrics.keptExpired += 1
-            guard let idJSON = message.idJSON, let sender = switchboard.peer(for: message.sender) else { return }
-            sender.send(KeptReply(.expired, recipient: recipient, idJSON: idJSON))
+            guard let idJSON = message.idJSON else { return }
+            sendReceipt(KeptReply(.expired, recipient: recipient, idJSON: idJSON), to: message.sender)
         }
         if let local = kept as? LocalKeptStore {
             local.onCommitFailure = { [unowned self] error in
@@ -50,21 +50,33 @@ extension Server {
         let idJSON = envelope.idJSON
         keptActivity = true
         kept.keep(message, for: recipient, force: false) { [unowned self] outcome in
-            switch outcome {
-            case .kept:
-                metrics.keptTotal += 1
-                if let sender, sender.isOpen { sender.send(KeptReply(.queued, recipient: recipient, idJSON: idJSON)) }
-            case .refused(let why):
-                metrics.keptRefused[why.rawValue, default: 0] += 1
-                guard let sender, sender.isOpen else { return }
-                if why == .storeFailed {
-                    sender.send(Reply(.recipientBusy, "could not keep the message (store failure); retry later",
-                                      dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON))
-                } else {
-                    sender.send(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
-                }
+            answerKeep(outcome, to: sender, recipient: recipient, idJSON: idJSON)
+        }
+    }
+
+    /// Status 8 for a kept message, status 5 for a refused one (counted either way).
+    func answerKeep(_ outcome: KeepOutcome, to sender: Connection?, recipient: String, idJSON: [UInt8]?) {
+        switch outcome {
+        case .kept:
+            metrics.keptTotal += 1
+            if let sender, sender.isOpen { sender.send(KeptReply(.queued, recipient: recipient, idJSON: idJSON)) }
+        case .refused(let why):
+            metrics.keptRefused[why.rawValue, default: 0] += 1
+            guard let sender, sender.isOpen else { return }
+            if why == .storeFailed {
+                sender.send(Reply(.recipientBusy, "could not keep the message (store failure); retry later",
+                                  dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON))
+            } else {
+                sender.send(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
             }
         }
+    }
+
+    /// A receipt for `sender`, wherever in the fleet it is connected (nothing if it is not).
+    func sendReceipt(_ receipt: KeptReply, to sender: String) {
+        if let connection = switchboard.peer(for: sender) { return connection.send(receipt) }
+        guard let cluster else { return }
+        receipt.withBytes { cluster.tell(Array($0), to: sender) }
     }
 
     /// A message already promised comes back (its delivery failed): kept again as it was, and
@@ -115,7 +127,7 @@ extension Server {
             kept.take(for: id, now: now) { [unowned self] messages in hand(messages, to: connection, as: id) }
         }
         kept.commit()
-        for (sender, receipt) in pendingReceipts { switchboard.peer(for: sender)?.send(receipt) }
+        for (sender, receipt) in pendingReceipts { sendReceipt(receipt, to: sender) }
         pendingReceipts.removeAll(keepingCapacity: true)
         loop.flushCorked()
         // What the kernel took is handed over; a connection still holding kept frames is watched

@@ -89,6 +89,11 @@ public final class Server {
     /// Each device held here and its connection's serial in the fleet's registry (cluster only).
     var clusterSerials: [String: UInt64] = [:]
     var nextClusterSerial: UInt64 = 0
+    /// Serials replaced by a claim elsewhere before their own claim's answer came back (the
+    /// notice travels the inbox link, the answer the command link): closed with 4001 once admitted.
+    var replacedBeforeAdmit: Set<UInt64> = []
+    /// Serials whose claim is waiting for Redis' answer.
+    var claimsInFlight: Set<UInt64> = []
     /// Watchers mode in a cluster: what this node last told its watchers of each watched device.
     var presenceKnown: [String: Bool] = [:]
     /// Input of connections waiting for the fleet's answer.
@@ -125,7 +130,7 @@ public final class Server {
                                   clustered: config.clusterURL != nil)
         cluster = try Server.makeCluster(config, loop: loop)
         trust = config.auth == .token ? try Server.makeTrust(config) : nil
-        kept = try KeptStores.open(config, now: Server.wallMilliseconds())
+        kept = try KeptStores.open(config, cluster: cluster, now: Server.wallMilliseconds())
         deflatePolicy = config.deflate ? DeflatePolicy() : nil
         inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
         if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {

@@ -12,6 +12,7 @@ final class RecordingServer: ClusterDelegate {
     var held: [(device: String, serial: UInt64)] = []
     var watched: [String] = []
     var checked: [(String, Bool)] = []
+    var keptFor: [String] = []
 
     func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
         delivered.append((device, payload, senderDevice))
@@ -24,6 +25,7 @@ final class RecordingServer: ClusterDelegate {
     func clusterWatchedDevices() -> [String] { watched }
     func cluster(claimTaken device: String, serial: UInt64) { replaced.append((device, serial)) }
     func cluster(checked device: String, online: Bool, when: WatchCheck) { checked.append((device, online)) }
+    func cluster(keptFor device: String) { keptFor.append(device) }
 }
 
 extension RedisServerSuite {
