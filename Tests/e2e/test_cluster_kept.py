@@ -171,6 +171,8 @@ def test_the_bounds_hold_across_the_fleet_and_the_kept_ones_are_still_delivered(
         await phone_a.until(lambda: phone_a.reply_to("over"), what="status 5")
         assert phone_a.reply_to("over") == {"status": 5, "message": "offline queue full", "data": {"cap-box": "offline"},
                                             "id": "over"}
+        # The gauges are the fleet's, read from Redis by each node's sweep.
+        await phone_a.until(lambda: cluster[1].metrics().get("tether_kept_messages") == 5, what="the fleet's kept gauge")
         box = await Peer.open(cluster[1], "cap-box")
         await box.until(lambda: len(box.messages()) == 5, what="the 5 kept messages")
         assert sorted(bodies(box)) == ["a0", "a1", "a2", "b0", "b1"]
