@@ -11,6 +11,16 @@ public protocol ClusterDelegate: AnyObject {
     /// Something was kept for `device`, held here, after its claim (a message its closing
     /// connection never sent, kept again): take it.
     func cluster(keptFor device: String)
+    /// Token mode: `lister`, connected elsewhere, lists `device` (held here) or is listed by it:
+    /// `device` hears of `lister` unless a revocation stands between them.
+    func cluster(_ device: String, mayHear lister: String)
+    /// Token mode: a revocation filed by another node (or read at link up).
+    func cluster(revoked box: String, phone: String, until: Int64)
+    func cluster(lifted box: String, phone: String)
+    /// The operator disconnects `device` (held here) through another node: close it with 4002.
+    func cluster(disconnect device: String, reason: String)
+    /// Token mode: the ids the token of `device` (held here) lists; nil when not in token mode.
+    func clusterGrant(of device: String) -> [String]?
     /// The link to Redis went down or came back.
     func cluster(available: Bool)
     /// Every device held here now, with its connection's serial (restored after Redis came back).

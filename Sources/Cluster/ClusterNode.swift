@@ -32,6 +32,7 @@ public final class ClusterNode {
     private let inbox: RedisConnection
     private let scripts = ClusterScripts()
     let keptScripts = KeptScripts()
+    let trustScripts = TrustScripts()
     private let inboxKey: [UInt8]
     private var lastEntryID: [UInt8] = Array("0-0".utf8)
     private var reading = false
@@ -55,6 +56,7 @@ public final class ClusterNode {
     private enum Restore {
         case release(String, UInt64)
         case claim(String, UInt64)
+        case grant(String, UInt64)
         case watch([String], WatchCheck)
     }
 
@@ -144,8 +146,10 @@ public final class ClusterNode {
     /// Hands a message for `device` (not held here) to the node that holds it; with `keep`, a
     /// device on no node gets it kept instead. A loop iteration's messages go in one script
     /// call, each holder's as one inbox entry.
+    /// `checkGrant`: token mode, the sender's own grant does not name the device, so the device's
+    /// grant must name the sender.
     public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, keep: KeepRequest? = nil,
-                      _ done: @escaping (RouteOutcome) -> Void) {
+                      checkGrant: Bool = false, _ done: @escaping (RouteOutcome) -> Void) {
         // A Redis that stopped answering (its deadline has not passed yet) must not make this node
         // hold without bound what senders keep sending.
         guard isAvailable, routeBytesInFlight < ClusterNode.maxRouteBytesInFlight else { return done(.unavailable) }
@@ -154,7 +158,9 @@ public final class ClusterNode {
         routeArguments.append(bytes(device))
         routeArguments.append(Array(payload))
         routeArguments.append(bytes(senderDevice))
-        routeArguments.append(keep.map { Array("\($0.seconds):".utf8) + ($0.idJSON ?? []) } ?? [])
+        var options: [UInt8] = checkGrant ? [UInt8(ascii: "g")] : []
+        if let keep { options += Array("\(keep.seconds):".utf8) + (keep.idJSON ?? []) }
+        routeArguments.append(options)
         routeCallbacks.append(done)
         if routeCallbacks.count == ClusterNode.routeBatchLimit { flushRoutes() }
     }
@@ -180,6 +186,7 @@ public final class ClusterNode {
                 case 0: done(.offline)
                 case 2: done(.busy)
                 case let code? where code >= 3 && code <= 6: done(.kept(ClusterKeptStore.outcome(code)))
+                case 7: done(.forbidden)
                 default: done(.unavailable)
                 }
             }
@@ -257,6 +264,7 @@ public final class ClusterNode {
             // Missing from the registry: Redis lost its data, or this node was reaped meanwhile.
             if reconnected { self?.restoreAll(registryLost: wasMissing) }
         }
+        loadRevocations()
         everConnected = true
         delegate?.cluster(available: true)
     }
@@ -267,7 +275,10 @@ public final class ClusterNode {
         guard let delegate else { return }
         restoreQueue = pendingReleases.map { Restore.release($0.key, $0.value) }
         pendingReleases.removeAll()
-        restoreQueue += delegate.clusterLocalDevices().map { Restore.claim($0.device, $0.serial) }
+        let held = delegate.clusterLocalDevices()
+        restoreQueue += held.map { Restore.claim($0.device, $0.serial) }
+        // Grants follow their claims (a grant is filed only for the connection holding the device).
+        restoreQueue += held.map { Restore.grant($0.device, $0.serial) }
         // With the registry intact what is read now is the truth; without, a device read as
         // offline may only be waiting for its node to claim it again.
         restoreQueue += watchSteps(delegate.clusterWatchedDevices(), registryLost ? .reconnect : .settled)
@@ -305,6 +316,8 @@ public final class ClusterNode {
                 scripts.claim.run(on: commands, keys: [], arguments: claimArguments(device, serial, restore: true)) { [weak self] reply in
                     if reply.elements?.first?.string == "taken" { self?.delegate?.cluster(claimTaken: device, serial: serial) }
                 }
+            case .grant(let device, let serial):
+                if let peers = delegate?.clusterGrant(of: device) { publishGrant(device, serial: serial, peers: peers) { _ in } }
             case .watch(let devices, let when):
                 registerWatches(devices, when: when)
             }
@@ -412,6 +425,14 @@ public final class ClusterNode {
         case .kept(let device):
             keptHints.insert(device)
             delegate.cluster(keptFor: device)
+        case .listed(let device, let lister):
+            delegate.cluster(device, mayHear: lister)
+        case .revoked(let box, let phone, let until):
+            delegate.cluster(revoked: box, phone: phone, until: until)
+        case .lifted(let box, let phone):
+            delegate.cluster(lifted: box, phone: phone)
+        case .disconnect(let device, let reason):
+            delegate.cluster(disconnect: device, reason: reason)
         }
     }
 

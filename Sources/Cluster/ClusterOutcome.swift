@@ -32,6 +32,8 @@ public enum RouteOutcome: Equatable, Sendable {
     case unavailable
     /// On no node, and asked to be kept: kept, or refused by a bound.
     case kept(KeepOutcome)
+    /// Token mode: the recipient's grant does not list the sender (nor did the sender's own).
+    case forbidden
 }
 
 /// A message to keep if its recipient is on no node: for how long, and its raw `id` (receipts name it).

@@ -48,21 +48,25 @@ final class ClusterScripts {
 
     /// ARGV: node, serial, device, presence mode. Removes the device only if this very connection
     /// still holds it (a replaced one releases nothing); returns 1 if it did.
-    let release = RedisScript(ClusterScripts.announce + """
+    let release = RedisScript(ClusterScripts.announce + TrustScripts.dropGrant + """
         local node, serial, device = ARGV[1], ARGV[2], ARGV[3]
         local key = 'tether:dev:' .. device
         local current = redis.call('HMGET', key, 'node', 'serial')
         if current[1] ~= node or current[2] ~= serial then return 0 end
         redis.call('DEL', key)
         redis.call('SREM', 'tether:devs:' .. node, device)
+        dropGrant(device)
         announce(device, '0', node, ARGV[4])
         return 1
         """)
 
     /// ARGV: sender node, inbox cap, the kept-message bounds (messages and bytes per recipient,
-    /// all bytes), then (device, payload, sender device, keep) per message, where keep is empty
-    /// or `ttl seconds:raw id`. Looks up each device's holder and appends the messages for one
-    /// holder as one inbox entry, in order. Returns per message 1 when queued, 0 when the device
+    /// all bytes), then (device, payload, sender device, options) per message, where options are
+    /// `g` when the recipient's grant must list the sender (token mode, the sender's own grant
+    /// did not allow it), then nothing or `ttl seconds:raw id` (keep it if the device is on no
+    /// node). Looks up each device's holder and appends the messages for one holder as one inbox
+    /// entry, in order. Returns per message 7 when the recipient's grant does
+    /// not list the sender (whether or not it is online), 1 when queued, 0 when the device
     /// is on no node, 2 when the holder's inbox holds the cap's number of unread entries, and for
     /// a message to keep whose device is on no node, the keep's code (3 kept, 4-6 refused):
     /// deciding in one step that it is offline and keeping it, so no connect slips between.
@@ -79,7 +83,14 @@ final class ClusterScripts {
             owners[device] = owner   -- false when on no node: a batch asks once per device
           end
           local result = 0
-          if owner then
+          local options = ARGV[i + 3]
+          if string.byte(options, 1) == 103 then   -- 'g'
+            options = string.sub(options, 2)
+            if redis.call('SISMEMBER', 'tether:grant:' .. device, ARGV[i + 2]) == 0 then result = 7 end
+          end
+          if result == 7 then
+            -- refused: nothing is told about the device
+          elseif owner then
             if lengths[owner] == nil then lengths[owner] = redis.call('XLEN', 'tether:inbox:' .. owner) end
             if lengths[owner] >= cap then
               result = 2
@@ -95,8 +106,8 @@ final class ClusterScripts {
               batch[#batch + 1] = 'p'; batch[#batch + 1] = ARGV[i + 1]
               result = 1
             end
-          elseif ARGV[i + 3] ~= '' then
-            local ttl, id = string.match(ARGV[i + 3], '^(%d+):(.*)$')
+          elseif options ~= '' then
+            local ttl, id = string.match(options, '^(%d+):(.*)$')
             clock = clock or now()
             result = keep(device, ARGV[i + 1], ARGV[i + 2], id, clock + tonumber(ttl) * 1000, 0, limits)
           end
@@ -131,7 +142,7 @@ final class ClusterScripts {
     /// Otherwise takes up to a batch of its devices (SPOP hands each to one caller only) and
     /// announces each still held by the dead node offline; 1 while some are left, 0 when this call
     /// removed the node with its watch registrations and inbox, 2 when another reaper had.
-    let reap = RedisScript(ClusterScripts.announce + """
+    let reap = RedisScript(ClusterScripts.announce + TrustScripts.dropGrant + """
         local dead = ARGV[1]
         if redis.call('EXISTS', 'tether:node:' .. dead) == 1 then return -1 end
         local devices = redis.call('SPOP', 'tether:devs:' .. dead, tonumber(ARGV[2]))
@@ -139,6 +150,7 @@ final class ClusterScripts {
           local key = 'tether:dev:' .. device
           if redis.call('HGET', key, 'node') == dead then
             redis.call('DEL', key)
+            dropGrant(device)
             announce(device, '0', dead, ARGV[3])
           end
         end

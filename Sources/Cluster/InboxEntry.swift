@@ -13,6 +13,12 @@ enum InboxEntry: Equatable {
     case answer(device: String, reply: [UInt8])
     /// Something was kept for a device here after it was claimed: take it.
     case kept(device: String)
+    /// Token mode: `lister` (elsewhere) and the device here list one another one way or the other.
+    case listed(device: String, lister: String)
+    case revoked(box: String, phone: String, until: Int64)
+    case lifted(box: String, phone: String)
+    /// The operator disconnects a device here.
+    case disconnect(device: String, reason: String)
 
     /// The entries one stream entry holds: a batch (`t`=`b`) holds one sender node's messages to
     /// devices here, as repeated `d`, `s`, `p` (device, sender, payload); anything else holds one.
@@ -58,6 +64,17 @@ enum InboxEntry: Equatable {
             self = .answer(device: device, reply: reply)
         case UInt8(ascii: "k"):
             self = .kept(device: device)
+        case UInt8(ascii: "g"):
+            guard let lister = text("w") else { return nil }
+            self = .listed(device: device, lister: lister)
+        case UInt8(ascii: "v"):
+            guard let phone = text("p"), let until = text("u").flatMap({ Int64($0) }) else { return nil }
+            self = .revoked(box: device, phone: phone, until: until)
+        case UInt8(ascii: "l"):
+            guard let phone = text("p") else { return nil }
+            self = .lifted(box: device, phone: phone)
+        case UInt8(ascii: "x"):
+            self = .disconnect(device: device, reason: text("b") ?? "disconnected by the operator")
         default:
             return nil
         }

@@ -117,6 +117,11 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         return true
     }
 
+    /// Whether `watcher` hears about `subject`.
+    public func watches(_ watcher: Peer, _ subject: String) -> Bool {
+        subjectsOf[ObjectIdentifier(watcher)]?.contains(subject) == true
+    }
+
     /// `watcher` no longer hears about `subjects`.
     public func unwatch(_ watcher: Peer, _ subjects: [String]) {
         let key = ObjectIdentifier(watcher)

@@ -79,12 +79,13 @@ enum APIRoutes {
 
     // MARK: /api
 
-    private static func device(_ id: String, server: Server) -> HTTPResponse {
+    /// `onlineElsewhere`: what the fleet said of a device not connected here.
+    static func device(_ id: String, server: Server, onlineElsewhere: Bool = false) -> HTTPResponse {
         if let problem = DeviceID.problem(with: id) { return bad(problem) }
         let held = server.kept.holding(for: id)
         let kept = ",\"kept\":\(held.messages),\"kept_bytes\":\(held.bytes)"
         guard server.switchboard.peer(for: id) != nil else {
-            return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":false\(kept)}")))
+            return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":\(onlineElsewhere)\(kept)}")))
         }
         let kind = server.trust?.kind(of: id).map { ",\"kind\":\"\($0.rawValue)\"" } ?? ""
         return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: "{\"id\":\"\(id)\",\"online\":true,\"since\":\(server.ledger?.arrival(of: id)?.since ?? 0)\(kind)\(kept)}")))
@@ -140,27 +141,50 @@ enum APIRoutes {
     /// `POST /pair {"code":...,"token":...}`: redeems a box's code for a phone token whose peers
     /// list the box (keeping the phone's id and earlier peers when its current token is given).
     private static func pair(_ body: [UInt8], from connection: Connection, server: Server) -> HTTPResponse {
-        guard let trust = server.trust else {
-            return .json(404, HTTPRoutes.text(Reply(.malformed, "pairing by code needs --auth token")))
+        switch pairRequest(body, from: connection, server: server) {
+        case .failure(let refusal): return refusal.response
+        case .success(let request):
+            let redeemed = server.trust!.codes.redeem(request.code, now: Trust.now())
+            return paired(redeemed, request, server: server)
         }
-        guard let signer = trust.signer else {
-            return .json(501, HTTPRoutes.text(Reply(.malformed, "pairing needs --auth-hmac-key-file to mint phone tokens")))
+    }
+
+    struct PairRequest {
+        let code: String
+        let fields: JSONFields
+    }
+
+    /// The checks before a code is redeemed: token mode with a signing key, the address's pace, a code.
+    static func pairRequest(_ body: [UInt8], from connection: Connection, server: Server) -> Result<PairRequest, HTTPRoutes.Refusal> {
+        guard let trust = server.trust else {
+            return .failure(HTTPRoutes.Refusal(response: .json(404, HTTPRoutes.text(Reply(.malformed, "pairing by code needs --auth token")))))
+        }
+        guard trust.signer != nil else {
+            return .failure(HTTPRoutes.Refusal(response: .json(501, HTTPRoutes.text(Reply(.malformed, "pairing needs --auth-hmac-key-file to mint phone tokens")))))
         }
         if let address = server.limitedAddress(of: connection), trust.pairingLimiter.admit(address, now: server.loop.now) != .allow {
-            return .json(429, HTTPRoutes.text(Reply(.rateLimited, "too many pairing attempts; wait a moment")), headers: [("Retry-After", "2")])
+            return .failure(HTTPRoutes.Refusal(response: .json(429, HTTPRoutes.text(Reply(.rateLimited, "too many pairing attempts; wait a moment")),
+                                          headers: [("Retry-After", "2")])))
         }
-        guard let fields = JSONFields(body), let code = fields.string("code") else { return bad("send {\"code\":\"...\"}") }
-        let now = Trust.now()
+        guard let fields = JSONFields(body), let code = fields.string("code") else { return .failure(HTTPRoutes.Refusal(response: bad("send {\"code\":\"...\"}"))) }
+        return .success(PairRequest(code: code, fields: fields))
+    }
+
+    /// The answer once the code was redeemed (here, or in the fleet's Redis): a phone token, and
+    /// the box told wherever it is connected.
+    static func paired(_ redeemed: Result<String, CodeProblem>, _ request: PairRequest, server: Server) -> HTTPResponse {
+        guard let trust = server.trust, let signer = trust.signer else { return bad("token mode is off") }
         let box: String
-        switch trust.codes.redeem(code, now: now) {
+        switch redeemed {
         case .failure(let problem):
             return .json(403, HTTPRoutes.text(Reply(.forbidden, problem.message, dataJSON: "{\"reason\":\"\(problem.reason)\"}")))
-        case .success(let redeemed):
-            box = redeemed
+        case .success(let redeemedBox):
+            box = redeemedBox
         }
+        let now = Trust.now()
         var phone = "phone-" + PairingCodes.secureRandom(9).map { String($0 % 36, radix: 36) }.joined()
         var peers: [String] = []
-        if let current = fields.string("token"), case .success(let claims) = trust.verifier.verify(current, now: now, expectedSubject: nil),
+        if let current = request.fields.string("token"), case .success(let claims) = trust.verifier.verify(current, now: now, expectedSubject: nil),
            claims.kind == .phone {
             phone = claims.sub
             peers = claims.peers.filter { $0 != box }.suffix(998)
@@ -179,22 +203,38 @@ enum APIRoutes {
 
     /// `GET /pair/code/CODE.svg|png[?scale=N]`: the QR of a code still valid and unused.
     private static func codeImage(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse {
-        let name = head.path.dropFirst("/pair/code/".count)
-        guard let dot = name.lastIndex(of: "."), ["svg", "png"].contains(name[name.index(after: dot)...]) else {
-            return .json(404, HTTPRoutes.text(Reply(.malformed, "use /pair/code/CODE.svg or .png")))
+        switch codeImageRequest(head) {
+        case .failure(let refusal): return refusal.response
+        case .success(let image):
+            return codeImage(image, box: server.trust?.codes.box(for: image.code, now: Trust.now()), head: head, from: connection, server: server)
         }
-        let code = String(name[..<dot])
-        guard let trust = server.trust, let box = trust.codes.box(for: code, now: Trust.now()) else {
-            return .json(404, HTTPRoutes.text(Reply(.malformed, "no such pairing code (used or expired)")))
-        }
-        guard let url = PairingLink.url(box: box, code: code, publicURL: server.config.publicURL, host: head.header("host")) else {
-            return .json(400, HTTPRoutes.text(Reply(.malformed, "no usable Host header to build the pairing URL from")))
-        }
-        return PairingRoutes.qrImage(url: url, format: String(name[name.index(after: dot)...]), head: head, from: connection,
-                                     server: server, cacheable: false)
     }
 
-    private static func bad(_ why: String) -> HTTPResponse { .json(400, HTTPRoutes.text(Reply(.malformed, why))) }
+    struct CodeImage {
+        let code: String
+        let format: String
+    }
+
+    static func codeImageRequest(_ head: HTTPRequestHead) -> Result<CodeImage, HTTPRoutes.Refusal> {
+        let name = head.path.dropFirst("/pair/code/".count)
+        guard let dot = name.lastIndex(of: "."), ["svg", "png"].contains(name[name.index(after: dot)...]) else {
+            return .failure(HTTPRoutes.Refusal(response: .json(404, HTTPRoutes.text(Reply(.malformed, "use /pair/code/CODE.svg or .png")))))
+        }
+        return .success(CodeImage(code: String(name[..<dot]), format: String(name[name.index(after: dot)...])))
+    }
+
+    /// The QR of `image`'s code, whose box (nil: used, expired or unknown) was looked up here or in the fleet.
+    static func codeImage(_ image: CodeImage, box: String?, head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse {
+        guard server.trust != nil, let box else {
+            return .json(404, HTTPRoutes.text(Reply(.malformed, "no such pairing code (used or expired)")))
+        }
+        guard let url = PairingLink.url(box: box, code: image.code, publicURL: server.config.publicURL, host: head.header("host")) else {
+            return .json(400, HTTPRoutes.text(Reply(.malformed, "no usable Host header to build the pairing URL from")))
+        }
+        return PairingRoutes.qrImage(url: url, format: image.format, head: head, from: connection, server: server, cacheable: false)
+    }
+
+    static func bad(_ why: String) -> HTTPResponse { .json(400, HTTPRoutes.text(Reply(.malformed, why))) }
 
     private static func notFound(_ head: HTTPRequestHead) -> HTTPResponse {
         .json(404, HTTPRoutes.text(Reply(.malformed, "no route for \(head.path)")))

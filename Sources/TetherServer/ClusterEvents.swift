@@ -57,6 +57,18 @@ final class ClusterEvents: ClusterDelegate {
         server.noteArrival(connection, as: device)
     }
 
+    func cluster(_ device: String, mayHear lister: String) { server.fleetDevice(device, mayHear: lister) }
+
+    func cluster(revoked box: String, phone: String, until: Int64) { server.fleetRevoked(box: box, phone: phone, until: until) }
+
+    func cluster(lifted box: String, phone: String) { server.fleetLifted(box: box, phone: phone) }
+
+    func cluster(disconnect device: String, reason: String) { _ = server.disconnect(device, reason: reason) }
+
+    func clusterGrant(of device: String) -> [String]? {
+        server.trust?.grants.grant(for: device).map { Array($0.peers) }
+    }
+
     func cluster(available: Bool) {
         server.logger.warning(available ? "cluster link up" : "cluster link down: routing among this node's own devices only")
     }

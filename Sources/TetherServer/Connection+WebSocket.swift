@@ -42,7 +42,7 @@ extension Connection {
         }
         if let trust = server.trust, sameBytes(envelope.from, sender) {
             if envelope.to == "server", let reply = server.trustCommand(envelope, payload: payload, from: self, id: sender) {
-                return send(reply)
+                return reply == Server.answeredLater ? () : send(reply)
             }
             // Most messages go where the sender's last one went: answered here, without a call.
             if !trust.recentPermissions.allows(ObjectIdentifier(self), envelope.to) {

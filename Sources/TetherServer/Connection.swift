@@ -264,6 +264,9 @@ final class Connection: TCPConnection, SwitchboardPeer {
                 }
             }
         }
+        if let later = FleetRoutes.deferred(head, body: body, from: self, server: server) {
+            return answerLater(head, served: served) { [self] answer in later { [self] in answer(HTTPRoutes.withCORS($0, server: server)) } }
+        }
         if server.cluster != nil, head.method == "GET", head.path == "/online_status" {
             return answerLater(head, served: served) { [self] answer in
                 server.onlineStatusAcrossFleet(head, from: self) { [self] in answer(HTTPRoutes.withCORS($0, server: server)) }
@@ -342,8 +345,16 @@ final class Connection: TCPConnection, SwitchboardPeer {
             if let deadline = server.tokenDeadline(of: request.deviceID), deadline < nextCheck { postponeCheck(to: deadline) }
         }
         server.deviceArrived(request.deviceID, self)
-        if !request.queryStatus.isEmpty {
-            server.queryStatus(request.queryStatus, watcher: self, fleet: fleet) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
+        guard !request.queryStatus.isEmpty else { return }
+        guard server.trust != nil else {
+            return server.queryStatus(request.queryStatus, watcher: self, fleet: fleet) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
+        }
+        // Token mode: only ids it may message are answered (and watched), as for the command.
+        server.permittedIDs(request.queryStatus, for: request.deviceID) { [self] allowed in
+            guard isOpen else { return }
+            guard let allowed else { return send(Server.clusterUnavailable(nil)) }
+            guard !allowed.isEmpty else { return send(Reply(.ok, "ok")) }
+            server.queryStatus(allowed, watcher: self, fleet: fleet) { [self] answer in send(Server.queryReply(answer, idJSON: nil)) }
         }
     }
 

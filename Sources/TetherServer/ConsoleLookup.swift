@@ -57,6 +57,7 @@ enum ConsoleLookup {
         let now = Trust.now()
         trust.codes.prune(now: now)
         let code = trust.codes.issue(box: box, now: now, ttlSeconds: server.config.pairingTTLSeconds)
+        server.cluster?.issueCode(code, box: box, seconds: server.config.pairingTTLSeconds)
         let url = PairingLink.url(box: box, code: code, publicURL: server.config.publicURL, host: head.header("host")) ?? ""
         let data = "{\"svg\":\"/pair/code/\(code).svg\",\"url\":\"\(jsonEscape(url))\",\"expires\":\(now + server.config.pairingTTLSeconds)}"
         return .json(200, HTTPRoutes.text(Reply(.ok, "ok", dataJSON: data)))

@@ -53,7 +53,8 @@ enum HTTPRoutes {
     static func onlineStatus(_ head: HTTPRequestHead, from connection: Connection, server: Server) -> HTTPResponse {
         switch onlineStatusIDs(head, server: server) {
         case .failure(let refusal): return refusal.response
-        case .success(let ids):
+        case .success(let query):
+            let ids = query.ids
             if ids.isEmpty { return .json(200, text(Reply(.ok, "ok"))) }
             return onlineStatusResponse(server.switchboard.queryStatus(ids, watcher: nil))
         }
@@ -68,8 +69,15 @@ enum HTTPRoutes {
 
     struct Refusal: Error { let response: HTTPResponse }
 
-    /// The ids an `online_status` request asks about, as far as the caller may know of them.
-    static func onlineStatusIDs(_ head: HTTPRequestHead, server: Server) -> Result<[String], Refusal> {
+    /// What an `online_status` request may be told: `ids`, as far as the caller's own token (or
+    /// this node) allows; in token mode the caller and the ids left out, which a fleet may allow.
+    struct OnlineStatusQuery {
+        var ids: [String]
+        var caller: String?
+        var leftOut: [String] = []
+    }
+
+    static func onlineStatusIDs(_ head: HTTPRequestHead, server: Server) -> Result<OnlineStatusQuery, Refusal> {
         guard let list = head.queryValue("deviceid") ?? head.queryValue("device_id"), !list.isEmpty else {
             return .failure(Refusal(response: .json(400, text(Reply(.malformed, "missing deviceid")))))
         }
@@ -79,10 +87,12 @@ enum HTTPRoutes {
             guard let token else { return .failure(Refusal(response: Server.unauthorized(.missing))) }
             switch trust.verifier.verify(token, now: Trust.now(), expectedSubject: nil) {
             case .failure(let problem): return .failure(Refusal(response: Server.unauthorized(problem)))
-            case .success(let claims): ids = ids.filter { trust.mayMessage(claims: claims, $0) }
+            case .success(let claims):
+                let allowed = ids.filter { trust.mayMessage(claims: claims, $0) }
+                return .success(OnlineStatusQuery(ids: allowed, caller: claims.sub, leftOut: ids.filter { !allowed.contains($0) }))
             }
         }
-        return .success(ids)
+        return .success(OnlineStatusQuery(ids: ids))
     }
 
     static func text(_ reply: Reply) -> String { String(decoding: reply.bytes, as: UTF8.self) }

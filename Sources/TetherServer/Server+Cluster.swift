@@ -90,7 +90,9 @@ extension Server {
         let idJSON = envelope.idJSON
         guard let cluster, cluster.isAvailable else { return connection.send(Server.clusterUnavailable(idJSON)) }
         let keep = switchboard.keep.seconds(for: envelope.ttl).map { KeepRequest(seconds: $0, idJSON: idJSON) }
-        cluster.route(payload, to: to, from: sender, keep: keep) { [unowned self] outcome in
+        // Token mode: a sender whose own grant does not name the device needs the device's grant to name it.
+        let checkGrant = trust.map { !$0.mayMessage(sender, to) } ?? false
+        cluster.route(payload, to: to, from: sender, keep: keep, checkGrant: checkGrant) { [unowned self] outcome in
             if case .kept(let kept) = outcome { return answerKeep(kept, to: connection, recipient: to, idJSON: idJSON) }
             guard connection.isOpen else { return }
             switch outcome {
@@ -98,6 +100,7 @@ extension Server {
             case .offline: connection.send(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]), idJSON: idJSON))
             case .busy: connection.send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]), idJSON: idJSON))
             case .unavailable: connection.send(Server.clusterUnavailable(idJSON))
+            case .forbidden: connection.send(Reply(.forbidden, "not paired with \(to)", idJSON: idJSON))
             case .kept: break
             }
         }
@@ -134,13 +137,22 @@ extension Server {
 
     /// `GET /online_status` across the fleet.
     func onlineStatusAcrossFleet(_ head: HTTPRequestHead, from connection: Connection, _ done: @escaping (HTTPResponse) -> Void) {
+        let unavailable = HTTPResponse.json(503, HTTPRoutes.text(Server.clusterUnavailable(nil)))
         switch HTTPRoutes.onlineStatusIDs(head, server: self) {
         case .failure(let refusal): done(refusal.response)
-        case .success(let ids) where ids.isEmpty: done(.json(200, HTTPRoutes.text(Reply(.ok, "ok"))))
-        case .success(let ids):
-            queryStatus(ids, watcher: nil) { answer in
-                guard let answer else { return done(.json(503, HTTPRoutes.text(Server.clusterUnavailable(nil)))) }
-                done(HTTPRoutes.onlineStatusResponse(answer))
+        case .success(let query):
+            // Token mode: ids the caller's own token does not name may name the caller in theirs.
+            let ask: (@escaping ([String]?) -> Void) -> Void = { [unowned self] answer in
+                guard let caller = query.caller, !query.leftOut.isEmpty else { return answer(query.ids) }
+                permittedIDs(query.leftOut, for: caller) { more in answer(more.map { query.ids + $0 }) }
+            }
+            ask { [unowned self] ids in
+                guard let ids else { return done(unavailable) }
+                guard !ids.isEmpty else { return done(.json(200, HTTPRoutes.text(Reply(.ok, "ok")))) }
+                queryStatus(ids, watcher: nil) { answer in
+                    guard let answer else { return done(unavailable) }
+                    done(HTTPRoutes.onlineStatusResponse(answer))
+                }
             }
         }
     }

@@ -22,9 +22,11 @@ extension Server {
         for other in Set(claims.peers).union(trust.devicesListing(id)) where trust.mayMessage(other, id) {
             if let peer = switchboard.peer(for: other) { switchboard.watch(peer, [id]) }
         }
+        if cluster != nil { publishGrant(connection, id, claims) }
     }
 
-    /// Server commands that token mode adds or narrows; nil lets the switchboard answer.
+    /// Server commands that token mode adds or narrows; nil lets the switchboard answer, and
+    /// `Server.answeredLater` means the reply goes out once the fleet answered.
     func trustCommand(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from connection: Connection, id: String) -> Reply? {
         guard let trust else { return nil }
         let fields = JSONFields(Array(payload))
@@ -63,6 +65,17 @@ extension Server {
                 keptActivity = true
             }
             return Reply(.ok, "unpaired", idJSON: envelope.idJSON)
+        case "queryStatus" where cluster != nil:
+            // Only ids it may message are answered (and watched); the fleet knows who lists it.
+            guard let ids = fields?.strings("data"), ids.count <= Switchboard<Connection>.maxQueryIDs else { return nil }
+            let idJSON = envelope.idJSON
+            permittedIDs(ids, for: id) { [self] allowed in
+                guard connection.isOpen else { return }
+                guard let allowed else { return connection.send(Server.clusterUnavailable(idJSON)) }
+                guard !allowed.isEmpty else { return connection.send(Reply(.ok, "ok", idJSON: idJSON)) }
+                queryStatus(allowed, watcher: connection) { connection.send(Server.queryReply($0, idJSON: idJSON)) }
+            }
+            return Server.answeredLater
         case "queryStatus":
             // Only ids it may message are answered (and watched); others are left out.
             guard let ids = fields?.strings("data"), ids.count <= Switchboard<Connection>.maxQueryIDs else { return nil }
@@ -77,6 +90,9 @@ extension Server {
         }
     }
 
+    /// What `trustCommand` returns for a command answered later (never sent).
+    static let answeredLater = Reply(.ok, "answered later")
+
     /// `{"to":"server","msg":"pairingCode"}` from a box: a single-use code and the URL its QR encodes.
     private func pairingCode(for box: String, connection: Connection, idJSON: [UInt8]?) -> Reply {
         guard let trust else { return Reply(.malformed, "pairing codes need --auth token") }
@@ -87,6 +103,7 @@ extension Server {
         let now = Trust.now()
         trust.codes.prune(now: now)
         let code = trust.codes.issue(box: box, now: now, ttlSeconds: config.pairingTTLSeconds)
+        cluster?.issueCode(code, box: box, seconds: config.pairingTTLSeconds)
         let url = PairingLink.url(box: box, code: code, publicURL: config.publicURL, host: trust.hosts[box])
             ?? "/remote?box=\(box)&code=\(code)"
         let data = "{\"code\":\"\(code)\",\"url\":\"\(jsonEscape(url))\",\"svg\":\"/pair/code/\(code).svg\","
@@ -99,6 +116,8 @@ extension Server {
     func authorize(_ envelope: Envelope, from sender: String, connection: Connection) -> Bool {
         guard let trust, envelope.to != "all", envelope.to != "server", !trust.mayMessage(sender, envelope.to, connection: ObjectIdentifier(connection)),
               DeviceID.isValid(envelope.to) else { return true }
+        // Not here: whether its grant lists the sender is asked with the route (status 4 from there).
+        if cluster != nil, switchboard.peer(for: envelope.to) == nil, !trust.revokedEitherWay(sender, envelope.to) { return true }
         connection.send(Reply(.forbidden, "not paired with \(envelope.to)", idJSON: envelope.idJSON))
         return false
     }
@@ -112,8 +131,11 @@ extension Server {
 
     /// A message from the server itself to a device: `{"from":"server","to":ID,"msg":...,"data":...}`.
     func notify(_ id: String, msg: String, dataJSON: String) -> Bool {
-        guard let peer = switchboard.peer(for: id) else { return false }
         let frame = "{\"from\":\"server\",\"to\":\"\(id)\",\"msg\":\"\(msg)\",\"data\":\(dataJSON)}"
+        guard let peer = switchboard.peer(for: id) else {
+            cluster?.tell(Array(frame.utf8), to: id)   // wherever in the fleet it is
+            return false
+        }
         Array(frame.utf8).withUnsafeBytes { peer.send(.text, $0) }
         return true
     }

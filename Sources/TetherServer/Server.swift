@@ -129,7 +129,7 @@ public final class Server {
                                   keep: KeepRule(maxSeconds: config.maxOfflineTTLSeconds, defaultSeconds: config.offlineTTLSeconds),
                                   clustered: config.clusterURL != nil)
         cluster = try Server.makeCluster(config, loop: loop)
-        trust = config.auth == .token ? try Server.makeTrust(config) : nil
+        trust = config.auth == .token ? try Server.makeTrust(config, cluster: cluster) : nil
         kept = try KeptStores.open(config, cluster: cluster, now: Server.wallMilliseconds())
         deflatePolicy = config.deflate ? DeflatePolicy() : nil
         inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
@@ -152,11 +152,11 @@ public final class Server {
         if config.console && config.apiKey != nil { console = OperatorConsole(server: self) }
     }
 
-    static func makeTrust(_ config: ServerConfig) throws -> Trust {
+    static func makeTrust(_ config: ServerConfig, cluster: ClusterNode?) throws -> Trust {
         let keys = config.hmacKeys.map { VerificationKey.hmac(secret: $0.secret, kid: $0.kid) } + config.publicKeys
         let signer = config.hmacKeys.first.map { TokenSigner(hmacSecret: $0.secret, kid: $0.kid) }
         return Trust(verifier: TokenVerifier(keys: keys, leewaySeconds: Trust.leewaySeconds), signer: signer,
-                     revocations: try RevocationStores.open(directory: config.stateDirectory))
+                     revocations: try RevocationStores.open(directory: config.stateDirectory, cluster: cluster))
     }
 
     /// The sweep runs often enough for the shortest deadline it enforces, at most every second.

@@ -78,6 +78,11 @@ final class Trust {
         grants.mayMessage(from: sender, to: recipient) { revocations.isRevoked(box: $0, phone: $1) }
     }
 
+    /// Whether a revocation stands between the two, whichever of them is the box.
+    func revokedEitherWay(_ a: String, _ b: String) -> Bool {
+        revocations.isRevoked(box: a, phone: b) || revocations.isRevoked(box: b, phone: a)
+    }
+
     /// `mayMessage` for a verified token that need not be connected (HTTP callers).
     func mayMessage(claims: TokenClaims, _ recipient: String) -> Bool {
         grants.mayMessage(from: claims.sub, holding: Grant(claims: claims), to: recipient) { revocations.isRevoked(box: $0, phone: $1) }

@@ -9,9 +9,6 @@ extension Tether {
         guard Server.isValidClusterURL(url) else {
             throw ValidationError("--cluster must be redis://host:port[/db] with an IP address or localhost, not \(url)")
         }
-        if config.auth == .token {
-            throw ValidationError("--cluster does not support token mode yet: grants and revocations are not shared across nodes")
-        }
         config.clusterURL = url
         config.clusterLeaseMilliseconds = try milliseconds("cluster-lease-seconds", clusterLeaseSeconds, env, "CLUSTER_LEASE_SECONDS")
             ?? config.clusterLeaseMilliseconds

@@ -13,6 +13,9 @@ final class RecordingServer: ClusterDelegate {
     var watched: [String] = []
     var checked: [(String, Bool)] = []
     var keptFor: [String] = []
+    var mayHear: [(String, String)] = []
+    var revoked: [(String, String, Int64)] = []
+    var disconnects: [(String, String)] = []
 
     func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
         delivered.append((device, payload, senderDevice))
@@ -26,6 +29,11 @@ final class RecordingServer: ClusterDelegate {
     func cluster(claimTaken device: String, serial: UInt64) { replaced.append((device, serial)) }
     func cluster(checked device: String, online: Bool, when: WatchCheck) { checked.append((device, online)) }
     func cluster(keptFor device: String) { keptFor.append(device) }
+    func cluster(_ device: String, mayHear lister: String) { mayHear.append((device, lister)) }
+    func cluster(revoked box: String, phone: String, until: Int64) { revoked.append((box, phone, until)) }
+    func cluster(lifted box: String, phone: String) {}
+    func cluster(disconnect device: String, reason: String) { disconnects.append((device, reason)) }
+    func clusterGrant(of device: String) -> [String]? { nil }
 }
 
 extension RedisServerSuite {

@@ -92,6 +92,11 @@ def test_a_phone_without_a_grant_gets_status_4_and_learns_nothing_of_presence(st
             assert (await recv_json(nosy))["status"] == 4, "an offline device's state is not revealed either"
             await nosy.send(json.dumps({"from": "nosy", "to": "server", "msg": "queryStatus", "data": ["box-1"]}))
             assert (await recv_json(nosy)) == {"status": 0, "message": "ok", "data": {}}
+            # Nor at connect time, nor does asking there make it hear the box.
+            async with websockets.connect(url(server, "nosy-2", keys.token("nosy-2", kind="phone")) + "&queryStatus=box-1") as nosy_2:
+                answers = [await recv_json(nosy_2), await recv_json(nosy_2)]
+                assert {"status": 0, "message": "ok", "data": {}} in answers, answers
+                assert all(m.get("from") != "box-1" and "box-1" not in json.dumps(m.get("data", {})) for m in answers)
             # A paired phone connecting is heard by its box, not by the nosy one.
             async with websockets.connect(url(server, "phone-2", keys.token("phone-2", kind="phone", peers=["box-1"]))):
                 assert await recv_until(box, lambda m: m.get("from") == "phone-2") == {"from": "phone-2", "to": "all", "msg": "online"}
