@@ -97,6 +97,17 @@ public final class ClusterNode {
 
     deinit { stop() }
 
+    /// At exit, before `stop`: runs the loop until Redis has answered what it was asked (messages
+    /// kept again, receipts) or `milliseconds` passed.
+    public func finishPending(within milliseconds: UInt64) {
+        flushBatches()
+        guard isAvailable, commands.waitingReplies > 0, let deadline = try? Timer(loop: loop) else { return }
+        var expired = false
+        deadline.start(afterMilliseconds: milliseconds) { expired = true }
+        while isAvailable && commands.waitingReplies > 0 && !expired { loop.runOnce(wait: true) }
+        deadline.close()
+    }
+
     /// Leaves the loop: links and timers close (the claims stay until the lease runs out).
     public func stop() {
         leaseTimer.close()

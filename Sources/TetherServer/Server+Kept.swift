@@ -203,13 +203,17 @@ extension Server {
     }
 
     /// At exit: whatever open connections still hold unsent (a drain that timed out) is kept
-    /// again or answered, then the store commits and closes.
-    func closeKept() {
+    /// again or answered.
+    func keepUnsentAtExit() {
         loop.forEachHandle { handle in
             guard let connection = handle as? Connection, connection.upgraded else { return }
             connection.forEachUnsent { connection.reportUndelivered($0, taken: $1) }
             keptConnectionClosed(connection)
         }
+    }
+
+    /// At exit, last: the store commits and closes.
+    func closeKept() {
         kept.close()
     }
 

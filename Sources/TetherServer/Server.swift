@@ -221,6 +221,10 @@ public final class Server {
     /// Runs the loop until stopped, then closes every handle.
     public func run() throws {
         loop.run()
+        // What open connections never sent (a drain that timed out) is kept again first; in a
+        // fleet that takes Redis, which gets a moment to answer before the links close.
+        keepUnsentAtExit()
+        cluster?.finishPending(within: 2000)
         cluster?.stop()
         closing.removeAll()
         overCap.removeAll()

@@ -5,6 +5,7 @@ reach a sender on another node; expiry follows Redis' clock. Timeouts are bounds
 assertions."""
 import asyncio
 import json
+import socket
 
 import pytest
 
@@ -195,6 +196,40 @@ def test_without_a_ttl_an_offline_device_in_the_fleet_is_status_1_as_before(make
         box = await Peer.open(cluster[1], "nt-box")
         await asyncio.sleep(0.5)
         assert box.messages() == []
+        await box.close()
+        await phone.close()
+    run(go())
+
+
+def test_what_a_draining_node_could_not_hand_over_is_kept_again_in_redis(make_cluster):
+    """The recipient's node drains while its socket takes nothing: the drain times out, and what
+    was never sent is kept again in Redis before the node exits, so the device gets all of it on
+    another node, in order."""
+    cluster = make_cluster(nodes=2, args=["--send-buffer-bytes", "4096", "--offline-max-bytes", "1048576",
+                                          "--drain-seconds", "1"])
+
+    async def go():
+        phone = await Peer.open(cluster[0], "dr-phone")
+        for n in range(10):
+            await phone.send(json.dumps({"id": n, "from": "dr-phone", "to": "dr-box", "msg": "x" * 50_000, "n": n, "ttl": 60}))
+        await phone.until(lambda: all(phone.reply_to(n) for n in range(10)), what="status 8 for each")
+        silent = socket.socket()
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # takes little: most stays with the node
+        silent.connect(("127.0.0.1", cluster[1].port))
+        silent.sendall(b"GET /?device_id=dr-box HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try:
+            await phone.until(lambda: cluster[1].metrics().get("tether_kept_delivered_total", 0) == 10,
+                              what="the kept messages handed to the silent connection")
+            cluster[1].terminate()
+            assert await asyncio.to_thread(cluster[1].wait, 15) == 0
+        finally:
+            silent.close()
+        box = await Peer.open(cluster[0], "dr-box")
+        await box.until(lambda: len(box.messages()) == 10, what="all 10 on the other node")
+        assert [json.loads(m)["n"] for m in box.messages()] == list(range(10))
+        await asyncio.sleep(0.5)
+        assert len(box.messages()) == 10
         await box.close()
         await phone.close()
     run(go())
