@@ -1,0 +1,113 @@
+import Glibc
+
+/// How a kept message sits in its recipient's chain: a header of LEB128 varints (about 15 bytes
+/// for a typical message), the payload, then the extras: the sender's id and the raw `id`, each
+/// only when the payload does not hold those bytes verbatim (it nearly always does, so they cost
+/// an offset, not a copy).
+///
+/// Header: sequence, expiry, payload count, extras count, sender count, sender offset, id count
+/// (0: no id), id offset (absent when there is no id). Offsets count from the payload's start.
+struct KeptRecord: Equatable {
+    var sequence: Int64
+    var expiry: Int64
+    var payloadCount: Int
+    var extrasCount: Int
+    var senderAt: Int
+    var senderCount: Int
+    var idAt: Int
+    var idCount: Int
+
+    /// The bytes after the header.
+    var regionCount: Int { payloadCount + extrasCount }
+
+    static let maxHeaderBytes = 8 * 10
+
+    /// The record of `message`; `extras` gets the bytes to store after the payload.
+    init(_ message: KeptMessage, extras: inout [UInt8]) {
+        extras.removeAll(keepingCapacity: true)
+        let (payload, sender, id) = message.parts
+        sequence = message.sequence
+        expiry = message.expiry
+        payloadCount = payload.count
+        senderCount = sender.count
+        idCount = id?.count ?? 0
+        senderAt = Self.offset(of: sender, in: payload) ?? payload.count + extras.count
+        if senderAt >= payload.count { extras.append(contentsOf: sender) }
+        if let id, !id.isEmpty {
+            idAt = Self.offset(of: id, in: payload) ?? payload.count + extras.count
+            if idAt >= payload.count { extras.append(contentsOf: id) }
+        } else {
+            idAt = 0
+        }
+        extrasCount = extras.count
+    }
+
+    /// Writes the header at `start` (room for `maxHeaderBytes`); returns its length.
+    func encodeHeader(at start: UnsafeMutableRawPointer) -> Int {
+        var length = 0
+        func put(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                start.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: length, as: UInt8.self)
+                length += 1
+                value >>= 7
+            }
+            start.storeBytes(of: UInt8(value), toByteOffset: length, as: UInt8.self)
+            length += 1
+        }
+        put(UInt64(bitPattern: sequence))
+        put(UInt64(bitPattern: expiry))
+        put(UInt64(payloadCount))
+        put(UInt64(extrasCount))
+        put(UInt64(senderCount))
+        put(UInt64(senderAt))
+        put(UInt64(idCount))
+        if idCount > 0 { put(UInt64(idAt)) }
+        return length
+    }
+
+    /// Reads a header, one byte at a time from `next`.
+    init(decodingWith next: () -> UInt8) {
+        func get() -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let byte = next()
+                value |= UInt64(byte & 0x7f) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+        }
+        sequence = Int64(bitPattern: get())
+        expiry = Int64(bitPattern: get())
+        payloadCount = Int(get())
+        extrasCount = Int(get())
+        senderCount = Int(get())
+        senderAt = Int(get())
+        idCount = Int(get())
+        idAt = idCount > 0 ? Int(get()) : 0
+    }
+
+    /// Where `needle` first occurs in `haystack` (0 when it is empty).
+    static func offset(of needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer) -> Int? {
+        guard !needle.isEmpty else { return 0 }
+        guard needle.count <= haystack.count else { return nil }
+        let first = needle[0]
+        for start in 0...(haystack.count - needle.count) where haystack[start] == first {
+            if memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return start }
+        }
+        return nil
+    }
+}
+
+extension KeptMessage {
+    /// The message `record` describes, its region (payload and extras) being `region`.
+    static func make(_ record: KeptRecord, region: UnsafeRawBufferPointer) -> KeptMessage {
+        let message = make(payload: UnsafeRawBufferPointer(rebasing: region[0..<record.payloadCount]),
+                           sender: UnsafeRawBufferPointer(rebasing: region[record.senderAt..<(record.senderAt + record.senderCount)]),
+                           id: record.idCount > 0 ? UnsafeRawBufferPointer(rebasing: region[record.idAt..<(record.idAt + record.idCount)]) : nil,
+                           expiry: record.expiry)
+        message.sequence = record.sequence
+        return message
+    }
+}
