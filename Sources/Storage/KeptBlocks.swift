@@ -1,108 +1,135 @@
 import Glibc
 
-/// Where kept records live: fixed-size blocks cut from large slabs, each recipient's records one
-/// byte stream across a chain of them. Blocks of one size leave no holes when queues grow side by
-/// side (growing one buffer per recipient made the allocator keep each old size as a hole), and
-/// no object or allocator header sits beside each message. Freed blocks are reused, not returned.
+/// Where kept records live: blocks of 64 bytes to 4 KiB cut from 1 MiB slabs, one free list per
+/// size, each recipient's records one byte stream across a chain of them. A record takes the
+/// largest blocks that it fills, so a block's 4-byte link costs a small message about 8 bytes and
+/// a large one a fraction of a percent, and a chain wastes at most the end of its last 64-byte
+/// block. Blocks of a few fixed sizes leave no holes when queues grow side by side (growing one
+/// buffer per recipient made the allocator keep each old size as a hole), and no object or
+/// allocator header sits beside each message. Freed blocks are reused, not returned.
 struct KeptBlocks: ~Copyable {
-    static let size = 128
-    /// A block's bytes after the index of the next block in its chain.
-    static let dataSize = size - MemoryLayout<UInt32>.size
+    /// A block is named by its size class (top 3 bits) and its index in that class.
     static let none = UInt32.max
-    /// 1 MiB slabs: malloc maps them on their own, so untouched pages cost nothing.
-    private static let perSlab = 8192
+    static let classes = 7
+    private static let slabBytes = 1 << 20
 
-    private var slabs: [UnsafeMutableRawPointer] = []
-    /// Never handed out yet: the blocks from `used` to the end of the last slab.
-    private var used = 0
-    /// Freed blocks, linked through their first four bytes.
-    private var free = KeptBlocks.none
+    private struct Pool {
+        var slabs: [UnsafeMutableRawPointer] = []
+        /// Blocks handed out from the slabs so far (freed ones included).
+        var used = 0
+        /// Freed blocks, linked through their first four bytes.
+        var free = KeptBlocks.none
+    }
+
+    private var pools = [Pool](repeating: Pool(), count: KeptBlocks.classes)
 
     init() {}
 
     deinit {
-        for slab in slabs { Glibc.free(slab) }
+        for pool in pools { for slab in pool.slabs { Glibc.free(slab) } }
     }
 
-    /// Blocks in use (whole chains, the unused end of their last block included).
+    static func size(ofClass sizeClass: Int) -> Int { 64 << sizeClass }
+
+    /// The bytes of `block` after its link.
+    static func dataSize(_ block: UInt32) -> Int { size(ofClass: Int(block >> 29)) - 4 }
+
+    /// Blocks in use, for tests.
     var inUse: Int {
-        var freed = 0
-        var index = free
-        while index != Self.none { freed += 1; index = next(index) }
-        return used - freed
-    }
-
-    func block(_ index: UInt32) -> UnsafeMutableRawPointer {
-        slabs[Int(index) / Self.perSlab] + (Int(index) % Self.perSlab) * Self.size
-    }
-
-    func next(_ index: UInt32) -> UInt32 { block(index).load(as: UInt32.self) }
-
-    private func setNext(_ index: UInt32, _ next: UInt32) { block(index).storeBytes(of: next, as: UInt32.self) }
-
-    private mutating func allocate() -> UInt32 {
-        let index: UInt32
-        if free != Self.none {
-            index = free
-            free = next(index)
-        } else {
-            if used == slabs.count * Self.perSlab {
-                guard let slab = malloc(Self.perSlab * Self.size) else { fatalError("out of memory for kept messages") }
-                slabs.append(slab)
-            }
-            index = UInt32(used)
-            used += 1
+        var count = 0
+        for pool in pools {
+            count += pool.used
+            var index = pool.free
+            while index != Self.none { count -= 1; index = next(index) }
         }
-        setNext(index, Self.none)
-        return index
+        return count
     }
 
-    /// Appends `bytes` to `chain`'s stream, adding blocks as it fills.
-    mutating func append(_ bytes: UnsafeRawBufferPointer, to chain: inout KeptChain) {
+    private func start(_ block: UInt32) -> UnsafeMutableRawPointer {
+        let sizeClass = Int(block >> 29), index = Int(block & 0x1fff_ffff)
+        let size = Self.size(ofClass: sizeClass), perSlab = Self.slabBytes / size
+        return pools[sizeClass].slabs[index / perSlab] + (index % perSlab) * size
+    }
+
+    func next(_ block: UInt32) -> UInt32 { start(block).load(as: UInt32.self) }
+
+    private func setNext(_ block: UInt32, _ next: UInt32) { start(block).storeBytes(of: next, as: UInt32.self) }
+
+    private mutating func allocate(_ sizeClass: Int) -> UInt32 {
+        let block: UInt32
+        if pools[sizeClass].free != Self.none {
+            block = pools[sizeClass].free
+            pools[sizeClass].free = next(block)
+        } else {
+            let perSlab = Self.slabBytes / Self.size(ofClass: sizeClass)
+            if pools[sizeClass].used == pools[sizeClass].slabs.count * perSlab {
+                guard let slab = malloc(Self.slabBytes) else { fatalError("out of memory for kept messages") }
+                pools[sizeClass].slabs.append(slab)
+            }
+            precondition(pools[sizeClass].used < 1 << 29, "too many kept blocks")
+            block = UInt32(sizeClass) << 29 | UInt32(pools[sizeClass].used)
+            pools[sizeClass].used += 1
+        }
+        setNext(block, Self.none)
+        return block
+    }
+
+    /// Appends `bytes` to `chain`'s stream; `recordLeft` (these bytes and the rest of their
+    /// record) picks the size of any block added: the largest that the record fills.
+    mutating func append(_ bytes: UnsafeRawBufferPointer, to chain: inout KeptChain, recordLeft: Int) {
         var offset = 0
         while offset < bytes.count {
-            if chain.tail == Self.none || Int(chain.tailUsed) == Self.dataSize {
-                let fresh = allocate()
+            if chain.tail == Self.none || Int(chain.tailUsed) == Self.dataSize(chain.tail) {
+                let left = recordLeft - offset
+                var sizeClass = 0
+                while sizeClass + 1 < Self.classes, Self.size(ofClass: sizeClass + 1) - 4 <= left { sizeClass += 1 }
+                let fresh = allocate(sizeClass)
                 if chain.tail == Self.none { chain.head = fresh } else { setNext(chain.tail, fresh) }
                 chain.tail = fresh
                 chain.tailUsed = 0
             }
-            let count = min(bytes.count - offset, Self.dataSize - Int(chain.tailUsed))
-            (block(chain.tail) + 4 + Int(chain.tailUsed)).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+            let count = min(bytes.count - offset, Self.dataSize(chain.tail) - Int(chain.tailUsed))
+            (start(chain.tail) + 4 + Int(chain.tailUsed)).copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
             chain.tailUsed += UInt32(count)
             offset += count
         }
     }
 
-    /// Appends `count` bytes read from another chain at `cursor` (a chain being rewritten).
+    /// Appends the last `count` bytes of a record, read from another chain at `cursor` (a chain
+    /// being rewritten).
     mutating func append(_ count: Int, from cursor: inout KeptCursor, to chain: inout KeptChain) {
         var left = count
         while left > 0 {
             let piece = contiguous(left, at: &cursor)
-            append(piece, to: &chain)
+            append(piece, to: &chain, recordLeft: left)
             left -= piece.count
         }
     }
 
     /// Hands `chain`'s blocks back for reuse.
     mutating func release(_ chain: KeptChain) {
-        guard chain.head != Self.none else { return }
-        setNext(chain.tail, free)
-        free = chain.head
+        var block = chain.head
+        while block != Self.none {
+            let following = next(block)
+            let sizeClass = Int(block >> 29)
+            setNext(block, pools[sizeClass].free)
+            pools[sizeClass].free = block
+            block = following
+        }
     }
 
     // MARK: Reading
 
     /// Up to `count` bytes at `cursor` that sit in one block; the cursor moves past them.
     func contiguous(_ count: Int, at cursor: inout KeptCursor) -> UnsafeRawBufferPointer {
-        if cursor.offset == Self.dataSize {
+        if cursor.offset == Self.dataSize(cursor.block) {
             cursor.block = next(cursor.block)
             cursor.offset = 0
         }
-        let piece = min(count, Self.dataSize - cursor.offset)
-        let start = block(cursor.block) + 4 + cursor.offset
+        let piece = min(count, Self.dataSize(cursor.block) - cursor.offset)
+        let bytes = start(cursor.block) + 4 + cursor.offset
         cursor.offset += piece
-        return UnsafeRawBufferPointer(start: start, count: piece)
+        return UnsafeRawBufferPointer(start: bytes, count: piece)
     }
 
     func readByte(at cursor: inout KeptCursor) -> UInt8 {

@@ -3,8 +3,8 @@
 /// memory and SQLite stores wrap it.
 ///
 /// Each recipient's messages are packed records in one chain of blocks (`KeptRecord`,
-/// `KeptBlocks`): a kept message costs its bytes, a header of about 15 bytes and its share of the
-/// chain's last block, not an object. A message comes out as a `KeptMessage` again when it is
+/// `KeptBlocks`): a kept message costs its bytes, a header of about 11 bytes and a block link or
+/// two, not an object. A message comes out as a `KeptMessage` again when it is
 /// taken, expires or is removed.
 ///
 /// Expiry uses one ordered structure with an entry per recipient (at its earliest expiry), not a
@@ -20,6 +20,8 @@ public struct KeptQueues: ~Copyable {
     private var nextSequence: Int64 = 1
     /// A new record's extras, reused.
     private var extras: [UInt8] = []
+    /// Records hold their expiry after this (the first one kept), in fewer bytes than the time itself.
+    private var expiryBase: Int64?
 
     public init(limits: KeptLimits) {
         self.limits = limits
@@ -38,6 +40,7 @@ public struct KeptQueues: ~Copyable {
             if (held?.bytes ?? 0) + message.size > limits.bytesPerRecipient { return .recipientBytes }
             if total.bytes + message.size > limits.totalBytes { return .totalBytes }
         }
+        if expiryBase == nil { expiryBase = message.expiry }
         if message.sequence == 0 {
             message.sequence = nextSequence
             nextSequence += 1
@@ -170,8 +173,8 @@ public struct KeptQueues: ~Copyable {
                 continue
             }
             withUnsafeTemporaryAllocation(byteCount: KeptRecord.maxHeaderBytes, alignment: 1) { buffer in
-                let length = record.encodeHeader(at: buffer.baseAddress!)
-                blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &fresh)
+                let length = record.encodeHeader(at: buffer.baseAddress!, expiryBase: expiryBase!)
+                blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &fresh, recordLeft: length + record.regionCount)
             }
             blocks.append(record.regionCount, from: &cursor, to: &fresh)
             note(record.sequence, record.expiry, record.payloadCount, in: &fresh, earliest: &earliest)
@@ -196,15 +199,15 @@ public struct KeptQueues: ~Copyable {
     private mutating func write(_ message: KeptMessage, to chain: inout KeptChain) {
         let record = KeptRecord(message, extras: &extras)
         withUnsafeTemporaryAllocation(byteCount: KeptRecord.maxHeaderBytes, alignment: 1) { buffer in
-            let length = record.encodeHeader(at: buffer.baseAddress!)
-            blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &chain)
+            let length = record.encodeHeader(at: buffer.baseAddress!, expiryBase: expiryBase!)
+            blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &chain, recordLeft: length + record.regionCount)
         }
-        message.withPayload { blocks.append($0, to: &chain) }
-        extras.withUnsafeBytes { blocks.append($0, to: &chain) }
+        message.withPayload { blocks.append($0, to: &chain, recordLeft: record.regionCount) }
+        extras.withUnsafeBytes { blocks.append($0, to: &chain, recordLeft: $0.count) }
     }
 
     private func header(at cursor: inout KeptCursor) -> KeptRecord {
-        KeptRecord { blocks.readByte(at: &cursor) }
+        KeptRecord(expiryBase: expiryBase!) { blocks.readByte(at: &cursor) }
     }
 
     /// The message of `record`, whose region is at `cursor` (moved past it).

@@ -1,26 +1,32 @@
 import Glibc
 
-/// How a kept message sits in its recipient's chain: a header of LEB128 varints (about 15 bytes
+/// How a kept message sits in its recipient's chain: a header of LEB128 varints (about 11 bytes
 /// for a typical message), the payload, then the extras: the sender's id and the raw `id`, each
 /// only when the payload does not hold those bytes verbatim (it nearly always does, so they cost
 /// an offset, not a copy).
 ///
-/// Header: sequence, expiry, payload count, extras count, sender count, sender offset, id count
-/// (0: no id), id offset (absent when there is no id). Offsets count from the payload's start.
+/// Header: sequence, expiry (zigzag, after the store's base: 4 bytes instead of 6 for a wall-clock
+/// millisecond), payload count, sender count, sender offset, id count (0: no id), id offset (absent
+/// when there is no id). Offsets count from the payload's start; one at or past its end points
+/// into the extras, which is how their length is known.
 struct KeptRecord: Equatable {
     var sequence: Int64
     var expiry: Int64
     var payloadCount: Int
-    var extrasCount: Int
     var senderAt: Int
     var senderCount: Int
     var idAt: Int
     var idCount: Int
 
+    /// The bytes stored after the payload.
+    var extrasCount: Int {
+        (senderAt >= payloadCount ? senderCount : 0) + (idCount > 0 && idAt >= payloadCount ? idCount : 0)
+    }
+
     /// The bytes after the header.
     var regionCount: Int { payloadCount + extrasCount }
 
-    static let maxHeaderBytes = 8 * 10
+    static let maxHeaderBytes = 7 * 10
 
     /// The record of `message`; `extras` gets the bytes to store after the payload.
     init(_ message: KeptMessage, extras: inout [UInt8]) {
@@ -39,11 +45,10 @@ struct KeptRecord: Equatable {
         } else {
             idAt = 0
         }
-        extrasCount = extras.count
     }
 
-    /// Writes the header at `start` (room for `maxHeaderBytes`); returns its length.
-    func encodeHeader(at start: UnsafeMutableRawPointer) -> Int {
+    /// Writes the header at `start` (room for `maxHeaderBytes`), the expiry after `base`; returns its length.
+    func encodeHeader(at start: UnsafeMutableRawPointer, expiryBase base: Int64) -> Int {
         var length = 0
         func put(_ value: UInt64) {
             var value = value
@@ -56,9 +61,9 @@ struct KeptRecord: Equatable {
             length += 1
         }
         put(UInt64(bitPattern: sequence))
-        put(UInt64(bitPattern: expiry))
+        let delta = expiry &- base
+        put(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
         put(UInt64(payloadCount))
-        put(UInt64(extrasCount))
         put(UInt64(senderCount))
         put(UInt64(senderAt))
         put(UInt64(idCount))
@@ -66,8 +71,8 @@ struct KeptRecord: Equatable {
         return length
     }
 
-    /// Reads a header, one byte at a time from `next`.
-    init(decodingWith next: () -> UInt8) {
+    /// Reads a header written with `base`, one byte at a time from `next`.
+    init(expiryBase base: Int64, decodingWith next: () -> UInt8) {
         func get() -> UInt64 {
             var value: UInt64 = 0
             var shift: UInt64 = 0
@@ -79,9 +84,9 @@ struct KeptRecord: Equatable {
             }
         }
         sequence = Int64(bitPattern: get())
-        expiry = Int64(bitPattern: get())
+        let zigzag = get()
+        expiry = base &+ Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
         payloadCount = Int(get())
-        extrasCount = Int(get())
         senderCount = Int(get())
         senderAt = Int(get())
         idCount = Int(get())

@@ -33,15 +33,28 @@ import Testing
             var original = KeptRecord(kept("payload", expiry: value), extras: &extras)
             original.sequence = value
             var bytes = [UInt8](repeating: 0, count: KeptRecord.maxHeaderBytes)
-            let length = bytes.withUnsafeMutableBytes { original.encodeHeader(at: $0.baseAddress!) }
+            let base: Int64 = 1_800_000_000_000
+            let length = bytes.withUnsafeMutableBytes { original.encodeHeader(at: $0.baseAddress!, expiryBase: base) }
             var next = 0
-            let decoded = KeptRecord {
+            let decoded = KeptRecord(expiryBase: base) {
                 defer { next += 1 }
                 return bytes[next]
             }
             #expect(decoded == original)
             #expect(next == length, "the decoder reads exactly the header")
         }
+    }
+
+    @Test func aTypicalHeaderTakesElevenBytes() {
+        // The drain bench's message, a million messages into a run, expiring 5 minutes after the first kept.
+        let message = kept(#"{"from":"dphone-7","to":"dbox-4207","msg":"3","id":12345,"ttl":300}"#, from: "dphone-7", id: "12345",
+                           expiry: 1_800_000_300_000)
+        message.sequence = 1_000_000
+        var extras: [UInt8] = []
+        let record = KeptRecord(message, extras: &extras)
+        var bytes = [UInt8](repeating: 0, count: KeptRecord.maxHeaderBytes)
+        #expect(bytes.withUnsafeMutableBytes { record.encodeHeader(at: $0.baseAddress!, expiryBase: 1_800_000_000_000) } == 11)
+        #expect(extras.isEmpty)
     }
 
     @Test func recordsThatStraddleBlocksAtEveryOffsetComeBackWhole() {
@@ -63,6 +76,16 @@ import Testing
             #expect(message.idJSON == id)
             #expect(message.expiry == expiry)
         }
+        #expect(queues.blocksInUse == 0)
+    }
+
+    @Test func aLargeMessageTakesFewLargeBlocks() {
+        var queues = KeptQueues(limits: KeptLimits(messagesPerRecipient: 10, bytesPerRecipient: 1 << 20, totalBytes: 1 << 20))
+        let large = String(repeating: "x", count: 10_000)
+        _ = queues.admit(kept(large), for: "box-1")
+        #expect(queues.blocksInUse == 6, "4 KiB, 4 KiB, 1 KiB, 512, 256 and 64 bytes")   // 64-byte blocks would take 170
+        _ = queues.admit(kept("small"), for: "box-1")
+        #expect(texts(queues.take(for: "box-1", now: 0).taken) == [large, "small"])
         #expect(queues.blocksInUse == 0)
     }
 
