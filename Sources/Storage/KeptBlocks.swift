@@ -11,7 +11,8 @@ struct KeptBlocks: ~Copyable {
     /// A block is named by its size class (top 3 bits) and its index in that class.
     static let none = UInt32.max
     static let classes = 7
-    private static let slabBytes = 1 << 20
+    private static let slabShift = 20
+    private static let slabBytes = 1 << slabShift
 
     private struct Pool {
         var slabs: [UnsafeMutableRawPointer] = []
@@ -47,8 +48,8 @@ struct KeptBlocks: ~Copyable {
 
     private func start(_ block: UInt32) -> UnsafeMutableRawPointer {
         let sizeClass = Int(block >> 29), index = Int(block & 0x1fff_ffff)
-        let size = Self.size(ofClass: sizeClass), perSlab = Self.slabBytes / size
-        return pools[sizeClass].slabs[index / perSlab] + (index % perSlab) * size
+        let perSlabShift = Self.slabShift - 6 - sizeClass   // sizes and slabs are powers of two: shifts, not divisions
+        return pools[sizeClass].slabs[index >> perSlabShift] + (index & (1 << perSlabShift - 1)) << (6 + sizeClass)
     }
 
     func next(_ block: UInt32) -> UInt32 { start(block).load(as: UInt32.self) }

@@ -89,6 +89,16 @@ import Testing
         #expect(queues.blocksInUse == 0)
     }
 
+    @Test func recordsBeyondTheFirstSlabComeBackWhole() {
+        // 30,000 small records need more 64-byte blocks than one 1 MiB slab holds (16,384).
+        var queues = KeptQueues(limits: KeptLimits(messagesPerRecipient: 10, bytesPerRecipient: 1 << 20, totalBytes: 1 << 30))
+        for round in 0..<10 { for box in 0..<3000 { _ = queues.admit(kept("\(box):\(round):" + String(repeating: "p", count: 40)), for: "box-\(box)") } }
+        #expect(queues.blocksInUse > 16_384)
+        for box in [0, 1500, 2999] {
+            #expect(texts(queues.take(for: "box-\(box)", now: 0).taken) == (0..<10).map { "\(box):\($0):" + String(repeating: "p", count: 40) })
+        }
+    }
+
     @Test func takeExpiryAndRemovalHandTheirBlocksBack() {
         var queues = KeptQueues(limits: KeptLimits())
         for box in 0..<20 {
