@@ -13,28 +13,32 @@ public struct KeptMessageHeader {
 
 /// One message kept for an offline device: the sender's bytes unchanged, plus the sender's id and
 /// the message's `id` (raw JSON) for receipts. One allocation each (fixed fields and bytes
-/// together): its bytes, those copies and about 60 bytes more (object header, fixed fields, the
-/// allocator's own); its slot in its recipient's queue comes on top (docs/benchmarks-kept.md).
+/// together) while it is handed out or on its way into a store; a local store holds it packed
+/// instead (`KeptRecord` in `KeptBlocks`).
 public final class KeptMessage: ManagedBuffer<KeptMessageHeader, UInt8> {
     /// Copies `payload`, `sender` and `idJSON` into a new message that expires at `expiry`.
     public static func make(payload: UnsafeRawBufferPointer, sender: String, idJSON: [UInt8]?, expiry: Int64) -> KeptMessage {
         var sender = sender
         return sender.withUTF8 { senderBytes in
-            let senderCount = min(senderBytes.count, Int(UInt8.max))   // device ids are at most 128 bytes
-            let idCount = idJSON?.count ?? 0
-            let header = KeptMessageHeader(expiry: expiry, sequence: 0, payloadCount: UInt32(payload.count),
-                                           idCount: UInt32(idCount), senderCount: UInt8(senderCount))
-            let message = unsafeDowncast(create(minimumCapacity: payload.count + senderCount + idCount) { _ in header }, to: KeptMessage.self)
-            message.withUnsafeMutablePointerToElements { start in
-                let raw = UnsafeMutableRawPointer(start)
-                if let base = payload.baseAddress { raw.copyMemory(from: base, byteCount: payload.count) }
-                if let base = senderBytes.baseAddress { (raw + payload.count).copyMemory(from: base, byteCount: senderCount) }
-                idJSON?.withUnsafeBytes { id in
-                    if let base = id.baseAddress { (raw + payload.count + senderCount).copyMemory(from: base, byteCount: id.count) }
-                }
-            }
-            return message
+            guard let idJSON else { return make(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: nil, expiry: expiry) }
+            return idJSON.withUnsafeBytes { make(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: $0, expiry: expiry) }
         }
+    }
+
+    /// Copies the three parts (a sender's id past 255 bytes is cut: device ids are at most 128).
+    static func make(payload: UnsafeRawBufferPointer, sender: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer?, expiry: Int64) -> KeptMessage {
+        let senderCount = min(sender.count, Int(UInt8.max))
+        let idCount = id?.count ?? 0
+        let header = KeptMessageHeader(expiry: expiry, sequence: 0, payloadCount: UInt32(payload.count),
+                                       idCount: UInt32(idCount), senderCount: UInt8(senderCount))
+        let message = unsafeDowncast(create(minimumCapacity: payload.count + senderCount + idCount) { _ in header }, to: KeptMessage.self)
+        message.withUnsafeMutablePointerToElements { start in
+            let raw = UnsafeMutableRawPointer(start)
+            if let base = payload.baseAddress { raw.copyMemory(from: base, byteCount: payload.count) }
+            if let base = sender.baseAddress { (raw + payload.count).copyMemory(from: base, byteCount: senderCount) }
+            if let id, let base = id.baseAddress { (raw + payload.count + senderCount).copyMemory(from: base, byteCount: idCount) }
+        }
+        return message
     }
 
     /// Bytes counted against the bounds: the payload's.

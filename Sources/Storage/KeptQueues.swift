@@ -2,27 +2,26 @@
 /// expiry. Plain state with no clock of its own (callers pass wall-clock milliseconds): the
 /// memory and SQLite stores wrap it.
 ///
+/// Each recipient's messages are packed records in one chain of blocks (`KeptRecord`,
+/// `KeptBlocks`): a kept message costs its bytes, a header of about 11 bytes and a block link or
+/// two, not an object. A message comes out as a `KeptMessage` again when it is
+/// taken, expires or is removed.
+///
 /// Expiry uses one ordered structure with an entry per recipient (at its earliest expiry), not a
-/// timer or an entry per message; a due recipient's queue (at most `messagesPerRecipient` long)
-/// is scanned once.
-public struct KeptQueues {
-    final class Queue {
-        let recipient: String
-        var messages: [KeptMessage] = []
-        var bytes = 0
-        /// The time the heap holds this queue's live entry for (older entries are stale).
-        var scheduled = Int64.max
-        var isGone = false
-
-        init(_ recipient: String) { self.recipient = recipient }
-    }
-
+/// timer or an entry per message; a due recipient's chain (at most `messagesPerRecipient` records)
+/// is rewritten once without the due ones.
+public struct KeptQueues: ~Copyable {
     public let limits: KeptLimits
-    private var queues: [String: Queue] = [:]
-    private var expiries = ExpiryHeap<Queue>()
+    private var chains: [String: KeptChain] = [:]
+    private var blocks = KeptBlocks()
+    private var expiries = ExpiryHeap<String>()
     public private(set) var total = KeptAmount()
     /// The order of keeping across all recipients (a message's `sequence`).
     private var nextSequence: Int64 = 1
+    /// A new record's extras, reused.
+    private var extras: [UInt8] = []
+    /// Records hold their expiry after this (the first one kept), in fewer bytes than the time itself.
+    private var expiryBase: Int64?
 
     public init(limits: KeptLimits) {
         self.limits = limits
@@ -31,114 +30,191 @@ public struct KeptQueues {
     /// Keeps `message` for `recipient` after the ones kept before it, unless a bound would be
     /// passed (then nothing changes). `force` skips the bounds: for a message already promised
     /// that comes back (its delivery failed, or it is loaded at start). A new message is numbered
-    /// in the order of keeping; one that comes back keeps its number and so its place.
+    /// in the order of keeping; one that comes back keeps its number and so its place. The
+    /// store keeps a copy: `message` may be let go.
     public mutating func admit(_ message: KeptMessage, for recipient: String, force: Bool = false) -> KeptRefusal? {
-        let queue = queues[recipient]
+        let found = chains.index(forKey: recipient)
         if !force {
-            if (queue?.messages.count ?? 0) >= limits.messagesPerRecipient { return .recipientMessages }
-            if (queue?.bytes ?? 0) + message.size > limits.bytesPerRecipient { return .recipientBytes }
+            let held = found.map { chains.values[$0] }
+            if Int(held?.count ?? 0) >= limits.messagesPerRecipient { return .recipientMessages }
+            if (held?.bytes ?? 0) + message.size > limits.bytesPerRecipient { return .recipientBytes }
             if total.bytes + message.size > limits.totalBytes { return .totalBytes }
         }
-        let target = queue ?? Queue(recipient)
-        if queue == nil { queues[recipient] = target }
+        if expiryBase == nil { expiryBase = message.expiry }
         if message.sequence == 0 {
             message.sequence = nextSequence
             nextSequence += 1
         } else {
             nextSequence = max(nextSequence, message.sequence + 1)
         }
-        if let last = target.messages.last, last.sequence > message.sequence {
-            target.messages.insert(message, at: target.messages.partitioningIndex { $0.sequence > message.sequence })
+        var chain = found.map { chains.values[$0] } ?? KeptChain()
+        if chain.count > 0, chain.last > message.sequence {
+            _ = rewrite(&chain, inserting: message) { _, _, _ in false }
         } else {
-            target.messages.append(message)
+            write(message, to: &chain)
+            chain.last = message.sequence
+            chain.count += 1
+            chain.bytes += message.size
         }
-        target.bytes += message.size
         total.messages += 1
         total.bytes += message.size
-        if message.expiry < target.scheduled {
-            target.scheduled = message.expiry
-            expiries.push(target, at: message.expiry)
+        if message.expiry < chain.scheduled {
+            chain.scheduled = message.expiry
+            expiries.push(recipient, at: message.expiry)
         }
+        if let found { chains.values[found] = chain } else { chains[recipient] = chain }
         return nil
     }
 
     /// False only when nothing is kept for `recipient`.
-    public func mayHold(_ recipient: String) -> Bool { queues[recipient] != nil }
+    public func mayHold(_ recipient: String) -> Bool { chains[recipient] != nil }
 
     public func holding(for recipient: String) -> KeptAmount {
-        guard let queue = queues[recipient] else { return KeptAmount() }
-        return KeptAmount(messages: queue.messages.count, bytes: queue.bytes)
+        guard let chain = chains[recipient] else { return KeptAmount() }
+        return KeptAmount(messages: Int(chain.count), bytes: chain.bytes)
     }
 
     /// Removes everything kept for `recipient`: the messages still within their ttl at `now`, in
     /// the order kept, and apart those whose ttl has run out.
     public mutating func take(for recipient: String, now: Int64) -> (taken: [KeptMessage], expired: [KeptMessage]) {
-        guard let queue = queues.removeValue(forKey: recipient) else { return ([], []) }
-        queue.isGone = true
-        total.messages -= queue.messages.count
-        total.bytes -= queue.bytes
+        guard let chain = chains.removeValue(forKey: recipient) else { return ([], []) }
+        total.messages -= Int(chain.count)
+        total.bytes -= chain.bytes
         var taken: [KeptMessage] = []
         var expired: [KeptMessage] = []
-        taken.reserveCapacity(queue.messages.count)
-        for message in queue.messages {
-            if message.expiry > now { taken.append(message) } else { expired.append(message) }
+        taken.reserveCapacity(Int(chain.count))
+        var cursor = KeptCursor(chain)
+        for _ in 0..<chain.count {
+            let record = header(at: &cursor)
+            let message = self.message(record, at: &cursor)
+            if record.expiry > now { taken.append(message) } else { expired.append(message) }
         }
+        blocks.release(chain)
         return (taken, expired)
     }
 
     /// Removes every message whose ttl has run out at `now`, showing each to `visit` with its recipient.
     public mutating func expire(now: Int64, _ visit: (String, KeptMessage) -> Void) {
-        while let (time, queue) = expiries.popDue(now: now) {
-            guard !queue.isGone, time == queue.scheduled else { continue }   // stale entry
-            queue.scheduled = .max
-            let due = queue.messages.filter { $0.expiry <= now }
-            remove(due.map(ObjectIdentifier.init), from: queue)
-            for message in due { visit(queue.recipient, message) }
+        while let (time, recipient) = expiries.popDue(now: now) {
+            guard let found = chains.index(forKey: recipient), chains.values[found].scheduled == time else { continue }   // stale entry
+            chains.values[found].scheduled = .max
+            var due: [KeptMessage] = []
+            remove(at: found, recipient) { record, queues, cursor in
+                guard record.expiry <= now else { return false }
+                due.append(queues.message(record, at: &cursor))
+                return true
+            }
+            for message in due { visit(recipient, message) }
         }
     }
 
     /// Removes the messages kept for `recipient` that `matches` picks (an unpair); returns them.
     public mutating func remove(for recipient: String, where matches: (KeptMessage) -> Bool) -> [KeptMessage] {
-        guard let queue = queues[recipient] else { return [] }
-        let picked = queue.messages.filter(matches)
-        remove(picked.map(ObjectIdentifier.init), from: queue)
+        guard let found = chains.index(forKey: recipient) else { return [] }
+        var picked: [KeptMessage] = []
+        remove(at: found, recipient) { record, queues, cursor in
+            let message = queues.message(record, at: &cursor)
+            guard matches(message) else { return false }
+            picked.append(message)
+            return true
+        }
         return picked
     }
 
     /// The earliest expiry of anything kept (stale entries included: a time to look, not a promise).
     public var nextExpiry: Int64? { expiries.earliest }
 
-    private mutating func remove(_ gone: [ObjectIdentifier], from queue: Queue) {
-        if !gone.isEmpty {
-            let goneSet = Set(gone)
-            let before = queue.bytes
-            queue.messages.removeAll { goneSet.contains(ObjectIdentifier($0)) }
-            queue.bytes = queue.messages.reduce(0) { $0 + $1.size }
-            total.messages -= gone.count
-            total.bytes -= before - queue.bytes
-        }
-        if queue.messages.isEmpty {
-            queue.isGone = true
-            queues[queue.recipient] = nil
+    /// Blocks in use, for tests: what take and expiry let go must come back.
+    var blocksInUse: Int { blocks.inUse }
+
+    // MARK: Records
+
+    /// Rewrites the chain at `found` without the records `drops` picks, then files it again (or
+    /// lets it go when empty). `drops` sees each record with the cursor at its region; it may
+    /// read the region (the cursor is moved past it either way).
+    private mutating func remove(at found: Dictionary<String, KeptChain>.Index, _ recipient: String,
+                                 dropping drops: (KeptRecord, borrowing KeptQueues, inout KeptCursor) -> Bool) {
+        var chain = chains.values[found]
+        let before = (messages: Int(chain.count), bytes: chain.bytes)
+        let earliest = rewrite(&chain, inserting: nil, dropping: drops)
+        total.messages -= before.messages - Int(chain.count)
+        total.bytes -= before.bytes - chain.bytes
+        if chain.count == 0 {
+            chains.remove(at: found)
             return
         }
-        let earliest = queue.messages.reduce(Int64.max) { min($0, $1.expiry) }
-        if earliest < queue.scheduled {
-            queue.scheduled = earliest
-            expiries.push(queue, at: earliest)
+        if earliest < chain.scheduled {
+            chain.scheduled = earliest
+            expiries.push(recipient, at: earliest)
         }
+        chains.values[found] = chain
     }
-}
 
-extension Array {
-    /// The first index whose element `isAfter` says is past the point (the array is partitioned by it).
-    func partitioningIndex(where isAfter: (Element) -> Bool) -> Int {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if isAfter(self[middle]) { high = middle } else { low = middle + 1 }
+    /// Copies `chain` into fresh blocks, leaving out what `drops` picks and putting `message`
+    /// before the first record numbered after it; counts, bytes and `last` follow. Returns the
+    /// earliest expiry left.
+    private mutating func rewrite(_ chain: inout KeptChain, inserting message: KeptMessage?,
+                                  dropping drops: (KeptRecord, borrowing KeptQueues, inout KeptCursor) -> Bool) -> Int64 {
+        var fresh = KeptChain()
+        fresh.scheduled = chain.scheduled
+        var pending = message
+        var earliest = Int64.max
+        var cursor = KeptCursor(chain)
+        for _ in 0..<chain.count {
+            let record = header(at: &cursor)
+            if let inserted = pending, inserted.sequence < record.sequence {
+                write(inserted, to: &fresh)
+                note(inserted.sequence, inserted.expiry, inserted.size, in: &fresh, earliest: &earliest)
+                pending = nil
+            }
+            var region = cursor
+            if drops(record, self, &region) {
+                blocks.skip(record.regionCount, at: &cursor)
+                continue
+            }
+            withUnsafeTemporaryAllocation(byteCount: KeptRecord.maxHeaderBytes, alignment: 1) { buffer in
+                let length = record.encodeHeader(at: buffer.baseAddress!, expiryBase: expiryBase!)
+                blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &fresh, recordLeft: length + record.regionCount)
+            }
+            blocks.append(record.regionCount, from: &cursor, to: &fresh)
+            note(record.sequence, record.expiry, record.payloadCount, in: &fresh, earliest: &earliest)
         }
-        return low
+        if let pending {
+            write(pending, to: &fresh)
+            note(pending.sequence, pending.expiry, pending.size, in: &fresh, earliest: &earliest)
+        }
+        blocks.release(chain)
+        chain = fresh
+        return earliest
+    }
+
+    private func note(_ sequence: Int64, _ expiry: Int64, _ size: Int, in chain: inout KeptChain, earliest: inout Int64) {
+        chain.count += 1
+        chain.bytes += size
+        chain.last = sequence
+        earliest = min(earliest, expiry)
+    }
+
+    /// Appends `message`'s record to `chain` (counts are the caller's).
+    private mutating func write(_ message: KeptMessage, to chain: inout KeptChain) {
+        let record = KeptRecord(message, extras: &extras)
+        withUnsafeTemporaryAllocation(byteCount: KeptRecord.maxHeaderBytes, alignment: 1) { buffer in
+            let length = record.encodeHeader(at: buffer.baseAddress!, expiryBase: expiryBase!)
+            blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &chain, recordLeft: length + record.regionCount)
+        }
+        message.withPayload { blocks.append($0, to: &chain, recordLeft: record.regionCount) }
+        extras.withUnsafeBytes { blocks.append($0, to: &chain, recordLeft: $0.count) }
+    }
+
+    private func header(at cursor: inout KeptCursor) -> KeptRecord {
+        KeptRecord(expiryBase: expiryBase!) { blocks.readByte(at: &cursor) }
+    }
+
+    /// The message of `record`, whose region is at `cursor` (moved past it).
+    func message(_ record: KeptRecord, at cursor: inout KeptCursor) -> KeptMessage {
+        withUnsafeTemporaryAllocation(byteCount: record.regionCount, alignment: 1) { region in
+            blocks.read(at: &cursor, into: region)
+            return KeptMessage.make(record, region: UnsafeRawBufferPointer(region))
+        }
     }
 }

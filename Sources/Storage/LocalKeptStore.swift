@@ -74,7 +74,7 @@ public final class LocalKeptStore: KeptMessageStore {
                 let failed = reportAfterCommit
                 reportAfterCommit.removeAll()
                 for entry in failed {
-                    _ = queues.remove(for: entry.recipient) { $0 === entry.message }
+                    _ = queues.remove(for: entry.recipient) { $0.sequence == entry.message.sequence }   // the store holds a copy
                     entry.done(.refused(.storeFailed))
                 }
                 return

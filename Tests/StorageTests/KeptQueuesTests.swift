@@ -78,7 +78,7 @@ import Testing
         queues.expire(now: 200) { seen.append("\($0) \(texts([$1])[0])") }
         #expect(seen.sorted() == ["box-a a-early", "box-b b"])
         #expect(queues.holding(for: "box-a") == KeptAmount(messages: 1, bytes: 6))
-        #expect(!queues.mayHold("box-b"))
+        #expect(queues.mayHold("box-b") == false)
         queues.expire(now: 10_000) { seen.append("\($0) \(texts([$1])[0])") }
         #expect(seen.count == 3 && seen.last == "box-a a-late")
         queues.expire(now: 20_000) { _, _ in Issue.record("expired twice") }
