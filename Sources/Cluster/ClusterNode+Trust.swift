@@ -44,8 +44,7 @@ extension ClusterNode {
             guard let self, let delegate, let list = reply.elements else { return }
             var index = 0
             while index + 1 < list.count {
-                if let member = list[index].string, let until = list[index + 1].string.flatMap({ Double($0) }).map({ Int64($0) }) ?? list[index + 1].integer,
-                   let newline = member.firstIndex(of: "\n") {
+                if let member = list[index].string, let until = ClusterNode.score(list[index + 1]), let newline = member.firstIndex(of: "\n") {
                     delegate.cluster(revoked: String(member[..<newline]), phone: String(member[member.index(after: newline)...]), until: until)
                 }
                 index += 2
@@ -53,10 +52,19 @@ extension ClusterNode {
         }
     }
 
-    /// Files a pairing code for `box`, valid `seconds` by Redis' clock.
-    public func issueCode(_ code: String, box: String, seconds: Int64) {
-        guard isAvailable else { return }
-        trustScripts.issueCode.run(on: commands, keys: [], arguments: [text(code), text(box), text(String(seconds))]) { _ in }
+    /// A sorted set's score as whole seconds: text in RESP2, a double in RESP3.
+    static func score(_ reply: RedisReply) -> Int64? {
+        if case .double(let value) = reply { return Int64(value) }
+        return reply.string.flatMap { Double($0) }.map { Int64($0) } ?? reply.integer
+    }
+
+    /// Files a pairing code for `box`, valid `seconds` by Redis' clock; `done(false)` when Redis
+    /// could not be asked (the code would be known on this node only).
+    public func issueCode(_ code: String, box: String, seconds: Int64, _ done: @escaping (Bool) -> Void = { _ in }) {
+        guard isAvailable else { return done(false) }
+        trustScripts.issueCode.run(on: commands, keys: [], arguments: [text(code), text(box), text(String(seconds))]) { reply in
+            done(reply.integer == 1)
+        }
     }
 
     /// What a pairing code is worth: its box (and, when `redeem`, it is used from now on), or why

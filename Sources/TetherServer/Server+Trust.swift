@@ -103,12 +103,18 @@ extension Server {
         let now = Trust.now()
         trust.codes.prune(now: now)
         let code = trust.codes.issue(box: box, now: now, ttlSeconds: config.pairingTTLSeconds)
-        cluster?.issueCode(code, box: box, seconds: config.pairingTTLSeconds)
         let url = PairingLink.url(box: box, code: code, publicURL: config.publicURL, host: trust.hosts[box])
             ?? "/remote?box=\(box)&code=\(code)"
         let data = "{\"code\":\"\(code)\",\"url\":\"\(jsonEscape(url))\",\"svg\":\"/pair/code/\(code).svg\","
             + "\"png\":\"/pair/code/\(code).png\",\"expires\":\(now + config.pairingTTLSeconds)}"
-        return Reply(.ok, "ok", dataJSON: data, idJSON: idJSON)
+        let reply = Reply(.ok, "ok", dataJSON: data, idJSON: idJSON)
+        guard let cluster else { return reply }
+        // In a fleet the code is handed out once every node can redeem it.
+        cluster.issueCode(code, box: box, seconds: config.pairingTTLSeconds) { filed in
+            guard connection.isOpen else { return }
+            connection.send(filed ? reply : Server.clusterUnavailable(idJSON))
+        }
+        return Server.answeredLater
     }
 
     /// Refuses a message to a device the sender may not message (status 4), before any lookup

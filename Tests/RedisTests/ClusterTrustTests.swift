@@ -81,13 +81,23 @@ extension RedisServerSuite {
             #expect(heardB.revoked.first! == ("box", "phone", 4_000_000_000))
             spin(loop, for: 0.2)
             #expect(heardA.revoked.isEmpty, "the node that filed it knows")
+            // A node that joins later reads it at its link up; a lapsed one is not read.
+            #expect(a.revoke(box: "box", phone: "old", until: 1))
+            let (late, heardLate) = try node()
+            defer { late.stop() }
+            #expect(spin(loop) { heardLate.revoked.count == 1 })
+            spin(loop, for: 0.2)
+            #expect(heardLate.revoked.map { "\($0.0)/\($0.1)/\($0.2)" } == ["box/phone/4000000000"])
         }
 
         @Test func aPairingCodeIsRedeemedOnceOnAnyNodeAndExpiresByRedisClock() throws {
             let (a, _) = try node()
             let (b, _) = try node()
-            a.issueCode("code-1", box: "box", seconds: 60)
-            a.issueCode("code-2", box: "box", seconds: 1)
+            var filed: [Bool] = []
+            a.issueCode("code-1", box: "box", seconds: 60) { filed.append($0) }
+            a.issueCode("code-2", box: "box", seconds: 1) { filed.append($0) }
+            #expect(spin(loop) { filed.count == 2 })
+            #expect(filed == [true, true])
             #expect(code(b, "code-1", redeem: false) == .box("box"))
             #expect(code(b, "code-1", redeem: true) == .box("box"))
             #expect(code(a, "code-1", redeem: true) == .used)
