@@ -17,14 +17,29 @@ public struct HTTPResponse: Sendable, Error {
     }
 
     public func serialized(keepAlive: Bool) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        if status != 101 {
-            text += "Content-Length: \(body.count)\r\n"
-            text += keepAlive ? "" : "Connection: close\r\n"
+        // Appended as bytes: string interpolation cost more than the rest of a handshake's answer.
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + body.count)
+        out += "HTTP/1.1 ".utf8
+        out += String(status).utf8
+        out.append(UInt8(ascii: " "))
+        out += HTTPResponse.reasonPhrase(status).utf8
+        out += "\r\n".utf8
+        for (name, value) in headers {
+            out += name.utf8
+            out += ": ".utf8
+            out += value.utf8
+            out += "\r\n".utf8
         }
-        text += "\r\n"
-        return Array(text.utf8) + body
+        if status != 101 {
+            out += "Content-Length: ".utf8
+            out += String(body.count).utf8
+            out += "\r\n".utf8
+            if !keepAlive { out += "Connection: close\r\n".utf8 }
+        }
+        out += "\r\n".utf8
+        out += body
+        return out
     }
 
     public static func reasonPhrase(_ status: Int) -> String {
