@@ -102,7 +102,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     // MARK: Socket events
 
     override func didRead(_ bytes: UnsafeMutableRawBufferPointer) {
-        lastSeen = server.loop.now
+        lastSeen = loopNow
         server.metrics.bytesIn += UInt64(bytes.count)
         if let tls {
             readTLS(tls, bytes)

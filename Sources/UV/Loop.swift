@@ -10,6 +10,8 @@ public final class Loop {
     let readBufferSize: Int
     /// Connections with bytes gathered by `TCPConnection.send`, flushed after this iteration's I/O.
     var corked: [TCPConnection] = []
+    /// The list `flushCorked` last emptied, kept for its capacity.
+    var spareCorked: [TCPConnection] = []
     weak var corkFlusher: TickHook?
     var spareCorkBuffers: [[UInt8]] = []
 
