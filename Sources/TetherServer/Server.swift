@@ -145,6 +145,7 @@ public final class Server {
         if config.maxRendersPerSecondPerAddress > 0 { renderLimiter = RateLimiter(perSecond: config.maxRendersPerSecondPerAddress) }
         if config.apiKey != nil { ledger = DeviceLedger() }
         if config.console && config.apiKey != nil { console = OperatorConsole(server: self) }
+        loop.context = Unmanaged.passUnretained(self).toOpaque()   // connections reach the server through it
     }
 
     static func makeTrust(_ config: ServerConfig) throws -> Trust {

@@ -18,6 +18,9 @@ open class Handle {
         try Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data)._withUnsafeGuaranteedRef(body)
     }
 
+    /// The loop's `context`.
+    public var loopContext: UnsafeMutableRawPointer? { withLoop { $0.context } }
+
     /// The loop's cached clock in milliseconds (`Loop.now`), read without touching the loop object.
     public var loopNow: UInt64 { uv_now(handle.pointee.loop) }
 
