@@ -359,14 +359,21 @@ private func readCallback(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ status
             return
         }
         let loop = stream.pointee.loop!
-        let readBuffer = Unmanaged<Loop>.fromOpaque(loop.pointee.data)._withUnsafeGuaranteedRef { ($0.readBuffer, $0.readBufferSize) }
-        let count = tether_recv(stream, readBuffer.0, readBuffer.1)
-        if count > 0 {
-            connection.didRead(UnsafeMutableRawBufferPointer(start: readBuffer.0, count: count))
-        } else if count == 0 {
-            connection.readFailed(UVError(Int32(UV_EOF.rawValue)))
-        } else if count != Int(UV_EAGAIN.rawValue) {
-            connection.readFailed(UVError(Int32(count)))
+        let (buffer, size) = Unmanaged<Loop>.fromOpaque(loop.pointee.data)._withUnsafeGuaranteedRef { ($0.readBuffer, $0.readBufferSize) }
+        // Like libuv: while reads fill the buffer and the owner still reads, up to 32 per wakeup.
+        for _ in 0..<32 {
+            let count = tether_recv(stream, buffer, size)
+            if count > 0 {
+                connection.didRead(UnsafeMutableRawBufferPointer(start: buffer, count: count))
+                guard count == size, stream.pointee.read_cb != nil, !connection.isClosing else { return }
+            } else {
+                if count == 0 {
+                    connection.readFailed(UVError(Int32(UV_EOF.rawValue)))
+                } else if count != Int(UV_EAGAIN.rawValue) {
+                    connection.readFailed(UVError(Int32(count)))
+                }
+                return
+            }
         }
     }
 }
