@@ -19,7 +19,7 @@ CONSOLES="${CONSOLES:-0}"
 BENCH_TOKENS=()
 if [ "${TOKENS:-0}" = 1 ]; then
     head -c 48 /dev/urandom | base64 >"$OUT/hmac.key"
-    FLAGS="$FLAGS --auth-hmac-key-file $OUT/hmac.key --state-dir $OUT/state"
+    FLAGS="$FLAGS --auth-hmac-key-file $OUT/hmac.key"
     BENCH_TOKENS=(--token-key "$OUT/hmac.key")
 fi
 if [ "$CONSOLES" -gt 0 ]; then
@@ -28,8 +28,9 @@ if [ "$CONSOLES" -gt 0 ]; then
 fi
 # shellcheck disable=SC2086
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/cg.out" "${TETHER:-$BIN/tether}" --host 127.0.0.1 \
-    --port "$PORT" --presence off $FLAGS >"$OUT/server.log" 2>&1 &
+    --port "$PORT" --presence off --state-dir "$OUT/state" $FLAGS >"$OUT/server.log" 2>&1 &
 SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.2; done
 STREAMS=()
 for i in $(seq "$CONSOLES"); do
