@@ -58,7 +58,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: hotPath),
-        .target(name: "WebSocket", dependencies: ["CCrypto"], swiftSettings: hotPath),
+        .target(name: "WebSocket", swiftSettings: hotPath),
         .target(name: "Switchboard", swiftSettings: hotPath),
         .target(name: "Auth", dependencies: ["CCrypto"]),
         // Kept messages go through it once each (#18): built like the hot modules.

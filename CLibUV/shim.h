@@ -7,10 +7,46 @@
 #include <sys/ioctl.h>
 #include <malloc.h>
 #include <linux/sockios.h>
+#include <errno.h>
 
 /* Bytes in a socket's send queue not yet acknowledged by the peer (ioctl is variadic: not callable from Swift). */
 static inline int tether_unsent_bytes(int fd) {
     int value = 0;
     return ioctl(fd, SIOCOUTQ, &value) == 0 ? value : -1;
+}
+
+/* uv_try_write, with send/sendmsg in place of write/writev: on a socket, write(2) also runs the VFS
+   layer's hooks (fsnotify), about 3 % of a paced message's server CPU (perf). The same contract:
+   UV_EAGAIN while libuv has writes queued or a connect pending, else bytes taken or an error. */
+static inline int tether_try_send(uv_stream_t* stream, const uv_buf_t* bufs, unsigned int nbufs) {
+    if (stream->connect_req != NULL || stream->write_queue_size != 0) return UV_EAGAIN;
+    int fd = stream->io_watcher.fd;
+    if (fd < 0) return UV_EBADF;
+    ssize_t sent;
+    do {
+        if (nbufs == 1) {
+            sent = send(fd, bufs[0].base, bufs[0].len, MSG_NOSIGNAL);
+        } else {
+            struct msghdr message = {0};
+            message.msg_iov = (struct iovec*)bufs;   /* uv_buf_t is laid out as struct iovec on Unix */
+            message.msg_iovlen = nbufs;
+            sent = sendmsg(fd, &message, MSG_NOSIGNAL);
+        }
+    } while (sent == -1 && errno == EINTR);
+    if (sent >= 0) return (int)sent;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return UV_EAGAIN;
+    return -errno;
+}
+
+/* recv(2) on a stream's socket, for the read path (see TCPConnection: libuv polls, we read): like
+   send above, it skips the VFS hooks read(2) runs. Bytes read, 0 at EOF, UV_EAGAIN, or an error. */
+static inline long tether_recv(uv_stream_t* stream, void* buffer, size_t length) {
+    ssize_t received;
+    do {
+        received = recv(stream->io_watcher.fd, buffer, length, 0);
+    } while (received == -1 && errno == EINTR);
+    if (received >= 0) return (long)received;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return UV_EAGAIN;
+    return -errno;
 }
 #endif

@@ -9,10 +9,11 @@ import UV
 /// connections themselves cost. Anonymous memory (heap) is reported beside the whole RSS.
 public enum ConnectScenario {
     public static func run(target: BenchTarget, connections: Int, holdSeconds: Double, timeoutSeconds: Double,
-                           stopFile: String? = nil) throws -> Report {
+                           stopFile: String? = nil, warmUp warmUpCount: Int? = nil) throws -> Report {
         _ = ProcessStats.raiseFileLimit()
         let loop = try Loop()
-        try warmUp(loop: loop, target: target, connections: min(500, connections / 10), timeoutSeconds: timeoutSeconds)
+        let warmUps = warmUpCount ?? min(500, connections / 10)
+        try warmUp(loop: loop, target: target, connections: warmUps, timeoutSeconds: timeoutSeconds)
         let fleet = try Fleet(loop: loop, target: target)
         let rssBefore = target.serverPID.flatMap(ProcessStats.rssKiB)
         let anonBefore = target.serverPID.flatMap(ProcessStats.anonKiB)
@@ -33,6 +34,7 @@ public enum ConnectScenario {
         report.add("conns", connections)
         report.add("opened", fleet.opened)
         report.add("failed", fleet.failed)
+        report.add("warm_up", warmUps)
         report.add("conns_per_s", Double(fleet.opened) / max(elapsed, 1e-9), digits: 0)
         report.addLatency("handshake", fleet.handshakes)
         if let rssBefore, let rssAfter {

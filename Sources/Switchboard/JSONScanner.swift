@@ -101,6 +101,8 @@ struct JSONScanner {
         index += 1
         var escaped = false
         while index < end {
+            skipPlainBytes()
+            guard index < end else { break }
             let byte = base[index]
             if byte == UInt8(ascii: "\"") { index += 1; return escaped }
             if byte < 0x20 { throw .invalid("control character in string") }
@@ -124,6 +126,27 @@ struct JSONScanner {
             index += 1
         }
         throw .invalid("unterminated string")
+    }
+
+    /// Moves past string bytes that need no look (not '"', '\\' or a control character), eight at
+    /// a time: ids and payload text are mostly such runs.
+    @inline(__always)
+    private mutating func skipPlainBytes() {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while index + 8 <= end {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            // Bytes that are zero (after the xor) or below 0x20 set their high bit; the lowest such
+            // byte is exact (borrows only mark bytes above a true one).
+            let special = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+            if special != 0 {
+                index += special.trailingZeroBitCount >> 3   // little-endian: the first byte is the lowest
+                return
+            }
+            index += 8
+        }
     }
 
     private mutating func number() throws(Failure) {

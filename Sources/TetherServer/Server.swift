@@ -150,6 +150,7 @@ public final class Server {
         if config.maxRendersPerSecondPerAddress > 0 { renderLimiter = RateLimiter(perSecond: config.maxRendersPerSecondPerAddress) }
         if config.apiKey != nil { ledger = DeviceLedger() }
         if config.console && config.apiKey != nil { console = OperatorConsole(server: self) }
+        loop.context = Unmanaged.passUnretained(self).toOpaque()   // connections reach the server through it
     }
 
     static func makeTrust(_ config: ServerConfig, cluster: ClusterNode?) throws -> Trust {
@@ -188,6 +189,10 @@ public final class Server {
         listener.onAcceptError = { [logger] error in
             logger.warning("accept failed, still serving open connections", metadata: ["error": "\(error)"])
         }
+        // No Nagle delay, and a send buffer bounding what the kernel holds for a slow peer: set on
+        // the listener, which every accepted socket inherits them from.
+        try listener.setAcceptedSocketOptions(noDelay: true, sendBufferBytes: config.sendBufferBytes > 0
+            ? min(config.sendBufferBytes, max(4096, config.maxQueuedBytes / 4)) : nil)
         self.listener = listener
         for number in [SIGINT, SIGTERM] {
             signals.append(try Signal(loop: loop, signal: number) { [unowned self] in stop() })
@@ -265,13 +270,9 @@ public final class Server {
         // The request deadline first; once upgraded, the heartbeat takes over. The one wheel entry
         // may only move later (postponeCheck), so it starts no later than the first ping is due.
         connection.scheduleCheck(at: loop.now + min(config.handshakeTimeoutMilliseconds, config.pingIntervalMilliseconds))
-        try? connection.setNoDelay(true)
         if let tlsContext {
             connection.isTLS = true
             tlsSessions[ObjectIdentifier(connection)] = TLSSession(context: tlsContext)
-        }
-        if config.sendBufferBytes > 0 {
-            try? connection.setSendBufferSize(min(config.sendBufferBytes, max(4096, config.maxQueuedBytes / 4)))
         }
         do {
             try connection.startReading()

@@ -15,9 +15,14 @@ extension Loop {
     /// Writes every corked connection's gathered bytes (also safe to call at any time).
     public func flushCorked() {
         guard !corked.isEmpty else { return }
-        let connections = corked
-        corked.removeAll(keepingCapacity: true)
+        // The list is swapped with a spare, not copied: a copy made `removeAll(keepingCapacity:)`
+        // allocate a fresh array every iteration.
+        var connections = corked
+        corked = spareCorked
+        spareCorked = []
         for connection in connections { connection.flushCork() }
+        connections.removeAll(keepingCapacity: true)
+        spareCorked = connections
     }
 
     /// A cleared buffer for a connection to gather into; buffers are reused across iterations.
@@ -43,9 +48,10 @@ extension TCPConnection {
     public func send(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         guard !isClosing else { return }
         if !hasCork {
-            let loop = self.loop
-            corkBuffer = loop.takeCorkBuffer()
-            loop.cork(self)
+            withLoop { loop in
+                corkBuffer = loop.takeCorkBuffer()
+                loop.cork(self)
+            }
         }
         corkBuffer.append(contentsOf: first)
         corkBuffer.append(contentsOf: second)
@@ -64,6 +70,6 @@ extension TCPConnection {
         var buffer = corkBuffer
         corkBuffer = []
         if !isClosing { buffer.withUnsafeBytes { _ = writeNow($0, UnsafeRawBufferPointer(start: nil, count: 0), shared: nil) } }
-        loop.recycle(&buffer)
+        withLoop { $0.recycle(&buffer) }
     }
 }

@@ -12,6 +12,18 @@ open class Handle {
     /// The loop this handle runs on (which must outlive it).
     public var loop: Loop { Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data).takeUnretainedValue() }
 
+    /// The loop, borrowed for `body` without reference counting (the loop outlives its handles).
+    @inline(__always)
+    func withLoop<Result>(_ body: (Loop) throws -> Result) rethrows -> Result {
+        try Unmanaged<Loop>.fromOpaque(handle.pointee.loop.pointee.data)._withUnsafeGuaranteedRef(body)
+    }
+
+    /// The loop's `context`.
+    public var loopContext: UnsafeMutableRawPointer? { withLoop { $0.context } }
+
+    /// The loop's cached clock in milliseconds (`Loop.now`), read without touching the loop object.
+    public var loopNow: UInt64 { uv_now(handle.pointee.loop) }
+
     /// True once `close` was called (and after the handle closed).
     public var isClosing: Bool { uv_is_closing(handle) != 0 }
 

@@ -10,8 +10,13 @@ public final class Loop {
     let readBufferSize: Int
     /// Connections with bytes gathered by `TCPConnection.send`, flushed after this iteration's I/O.
     var corked: [TCPConnection] = []
+    /// The list `flushCorked` last emptied, kept for its capacity.
+    var spareCorked: [TCPConnection] = []
     weak var corkFlusher: TickHook?
     var spareCorkBuffers: [[UInt8]] = []
+    /// What owns the loop (a server), unretained: its handles reach it here instead of each keeping
+    /// a reference (8 bytes an idle connection).
+    public var context: UnsafeMutableRawPointer?
 
     public init(readBufferSize: Int = 64 * 1024) throws(UVError) {
         raw = .allocate(capacity: 1)

@@ -97,7 +97,7 @@ open class TCPConnection: Handle {
     // MARK: Reading
 
     public func startReading() throws(UVError) {
-        try UVError.check(uv_read_start(stream, allocateFromLoop, readCallback))
+        try UVError.check(uv_read_start(stream, allocateNothing, readCallback))
     }
 
     public func stopReading() {
@@ -179,7 +179,7 @@ open class TCPConnection: Handle {
         let written: Int = withUnsafeMutablePointer(to: &buffers) { pair in
             pair.withMemoryRebound(to: uv_buf_t.self, capacity: 2) { bufs in
                 let count: UInt32 = second.isEmpty ? 1 : 2
-                let result = uv_try_write(stream, bufs, count)
+                let result = tether_try_send(stream, bufs, count)
                 if result == Int32(UV_EAGAIN.rawValue) || result == Int32(UV_ENOSYS.rawValue) { return 0 }
                 return Int(result)
             }
@@ -189,7 +189,7 @@ open class TCPConnection: Handle {
         return holdRest(first, second, skipping: written, shared: shared)
     }
 
-    /// Starts a backlog with what `uv_try_write` left. The rest of a unit the kernel took in part
+    /// Starts a backlog with what `tether_try_send` left. The rest of a unit the kernel took in part
     /// is kept apart (it must be sent whole); what follows starts at a unit boundary.
     private func holdRest(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
                           skipping written: Int, shared: SharedBuffer?) -> Bool {
@@ -238,7 +238,7 @@ open class TCPConnection: Handle {
             return true
         }
         var buffer = uvBuffer(bytes)
-        let result = uv_try_write(stream, &buffer, 1)
+        let result = tether_try_send(stream, &buffer, 1)
         let written = result == Int32(UV_EAGAIN.rawValue) || result == Int32(UV_ENOSYS.rawValue) ? 0 : Int(result)
         if written < 0 { return false }
         if written == bytes.count { return true }
@@ -341,22 +341,47 @@ private func uvBuffer(_ bytes: UnsafeRawBufferPointer) -> uv_buf_t {
     uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
 }
 
-private func allocateFromLoop(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int,
-                              _ buffer: UnsafeMutablePointer<uv_buf_t>?) {
-    let loop = Unmanaged<Loop>.fromOpaque(handle!.pointee.loop.pointee.data).takeUnretainedValue()
-    buffer!.pointee = uv_buf_init(loop.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(loop.readBufferSize))
+/// Gives libuv no buffer, so it reads nothing and hands the readable socket to `readCallback`
+/// (as UV_ENOBUFS), which reads with recv(2): libuv's own read(2) also pays the kernel's VFS hooks.
+private func allocateNothing(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int,
+                             _ buffer: UnsafeMutablePointer<uv_buf_t>?) {
+    buffer!.pointee = uv_buf_init(nil, 0)
 }
 
-private func readCallback(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ count: Int,
-                     _ buffer: UnsafePointer<uv_buf_t>?) {
-    let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(stream!))
-    let connection = Handle.owner(of: handle) as! TCPConnection
-    if count > 0 {
-        let bytes = UnsafeMutableRawBufferPointer(start: buffer!.pointee.base, count: count)
-        connection.didRead(bytes)
-    } else if count < 0 {
-        connection.stopReading()
-        let error = UVError(Int32(count))
-        connection.didEnd(with: error.isEOF ? nil : error)
+private func readCallback(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ status: Int,
+                          _ buffer: UnsafePointer<uv_buf_t>?) {
+    let stream = stream!
+    // The handle's retained owner lives until libuv's close callback, which never runs inside this
+    // one: borrowed here without reference counting.
+    Unmanaged<TCPConnection>.fromOpaque(stream.pointee.data)._withUnsafeGuaranteedRef { connection in
+        guard status == Int(UV_ENOBUFS.rawValue) else {   // a failure libuv saw itself
+            if status < 0 { connection.readFailed(UVError(Int32(status))) }
+            return
+        }
+        let loop = stream.pointee.loop!
+        let (buffer, size) = Unmanaged<Loop>.fromOpaque(loop.pointee.data)._withUnsafeGuaranteedRef { ($0.readBuffer, $0.readBufferSize) }
+        // Like libuv: while reads fill the buffer and the owner still reads, up to 32 per wakeup.
+        for _ in 0..<32 {
+            let count = tether_recv(stream, buffer, size)
+            if count > 0 {
+                connection.didRead(UnsafeMutableRawBufferPointer(start: buffer, count: count))
+                guard count == size, stream.pointee.read_cb != nil, !connection.isClosing else { return }
+            } else {
+                if count == 0 {
+                    connection.readFailed(UVError(Int32(UV_EOF.rawValue)))
+                } else if count != Int(UV_EAGAIN.rawValue) {
+                    connection.readFailed(UVError(Int32(count)))
+                }
+                return
+            }
+        }
+    }
+}
+
+extension TCPConnection {
+    /// EOF or a socket error: reading stops and the subclass hears of it.
+    fileprivate func readFailed(_ error: UVError) {
+        stopReading()
+        didEnd(with: error.isEOF ? nil : error)
     }
 }

@@ -39,6 +39,21 @@ public final class TCPListener: Handle {
         }
     }
 
+    /// Options for every socket accepted from now on, set once on the listening socket: Linux copies
+    /// TCP_NODELAY and SO_SNDBUF to the sockets it accepts, which saves two system calls a connection.
+    public func setAcceptedSocketOptions(noDelay: Bool, sendBufferBytes: Int?) throws(UVError) {
+        var fd: uv_os_fd_t = -1
+        try UVError.check(uv_fileno(handle, &fd))
+        var on: Int32 = noDelay ? 1 : 0
+        if setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw UVError(-errno)
+        }
+        if let sendBufferBytes {
+            var value = Int32(clamping: sendBufferBytes)
+            try UVError.check(uv_send_buffer_size(handle, &value))
+        }
+    }
+
     /// The address actually bound (useful with port 0).
     public var localAddress: SocketAddress? {
         var storage = sockaddr_storage()

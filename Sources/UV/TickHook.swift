@@ -11,8 +11,8 @@ public final class TickHook: Handle {
         }
         self.callback = callback
         uv_check_start(UnsafeMutablePointer(OpaquePointer(handle))) { check in
-            let owner = Handle.owner(of: UnsafeMutablePointer(OpaquePointer(check!))) as! TickHook
-            owner.callback?()
+            // Once per loop iteration: the owner is borrowed (it lives until its close callback), not cast.
+            Unmanaged<TickHook>.fromOpaque(check!.pointee.data)._withUnsafeGuaranteedRef { $0.callback?() }
         }
         // A check handle alone must not keep the loop alive.
         uv_unref(handle)

@@ -14,7 +14,13 @@ public struct HTTPRequestHead: Sendable {
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
         let wanted = lowercasedName(name)
-        return headers.first { $0.name == wanted }?.value
+        return headers.first { sameName($0.name, wanted) }?.value
+    }
+
+    /// Lengths first: most names differ in length, and a length is stored (no compare call).
+    @inline(__always)
+    private func sameName(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a == b
     }
 
     /// Every comma-separated token of every instance of a header, lowercased.
@@ -25,9 +31,43 @@ public struct HTTPRequestHead: Sendable {
             .map { $0.trimmingSpaces() }
     }
 
+    /// Whether `token` (lower-case) is one of `headerTokens(name)`, found without copying values.
+    public func hasToken(_ name: String, _ token: String) -> Bool {
+        let wanted = lowercasedName(name)
+        for header in headers where sameName(header.name, wanted) {
+            var value = header.value
+            let found = value.withUTF8 { bytes -> Bool? in
+                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+                var start = 0
+                while start <= bytes.count {
+                    let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
+                    if Self.equalsIgnoringSpacesAndCase(UnsafeBufferPointer(rebasing: bytes[start..<end]), token) { return true }
+                    start = end + 1
+                }
+                return false
+            }
+            // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
+            if found ?? header.value.lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token }) { return true }
+        }
+        return false
+    }
+
+    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafeBufferPointer<UInt8>, _ token: String) -> Bool {
+        var start = 0
+        var end = bytes.count
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return token.utf8.elementsEqual(bytes[start..<end].lazy.map(asciiLowercased))
+    }
+
     /// Callers mostly pass lower-case literals: those are used as they are, without a copy.
     private func lowercasedName(_ name: String) -> String {
-        name.utf8.contains { asciiLowercased($0) != $0 } ? name.lowercased() : name
+        var name = name
+        let hasUpper = name.withUTF8 { bytes in
+            for byte in bytes where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
+            return false
+        }
+        return hasUpper ? name.lowercased() : name
     }
 
     /// The credential of `Authorization: Bearer ...`, when present.
@@ -42,9 +82,8 @@ public struct HTTPRequestHead: Sendable {
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless told to keep it.
     public var keepAlive: Bool {
-        let tokens = headerTokens("connection")
-        if versionMinor >= 1 { return !tokens.contains("close") }
-        return tokens.contains("keep-alive")
+        if versionMinor >= 1 { return !hasToken("connection", "close") }
+        return hasToken("connection", "keep-alive")
     }
 }
 

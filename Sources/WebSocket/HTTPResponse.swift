@@ -17,14 +17,36 @@ public struct HTTPResponse: Sendable, Error {
     }
 
     public func serialized(keepAlive: Bool) -> [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
-        for (name, value) in headers { text += "\(name): \(value)\r\n" }
-        if status != 101 {
-            text += "Content-Length: \(body.count)\r\n"
-            text += keepAlive ? "" : "Connection: close\r\n"
+        // Appended as bytes, each string copied whole: string interpolation, or appending a
+        // String's UTF-8 view element by element, cost more than the rest of a handshake's answer.
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + body.count)
+        HTTPResponse.append("HTTP/1.1 ", to: &out)
+        HTTPResponse.append(String(status), to: &out)
+        out.append(UInt8(ascii: " "))
+        HTTPResponse.append(HTTPResponse.reasonPhrase(status), to: &out)
+        HTTPResponse.append("\r\n", to: &out)
+        for (name, value) in headers {
+            HTTPResponse.append(name, to: &out)
+            HTTPResponse.append(": ", to: &out)
+            HTTPResponse.append(value, to: &out)
+            HTTPResponse.append("\r\n", to: &out)
         }
-        text += "\r\n"
-        return Array(text.utf8) + body
+        if status != 101 {
+            HTTPResponse.append("Content-Length: ", to: &out)
+            HTTPResponse.append(String(body.count), to: &out)
+            HTTPResponse.append("\r\n", to: &out)
+            if !keepAlive { HTTPResponse.append("Connection: close\r\n", to: &out) }
+        }
+        HTTPResponse.append("\r\n", to: &out)
+        out += body
+        return out
+    }
+
+    @inline(__always)
+    private static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
     }
 
     public static func reasonPhrase(_ status: Int) -> String {

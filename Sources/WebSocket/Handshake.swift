@@ -1,5 +1,3 @@
-import CCrypto
-
 /// The server side of the opening handshake (RFC 6455 section 4.2).
 public enum Handshake {
     static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -20,8 +18,8 @@ public enum Handshake {
         guard head.method == "GET" else { return reject(405, "only GET can upgrade", [("Allow", "GET")]) }
         guard head.versionMinor >= 1 else { return reject(400, "WebSocket needs HTTP/1.1") }
         guard head.header("host") != nil else { return reject(400, "missing Host header") }
-        guard head.headerTokens("upgrade").contains("websocket") else { return reject(400, "Upgrade header must name websocket") }
-        guard head.headerTokens("connection").contains("upgrade") else { return reject(400, "Connection header must include upgrade") }
+        guard head.hasToken("upgrade", "websocket") else { return reject(400, "Upgrade header must name websocket") }
+        guard head.hasToken("connection", "upgrade") else { return reject(400, "Connection header must include upgrade") }
         guard head.header("sec-websocket-version") == "13" else {
             return reject(426, "only WebSocket version 13 is supported", [("Sec-WebSocket-Version", "13")])
         }
@@ -37,26 +35,57 @@ public enum Handshake {
 
     /// base64(SHA-1(key + GUID)).
     public static func acceptValue(forKey key: String) -> String {
-        let input = Array((key + guid).utf8)
-        var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
-        _ = SHA1(input, input.count, &digest)
-        return base64(digest)
+        var input = Array(key.utf8)
+        input += guid.utf8
+        return base64(input.withUnsafeBytes { SHA1Digest.hash($0) })
     }
 
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Padded base64 (RFC 4648 section 4).
     public static func base64(_ bytes: [UInt8]) -> String {
-        var output = [UInt8](repeating: 0, count: (bytes.count + 2) / 3 * 4 + 1)
-        let length = EVP_EncodeBlock(&output, bytes, Int32(bytes.count))
-        return String(decoding: output.prefix(Int(length)), as: UTF8.self)
+        String(unsafeUninitializedCapacity: (bytes.count + 2) / 3 * 4) { output in
+            var out = 0
+            var index = 0
+            while index < bytes.count {
+                let count = min(3, bytes.count - index)
+                let group = UInt32(bytes[index]) << 16 | (count > 1 ? UInt32(bytes[index + 1]) << 8 : 0) | (count > 2 ? UInt32(bytes[index + 2]) : 0)
+                for k in 0..<4 {
+                    output[out + k] = k <= count ? alphabet[Int(group >> UInt32(18 - 6 * k) & 0x3F)] : UInt8(ascii: "=")
+                }
+                out += 4
+                index += 3
+            }
+            return out
+        }
     }
 
     /// The decoded length of canonical padded base64, or nil when it is not base64.
     static func decodedLength(ofBase64 text: String) -> Int? {
-        let input = Array(text.utf8)
+        var text = text
+        return text.withUTF8(decodedLength)
+    }
+
+    /// Every character from the alphabet, '=' only as the last one or two.
+    private static func decodedLength(_ input: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !input.isEmpty, input.count % 4 == 0 else { return nil }
-        var output = [UInt8](repeating: 0, count: input.count / 4 * 3)
-        let length = EVP_DecodeBlock(&output, input, Int32(input.count))
-        guard length >= 0 else { return nil }
-        let padding = input.suffix(2).filter { $0 == UInt8(ascii: "=") }.count
-        return Int(length) - padding
+        var padding = 0
+        for (index, byte) in input.enumerated() {
+            if byte == UInt8(ascii: "=") {
+                guard index >= input.count - 2 else { return nil }
+                padding += 1
+            } else {
+                guard padding == 0, isBase64(byte) else { return nil }
+            }
+        }
+        return input.count / 4 * 3 - padding
+    }
+
+    private static func isBase64(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "+"), UInt8(ascii: "/"): true
+        default: false
+        }
     }
 }

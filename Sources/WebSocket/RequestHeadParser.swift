@@ -1,3 +1,5 @@
+import Glibc
+
 /// Incremental HTTP/1.1 request-head parser. Bytes may arrive in any chunking; the head is
 /// gathered (at most `maxHeadBytes`) until the blank line, then parsed at once.
 public struct RequestHeadParser {
@@ -12,36 +14,66 @@ public struct RequestHeadParser {
         case failure(status: Int, reason: String)
     }
 
+    /// The unfinished head (its last bytes also find CRLF CRLF across chunk boundaries).
     private var buffer: [UInt8] = []
-    /// The last bytes seen, to find CRLF CRLF (or LF LF) across chunk boundaries.
-    private var tail: UInt32 = 0
 
     public init() {}
 
     public var bufferedBytes: Int { buffer.count }
     /// Complete heads this parser has produced (requests on one keep-alive connection).
-    public private(set) var headsParsed: UInt32 = 0   // 32 bits: packs beside `tail` in a connection's state
+    public private(set) var headsParsed: UInt32 = 0   // 32 bits: the parser is 12 bytes in a connection's state
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) -> Outcome {
-        for (index, byte) in bytes.enumerated() {
-            buffer.append(byte)
-            tail = tail << 8 | UInt32(byte)
-            let ended = tail == 0x0D0A_0D0A || tail & 0xFFFF == 0x0A0A
-            if ended {
-                let head = buffer
-                buffer = []
-                tail = 0
-                headsParsed += 1
-                switch RequestHeadParser.parse(head) {
-                case .success(let parsed): return .head(parsed, consumed: index + 1)
-                case .failure(let failure): return .failure(status: failure.status, reason: failure.reason)
-                }
-            }
-            if buffer.count >= RequestHeadParser.maxHeadBytes {
+        // The head may take `room` more bytes; the end is looked for only within them.
+        let room = RequestHeadParser.maxHeadBytes - buffer.count
+        let searched = min(room, bytes.count)
+        guard let end = headEnd(in: UnsafeRawBufferPointer(rebasing: bytes[..<searched])) else {
+            if bytes.count >= room {
                 return .failure(status: 431, reason: "request head larger than \(RequestHeadParser.maxHeadBytes) bytes")
             }
+            buffer += bytes
+            return .needMore
         }
-        return .needMore
+        headsParsed += 1
+        let result: Result<HTTPRequestHead, Failure>
+        if buffer.isEmpty {   // the usual case: the whole head came in one read, parsed where it lies
+            result = RequestHeadParser.parse(UnsafeRawBufferPointer(rebasing: bytes[...end]))
+        } else {
+            var head = buffer
+            buffer = []
+            head += bytes[...end]
+            result = head.withUnsafeBytes { RequestHeadParser.parse($0) }
+        }
+        switch result {
+        case .success(let parsed): return .head(parsed, consumed: end + 1)
+        case .failure(let failure): return .failure(status: failure.status, reason: failure.reason)
+        }
+    }
+
+    /// The index of the LF that ends the head (CRLF CRLF, or LF LF) in `bytes`, which follow the
+    /// bytes held in `buffer`.
+    private func headEnd(in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
+        var from = 0
+        while from < bytes.count, let found = memchr(base + from, 0x0A, bytes.count - from) {
+            let index = base.distance(to: UnsafeRawPointer(found))
+            let last = byte(before: index, in: bytes, back: 1)
+            if last == 0x0A || (last == 0x0D && byte(before: index, in: bytes, back: 2) == 0x0A && byte(before: index, in: bytes, back: 3) == 0x0D) {
+                return index
+            }
+            from = index + 1
+        }
+        return nil
+    }
+
+    /// The byte `back` places before `index`, reaching into `buffer` before the chunk's start (0
+    /// before the head's first byte).
+    @inline(__always)
+    private func byte(before index: Int, in bytes: UnsafeRawBufferPointer, back: Int) -> UInt8 {
+        let position = index - back
+        if position >= 0 { return bytes[position] }
+        let held = buffer.count + position
+        return held >= 0 ? buffer[held] : 0
     }
 
     struct Failure: Error {
@@ -51,58 +83,141 @@ public struct RequestHeadParser {
     }
 
     static func parse(_ head: [UInt8]) -> Result<HTTPRequestHead, Failure> {
-        var lines = head.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
-            line.last == 0x0D ? line.dropLast() : line
-        }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        guard let requestLine = lines.first, !requestLine.isEmpty else { return .failure(.bad("empty request line")) }
-        let parts = requestLine.split(separator: 0x20, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(isTokenByte) else {
+        head.withUnsafeBytes { parse($0) }
+    }
+
+    static func parse(_ head: UnsafeRawBufferPointer) -> Result<HTTPRequestHead, Failure> {
+        var lines = Lines(head)
+        // Blank lines at the end are the terminator.
+        while let last = lines.last, last.isEmpty { lines.removeLast() }
+        guard let requestLine = lines.next(), !requestLine.isEmpty else { return .failure(.bad("empty request line")) }
+        guard let firstSpace = find(0x20, in: requestLine),
+              let secondSpace = find(0x20, in: requestLine[(firstSpace + 1)...]),
+              find(0x20, in: requestLine[(secondSpace + 1)...]) == nil else {
             return .failure(.bad("malformed request line"))
         }
-        let version = String(decoding: parts[2], as: UTF8.self)
-        guard version.hasPrefix("HTTP/1."), version.count == 8, let minor = version.last?.wholeNumberValue else {
-            return .failure(version.hasPrefix("HTTP/") ? Failure(status: 505, reason: "only HTTP/1.x is served") : .bad("malformed HTTP version"))
+        let method = requestLine[..<firstSpace]
+        let targetBytes = requestLine[(firstSpace + 1)..<secondSpace]
+        let versionBytes = requestLine[(secondSpace + 1)...]
+        guard !method.isEmpty, method.allSatisfy(isTokenByte) else { return .failure(.bad("malformed request line")) }
+        guard let minor = versionMinor(versionBytes) else {
+            let isHTTP = String(decoding: versionBytes, as: UTF8.self).hasPrefix("HTTP/")
+            return .failure(isHTTP ? Failure(status: 505, reason: "only HTTP/1.x is served") : .bad("malformed HTTP version"))
         }
-        let target = String(decoding: parts[1], as: UTF8.self)
-        guard target.hasPrefix("/"), parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        guard targetBytes.first == UInt8(ascii: "/"), targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             return .failure(.bad("request target must be an absolute path"))
         }
-        let pathPart = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let path = percentDecode(pathPart[0], plusIsSpace: false) else {
+        let target = String(decoding: targetBytes, as: UTF8.self)
+        // The target is printable ASCII (checked above): split and decoded as bytes.
+        let question = targetBytes.firstIndex(of: UInt8(ascii: "?"))
+        guard let path = percentDecode(targetBytes[..<(question ?? targetBytes.endIndex)], plusIsSpace: false) else {
             return .failure(.bad("bad percent-encoding in path"))
         }
         var query: [(name: String, value: String)] = []
-        if pathPart.count == 2 {
-            for pair in pathPart[1].split(separator: "&") {
-                let nameValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard let name = percentDecode(nameValue[0], plusIsSpace: true),
-                      let value = percentDecode(nameValue.count == 2 ? nameValue[1] : "", plusIsSpace: true) else {
+        if let question {
+            for pair in targetBytes[(question + 1)...].split(separator: UInt8(ascii: "&")) {
+                let equals = pair.firstIndex(of: UInt8(ascii: "="))
+                guard let name = percentDecode(pair[..<(equals ?? pair.endIndex)], plusIsSpace: true),
+                      let value = percentDecode(equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...], plusIsSpace: true) else {
                     return .failure(.bad("bad percent-encoding in query"))
                 }
                 query.append((name, value))
             }
         }
         var headers: [(name: String, value: String)] = []
-        for line in lines.dropFirst() {
+        headers.reserveCapacity(8)
+        while let line = lines.next() {
             guard let first = line.first else { return .failure(.bad("empty header line")) }
             if first == 0x20 || first == 0x09 { return .failure(.bad("obsolete line folding is not accepted")) }
-            guard let colon = line.firstIndex(of: 0x3A) else { return .failure(.bad("header without a colon")) }
+            guard let colon = find(0x3A, in: line) else { return .failure(.bad("header without a colon")) }
             let name = line[line.startIndex..<colon]
             guard !name.isEmpty, name.allSatisfy(isTokenByte) else { return .failure(.bad("malformed header name")) }
-            let value = line[line.index(after: colon)...]
+            let value = line[(colon + 1)...]
             guard value.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
                 return .failure(.bad("control character in header value"))
             }
             // Names are case-insensitive: kept lower-cased once here, so lookups need no copies.
-            headers.append((String(decoding: name.lazy.map(asciiLowercased), as: UTF8.self),
-                            String(String(decoding: value, as: UTF8.self)[...].trimmingSpaces())))
+            headers.append((lowercasedString(name), trimmedString(value)))
             if headers.count > maxHeaders {
                 return .failure(Failure(status: 431, reason: "more than \(maxHeaders) headers"))
             }
         }
-        return .success(HTTPRequestHead(method: String(decoding: parts[0], as: UTF8.self), target: target,
+        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), target: target,
                                         path: path, query: query, versionMinor: minor, headers: headers))
+    }
+
+    /// The index of the first `byte` in `bytes` (memchr: heads are scanned a line at a time).
+    @inline(__always)
+    static func find(_ byte: UInt8, in bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
+        guard let base = bytes.base.baseAddress, !bytes.isEmpty,
+              let found = memchr(base + bytes.startIndex, Int32(byte), bytes.count) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
+    }
+
+    /// The minor version of "HTTP/1.x" (x one digit), or nil.
+    private static func versionMinor(_ bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {   // rare: the Character rules decide, as they always did
+            let version = String(decoding: bytes, as: UTF8.self)
+            guard version.hasPrefix("HTTP/1."), version.count == 8 else { return nil }
+            return version.last?.wholeNumberValue
+        }
+        guard bytes.count == 8, bytes.starts(with: "HTTP/1.".utf8), let last = bytes.last,
+              last >= UInt8(ascii: "0"), last <= UInt8(ascii: "9") else { return nil }
+        return Int(last - UInt8(ascii: "0"))
+    }
+
+    /// A header name, lower-cased (names are token bytes: ASCII).
+    private static func lowercasedString(_ name: Slice<UnsafeRawBufferPointer>) -> String {
+        String(unsafeUninitializedCapacity: name.count) { output in
+            for (index, byte) in name.enumerated() { output[index] = asciiLowercased(byte) }
+            return name.count
+        }
+    }
+
+    /// A header value without the spaces and tabs around it.
+    private static func trimmedString(_ value: Slice<UnsafeRawBufferPointer>) -> String {
+        guard value.allSatisfy({ $0 < 0x80 }) else {   // rare: trimmed by Character, as it always was
+            return String(String(decoding: value, as: UTF8.self)[...].trimmingSpaces())
+        }
+        var start = value.startIndex
+        var end = value.endIndex
+        while start < end, value[start] == 0x20 || value[start] == 0x09 { start += 1 }
+        while end > start, value[end - 1] == 0x20 || value[end - 1] == 0x09 { end -= 1 }
+        return String(decoding: value[start..<end], as: UTF8.self)
+    }
+
+    /// The head's lines (split at LF, a CR before it dropped), front to back.
+    private struct Lines {
+        let bytes: UnsafeRawBufferPointer
+        var start = 0
+        var end: Int
+
+        init(_ bytes: UnsafeRawBufferPointer) {
+            self.bytes = bytes
+            end = bytes.count
+        }
+
+        /// The last line (after the last LF; every line when there is none).
+        var last: Slice<UnsafeRawBufferPointer>? {
+            guard start <= end else { return nil }
+            let lineStart = (bytes[start..<end].lastIndex(of: 0x0A).map { $0 + 1 }) ?? start
+            return withoutCR(bytes[lineStart..<end])
+        }
+
+        mutating func removeLast() {
+            if let newline = bytes[start..<end].lastIndex(of: 0x0A) { end = newline } else { start = end + 1 }
+        }
+
+        mutating func next() -> Slice<UnsafeRawBufferPointer>? {
+            guard start <= end else { return nil }
+            let lineEnd = find(0x0A, in: bytes[start..<end]) ?? end
+            defer { start = lineEnd + 1 }
+            return withoutCR(bytes[start..<lineEnd])
+        }
+
+        private func withoutCR(_ line: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+            line.last == 0x0D ? line.dropLast() : line
+        }
     }
 
     /// tchar from RFC 9110 section 5.6.2.
@@ -111,25 +226,38 @@ public struct RequestHeadParser {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            switch byte {
+            case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+                 UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+                 UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): return true
+            default: return false
+            }
         }
     }
 
-    static func percentDecode(_ text: Substring, plusIsSpace: Bool) -> String? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
-                bytes.append(high << 4 | low)
-            } else if plusIsSpace && byte == UInt8(ascii: "+") {
-                bytes.append(0x20)
-            } else {
-                bytes.append(byte)
+    static func percentDecode(_ text: Slice<UnsafeRawBufferPointer>, plusIsSpace: Bool) -> String? {
+        var invalid = false
+        let decoded = String(unsafeUninitializedCapacity: text.count) { output in
+            var count = 0
+            var index = text.startIndex
+            while index < text.endIndex {
+                let byte = text[index]
+                index += 1
+                if byte == UInt8(ascii: "%") {
+                    guard index + 1 < text.endIndex, let high = hexValue(text[index]), let low = hexValue(text[index + 1]) else {
+                        invalid = true
+                        return 0
+                    }
+                    output[count] = high << 4 | low
+                    index += 2
+                } else {
+                    output[count] = plusIsSpace && byte == UInt8(ascii: "+") ? 0x20 : byte
+                }
+                count += 1
             }
+            return count
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return invalid ? nil : decoded
     }
 
     static func hexValue(_ byte: UInt8) -> UInt8? {

@@ -73,10 +73,11 @@ struct Connect: ParsableCommand {
     @Option(help: "Seconds to hold them before closing.") var hold = 1.0
     @Option(help: "Give up after this many seconds.") var timeout = 120.0
     @Option(help: "Stop holding early once this file exists.") var stopFile: String?
+    @Option(help: "Warm-up connections opened and closed before the measured ones (default: a tenth, at most 500; 0 measures from a fresh server).") var warmUp: Int?
 
     func run() throws {
         try ConnectScenario.run(target: common.target, connections: conns, holdSeconds: hold, timeoutSeconds: timeout,
-                                stopFile: stopFile)
+                                stopFile: stopFile, warmUp: warmUp)
             .print(json: common.json)
     }
 }

@@ -1,5 +1,7 @@
+import CLibUV
+import Glibc
 import Testing
-import UV
+@testable import UV
 
 @Suite struct TCPEchoTests {
     @Test func echoesOneMebibyteWrittenInRandomChunks() throws {
@@ -38,6 +40,27 @@ import UV
 
         #expect(!timedOut)
         #expect(received == sent)
+        try loop.close()
+    }
+
+    @Test func acceptedSocketsInheritNoDelayAndSendBufferFromTheListener() throws {
+        let loop = try Loop()
+        let (listener, address) = try listen(loop)
+        try listener.setAcceptedSocketOptions(noDelay: true, sendBufferBytes: 32 * 1024)
+        var accepted: TCPConnection?
+        listener.onConnection = { accepted = $0 }
+        var client: DelegatingConnection?
+        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        run(loop, limit: 1000) { accepted != nil && client != nil }
+
+        var fd: Int32 = -1
+        #expect(uv_fileno(accepted!.handle, &fd) == 0)
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        #expect(getsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, &length) == 0 && value == 1)
+        #expect(getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, &length) == 0 && value == 64 * 1024)   // the kernel doubles it
+        accepted!.close()
+        client!.close()
         try loop.close()
     }
 

@@ -64,6 +64,31 @@ private func allChunkingsAgree(_ text: String) -> Bool {
         #expect(parse(big) == .failure(431))
     }
 
+    @Test func aHeadOfExactly8KiBIsAcceptedAndOneByteMoreIsNot() {
+        let prefix = "GET / HTTP/1.1\r\nX: "
+        let value = RequestHeadParser.maxHeadBytes - prefix.utf8.count - 4
+        let fits = prefix + String(repeating: "a", count: value) + "\r\n\r\n"
+        #expect(parse(fits) == .head(method: "GET", path: "/", query: [], headers: 1, consumed: RequestHeadParser.maxHeadBytes))
+        #expect(parse(fits, chunks: [5000, fits.utf8.count - 5000]) == parse(fits))
+        let over = prefix + String(repeating: "a", count: value + 1) + "\r\n\r\n"
+        #expect(parse(over) == .failure(431))
+        #expect(parse(over, chunks: [8190, over.utf8.count - 8190]) == .failure(431))
+    }
+
+    @Test func headerValuesAreTrimmedAndNamesLowerCased() throws {
+        let text = "GET / HTTP/1.1\r\nX-Thing: \t spaced value \t\r\nConnection: keep-alive ,  Upgrade\r\n\r\n"
+        var parser = RequestHeadParser()
+        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(head.headers.map(\.name) == ["x-thing", "connection"])
+        #expect(head.header("X-THING") == "spaced value")
+        #expect(head.hasToken("connection", "upgrade") && head.hasToken("Connection", "keep-alive"))
+        #expect(!head.hasToken("connection", "close") && !head.hasToken("x-thing", "spaced"))
+        #expect(head.headerTokens("connection") == ["keep-alive", "upgrade"])
+    }
+
     @Test func moreThan64HeadersIs431() {
         let many = "GET / HTTP/1.1\r\n" + (0..<65).map { "H\($0): v\r\n" }.joined() + "\r\n"
         #expect(parse(many) == .failure(431))

@@ -1,0 +1,47 @@
+/// SHA-1 (FIPS 180-4) for the handshake's accept value only (RFC 6455 fixes the hash; it is not
+/// used for security). In Swift, on the stack: OpenSSL 3's one-shot `SHA1` fetches its provider on
+/// every call and, on first use, maps about 2 MB of libcrypto into the server's memory.
+enum SHA1Digest {
+    /// The 20-byte digest of `message`.
+    static func hash(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+        // The padded message: the bytes, 0x80, zeros, the bit length (big-endian) ending a block.
+        let length = ((message.count + 8) / 64 + 1) * 64
+        withUnsafeTemporaryAllocation(byteCount: length + 80 * 4, alignment: 8) { scratch in
+            let padded = UnsafeMutableRawBufferPointer(rebasing: scratch[..<length])
+            padded.initializeMemory(as: UInt8.self, repeating: 0)
+            if let base = message.baseAddress { padded.baseAddress!.copyMemory(from: base, byteCount: message.count) }
+            padded[message.count] = 0x80
+            padded.storeBytes(of: (UInt64(message.count) * 8).bigEndian, toByteOffset: length - 8, as: UInt64.self)
+            let w = UnsafeMutableRawBufferPointer(rebasing: scratch[length...]).bindMemory(to: UInt32.self)
+            for block in stride(from: 0, to: length, by: 64) {
+                for i in 0..<16 { w[i] = UInt32(bigEndian: padded.loadUnaligned(fromByteOffset: block + i * 4, as: UInt32.self)) }
+                for i in 16..<80 { w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1) }
+                var (a, b, c, d, e) = h
+                // Four rounds of twenty, each with its own function and constant (no branch per step).
+                for i in 0..<20 { step(&a, &b, &c, &d, &e, (b & c) | (~b & d), 0x5A82_7999, w[i]) }
+                for i in 20..<40 { step(&a, &b, &c, &d, &e, b ^ c ^ d, 0x6ED9_EBA1, w[i]) }
+                for i in 40..<60 { step(&a, &b, &c, &d, &e, (b & c) | (b & d) | (c & d), 0x8F1B_BCDC, w[i]) }
+                for i in 60..<80 { step(&a, &b, &c, &d, &e, b ^ c ^ d, 0xCA62_C1D6, w[i]) }
+                h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
+            }
+        }
+        var digest = [UInt8](repeating: 0, count: 20)
+        digest.withUnsafeMutableBytes { out in
+            for (index, word) in [h.0, h.1, h.2, h.3, h.4].enumerated() {
+                out.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
+            }
+        }
+        return digest
+    }
+
+    @inline(__always)
+    private static func step(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32, _ d: inout UInt32, _ e: inout UInt32,
+                             _ f: UInt32, _ k: UInt32, _ word: UInt32) {
+        let t = rotl(a, 5) &+ f &+ e &+ k &+ word
+        (e, d, c, b, a) = (d, c, rotl(b, 30), a, t)
+    }
+
+    @inline(__always)
+    private static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
+}
