@@ -58,7 +58,8 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: hotPath),
-        .target(name: "WebSocket", swiftSettings: hotPath),
+        .target(name: "SHA1", swiftSettings: hotPath),
+        .target(name: "WebSocket", dependencies: ["SHA1"], swiftSettings: hotPath),
         .target(name: "Switchboard", swiftSettings: hotPath),
         .target(name: "Auth", dependencies: ["CCrypto"]),
         // Kept messages go through it once each (#18): built like the hot modules.
@@ -70,7 +71,7 @@ let package = Package(
         .target(name: "TetherClient", dependencies: ["UV", "CLibUV", "WebSocket"]),
         .target(name: "TLS", dependencies: ["CSSL"], swiftSettings: hotPath),
         .target(name: "WebSocketDeflate", dependencies: ["WebSocket", "CZlib"], swiftSettings: hotPath),
-        .target(name: "Redis", dependencies: ["UV"], swiftSettings: hotPath),
+        .target(name: "Redis", dependencies: ["UV", "SHA1"], swiftSettings: hotPath),
         .target(name: "Cluster", dependencies: ["Redis", "UV", "Storage"], swiftSettings: hotPath),
         .target(
             name: "TetherServer",
@@ -99,7 +100,7 @@ let package = Package(
         ),
         .executableTarget(name: "tether-microbench", dependencies: ["WebSocket", "Switchboard"]),
         .testTarget(name: "UVTests", dependencies: ["UV", "CLibUV"]),
-        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "SHA1"]),
         .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth"]),
@@ -108,7 +109,7 @@ let package = Package(
         .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "CSSL"]),
         .testTarget(name: "WebSocketDeflateTests", dependencies: ["WebSocketDeflate", "WebSocket", "CZlib"], exclude: ["Fixtures"]),
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV", "Cluster", "Storage"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "UV", "Cluster", "Storage", "SHA1"]),
         .testTarget(name: "ConsoleTests", dependencies: ["Console"]),
     ],
     swiftLanguageModes: [.v6]

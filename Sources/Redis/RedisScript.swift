@@ -1,3 +1,5 @@
+import SHA1
+
 /// A Lua script called by its SHA-1 (EVALSHA), so each call sends the hash, not the source.
 ///
 /// The source is loaded (SCRIPT LOAD, pipelined ahead of the call) the first time a script runs
@@ -12,7 +14,7 @@ public final class RedisScript {
 
     public init(_ source: String) {
         self.source = Array(source.utf8)
-        sha1 = SHA1.hexDigest(self.source)
+        sha1 = SHA1Digest.hexDigest(self.source)
     }
 
     /// Runs the script with `keys` (KEYS[1...]) and `arguments` (ARGV[1...]).

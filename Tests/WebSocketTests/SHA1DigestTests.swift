@@ -1,3 +1,4 @@
+import SHA1
 import Testing
 @testable import WebSocket
 

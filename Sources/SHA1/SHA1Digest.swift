@@ -1,9 +1,10 @@
-/// SHA-1 (FIPS 180-4) for the handshake's accept value only (RFC 6455 fixes the hash; it is not
-/// used for security). In Swift, on the stack: OpenSSL 3's one-shot `SHA1` fetches its provider on
-/// every call and, on first use, maps about 2 MB of libcrypto into the server's memory.
-enum SHA1Digest {
+/// SHA-1 (FIPS 180-4) where a protocol fixes the hash and security does not rest on it: the
+/// WebSocket handshake's accept value (RFC 6455) and the names of Redis scripts (EVALSHA). In
+/// Swift, on the stack: OpenSSL 3's one-shot `SHA1` fetches its provider on every call and, on
+/// first use, maps about 2 MB of libcrypto into the server's memory.
+public enum SHA1Digest {
     /// The 20-byte digest of `message`.
-    static func hash(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+    public static func hash(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
         // The padded message: the bytes, 0x80, zeros, the bit length (big-endian) ending a block.
         let length = ((message.count + 8) / 64 + 1) * 64
@@ -44,4 +45,12 @@ enum SHA1Digest {
 
     @inline(__always)
     private static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
+}
+
+extension SHA1Digest {
+    /// The digest as 40 lowercase hex digits (ASCII bytes), as Redis names a script.
+    public static func hexDigest(_ message: [UInt8]) -> [UInt8] {
+        let hex = Array("0123456789abcdef".utf8)
+        return message.withUnsafeBytes { hash($0) }.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }
+    }
 }
