@@ -90,8 +90,9 @@ extension Server {
         let idJSON = envelope.idJSON
         guard let cluster, cluster.isAvailable else { return connection.send(Server.clusterUnavailable(idJSON)) }
         let keep = switchboard.keep.seconds(for: envelope.ttl).map { KeepRequest(seconds: $0, idJSON: idJSON) }
-        // Token mode: a sender whose own grant does not name the device needs the device's grant to name it.
-        let checkGrant = trust.map { !$0.mayMessage(sender, to) } ?? false
+        // Token mode: a sender whose own grant does not name the device needs the device's grant to
+        // name it (asked through the connection's cached permission, as `authorize` did).
+        let checkGrant = trust.map { !$0.mayMessage(sender, to, connection: ObjectIdentifier(connection)) } ?? false
         cluster.route(payload, to: to, from: sender, keep: keep, checkGrant: checkGrant) { [unowned self] outcome in
             if case .kept(let kept) = outcome { return answerKeep(kept, to: connection, recipient: to, idJSON: idJSON) }
             guard connection.isOpen else { return }
