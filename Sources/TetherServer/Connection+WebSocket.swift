@@ -41,9 +41,7 @@ extension Connection {
             return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
         }
         if let trust = server.trust, sameBytes(envelope.from, sender) {
-            if envelope.to == "server", let reply = server.trustCommand(envelope, payload: payload, from: self, id: sender) {
-                return reply == Server.answeredLater ? () : send(reply)
-            }
+            if envelope.to == "server", server.trustCommand(envelope, payload: payload, from: self, id: sender) { return }
             // Most messages go where the sender's last one went: answered here, without a call.
             if !trust.recentPermissions.allows(ObjectIdentifier(self), envelope.to) {
                 guard server.authorize(envelope, from: sender, connection: self) else { return }

@@ -25,27 +25,33 @@ extension Server {
         if cluster != nil { publishGrant(connection, id, claims) }
     }
 
-    /// Server commands that token mode adds or narrows; nil lets the switchboard answer, and
-    /// `Server.answeredLater` means the reply goes out once the fleet answered.
-    func trustCommand(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from connection: Connection, id: String) -> Reply? {
-        guard let trust else { return nil }
+    /// Server commands that token mode adds or narrows, answered on `connection` (now, or once
+    /// the fleet answered); false lets the switchboard answer.
+    func trustCommand(_ envelope: Envelope, payload: UnsafeRawBufferPointer, from connection: Connection, id: String) -> Bool {
+        guard let trust else { return false }
         let fields = JSONFields(Array(payload))
         let data = envelope.dataRange.map { Array(UnsafeRawBufferPointer(rebasing: payload[$0])) }
+        let idJSON = envelope.idJSON
+        func answer(_ reply: Reply) -> Bool {
+            connection.send(reply)
+            return true
+        }
         switch fields?.string("msg") {
         case "refresh":
             let token = data.flatMap { JSONFields($0) }?.string("token")
             switch trust.verify(token, for: id) {
             case .failure(let problem):
-                return Reply(.forbidden, problem.message, dataJSON: "{\"reason\":\"\(problem.reason)\"}", idJSON: envelope.idJSON)
+                return answer(Reply(.forbidden, problem.message, dataJSON: "{\"reason\":\"\(problem.reason)\"}", idJSON: idJSON))
             case .success(let claims):
                 admitToken(connection, id, claims, host: nil)
-                return Reply(.ok, "token refreshed", dataJSON: "{\"expires\":\(claims.exp)}", idJSON: envelope.idJSON)
+                return answer(Reply(.ok, "token refreshed", dataJSON: "{\"expires\":\(claims.exp)}", idJSON: idJSON))
             }
         case "pairingCode":
-            return pairingCode(for: id, connection: connection, idJSON: envelope.idJSON)
+            pairingCode(for: id, connection: connection, idJSON: idJSON)
+            return true
         case "unpair":
             guard let phones = fields?.strings("data"), !phones.isEmpty, phones.count <= 100, phones.allSatisfy(DeviceID.isValid) else {
-                return Reply(.malformed, "unpair needs \"data\": an array of up to 100 device ids", idJSON: envelope.idJSON)
+                return answer(Reply(.malformed, "unpair needs \"data\": an array of up to 100 device ids", idJSON: idJSON))
             }
             let now = Trust.now()
             trust.recentPermissions.invalidate()   // nothing routes until the revocations below are stored
@@ -53,7 +59,7 @@ extension Server {
                 let until = max(now + config.pairedTokenTTLSeconds, trust.expiries[phone] ?? 0)
                 do { try trust.revocations.revoke(box: id, phone: phone, until: until) } catch {
                     logger.error("could not store a revocation", metadata: ["error": "\(error)"])
-                    return Reply(.malformed, "could not store the revocation; try again", idJSON: envelope.idJSON)
+                    return answer(Reply(.malformed, "could not store the revocation; try again", idJSON: idJSON))
                 }
                 if let peer = switchboard.peer(for: phone) {
                     switchboard.unwatch(peer, [id])
@@ -64,41 +70,30 @@ extension Server {
                 kept.drop(from: id, to: phone)
                 keptActivity = true
             }
-            return Reply(.ok, "unpaired", idJSON: envelope.idJSON)
-        case "queryStatus" where cluster != nil:
-            // Only ids it may message are answered (and watched); the fleet knows who lists it.
-            guard let ids = fields?.strings("data"), ids.count <= Switchboard<Connection>.maxQueryIDs else { return nil }
-            let idJSON = envelope.idJSON
+            return answer(Reply(.ok, "unpaired", idJSON: idJSON))
+        case "queryStatus":
+            // Only ids it may message are answered (and watched); others are left out. In a fleet
+            // the answer waits for Redis (who lists it elsewhere, who is online).
+            guard let ids = fields?.strings("data"), ids.count <= Switchboard<Connection>.maxQueryIDs else { return false }
             permittedIDs(ids, for: id) { [self] allowed in
                 guard connection.isOpen else { return }
                 guard let allowed else { return connection.send(Server.clusterUnavailable(idJSON)) }
                 guard !allowed.isEmpty else { return connection.send(Reply(.ok, "ok", idJSON: idJSON)) }
                 queryStatus(allowed, watcher: connection) { connection.send(Server.queryReply($0, idJSON: idJSON)) }
             }
-            return Server.answeredLater
-        case "queryStatus":
-            // Only ids it may message are answered (and watched); others are left out.
-            guard let ids = fields?.strings("data"), ids.count <= Switchboard<Connection>.maxQueryIDs else { return nil }
-            let allowed = ids.filter { DeviceID.isValid($0) && trust.mayMessage(id, $0) }
-            guard !allowed.isEmpty else { return Reply(.ok, "ok", idJSON: envelope.idJSON) }
-            switch switchboard.queryStatus(allowed, watcher: connection) {
-            case .success(let json): return Reply(.ok, "ok", dataJSON: json, idJSON: envelope.idJSON)
-            case .failure(let problem): return Reply(.malformed, problem.description, idJSON: envelope.idJSON)
-            }
+            return true
         default:
-            return nil
+            return false
         }
     }
 
-    /// What `trustCommand` returns for a command answered later (never sent).
-    static let answeredLater = Reply(.ok, "answered later")
-
-    /// `{"to":"server","msg":"pairingCode"}` from a box: a single-use code and the URL its QR encodes.
-    private func pairingCode(for box: String, connection: Connection, idJSON: [UInt8]?) -> Reply {
-        guard let trust else { return Reply(.malformed, "pairing codes need --auth token") }
-        guard trust.kind(of: box) != .phone else { return Reply(.forbidden, "only a box hands out pairing codes", idJSON: idJSON) }
+    /// `{"to":"server","msg":"pairingCode"}` from a box: a single-use code and the URL its QR
+    /// encodes; in a fleet, once every node can redeem it.
+    private func pairingCode(for box: String, connection: Connection, idJSON: [UInt8]?) {
+        guard let trust else { return connection.send(Reply(.malformed, "pairing codes need --auth token")) }
+        guard trust.kind(of: box) != .phone else { return connection.send(Reply(.forbidden, "only a box hands out pairing codes", idJSON: idJSON)) }
         if let address = limitedAddress(of: connection), trust.pairingLimiter.admit(address, now: loop.now) != .allow {
-            return Reply(.rateLimited, "too many pairing codes; wait a moment", idJSON: idJSON)
+            return connection.send(Reply(.rateLimited, "too many pairing codes; wait a moment", idJSON: idJSON))
         }
         let now = Trust.now()
         trust.codes.prune(now: now)
@@ -108,13 +103,11 @@ extension Server {
         let data = "{\"code\":\"\(code)\",\"url\":\"\(jsonEscape(url))\",\"svg\":\"/pair/code/\(code).svg\","
             + "\"png\":\"/pair/code/\(code).png\",\"expires\":\(now + config.pairingTTLSeconds)}"
         let reply = Reply(.ok, "ok", dataJSON: data, idJSON: idJSON)
-        guard let cluster else { return reply }
-        // In a fleet the code is handed out once every node can redeem it.
+        guard let cluster else { return connection.send(reply) }
         cluster.issueCode(code, box: box, seconds: config.pairingTTLSeconds) { filed in
             guard connection.isOpen else { return }
             connection.send(filed ? reply : Server.clusterUnavailable(idJSON))
         }
-        return Server.answeredLater
     }
 
     /// Refuses a message to a device the sender may not message (status 4), before any lookup
