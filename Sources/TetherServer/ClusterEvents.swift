@@ -41,7 +41,7 @@ final class ClusterEvents: ClusterDelegate {
     private func closeIfCurrent(_ device: String, _ serial: UInt64) {
         guard server.clusterSerials[device] == serial, let connection = server.switchboard.peer(for: device) else {
             // Replaced before this node heard its own claim's answer: closed once admitted.
-            if server.claimsInFlight.contains(serial) { server.replacedBeforeAdmit.insert(serial) }
+            if server.claimsInFlight[serial] != nil { server.claimsInFlight[serial] = true }
             return
         }
         connection.fail(.replaced, reason: "replaced")

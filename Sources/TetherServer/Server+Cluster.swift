@@ -38,21 +38,21 @@ extension Server {
             return admitClaimed(connection, id, serial, .unavailable) { admit(nil) }
         }
         connection.beginWaiting()
-        claimsInFlight.insert(serial)
+        claimsInFlight[serial] = false
         var claimed: ClaimOutcome?
         cluster.claim(id, serial: serial) { claimed = $0 }
         let elsewhere = query.filter { switchboard.peer(for: $0) == nil && DeviceID.isValid($0) }
         cluster.lookup(elsewhere) { [unowned self] states in   // answered after the claim
             let outcome = claimed ?? .unavailable
-            claimsInFlight.remove(serial)
+            let replacedMeanwhile = claimsInFlight.removeValue(forKey: serial) == true
             guard connection.isWaiting else {
                 // The client left before the answer: give the claim back.
-                replacedBeforeAdmit.remove(serial)
                 if outcome != .unavailable { cluster.release(id, serial: serial) { _ in } }
                 return
             }
             let fleet = states.map { FleetStates(Dictionary(zip(elsewhere, $0), uniquingKeysWith: { first, _ in first })) }
             admitClaimed(connection, id, serial, outcome) { admit(fleet) }
+            if replacedMeanwhile, connection.isOpen { connection.fail(.replaced, reason: "replaced") }
             connection.endWaiting()
         }
     }
@@ -62,7 +62,6 @@ extension Server {
         clusterSerials[id] = serial
         admit()
         if outcome == .cameOnline || (outcome == .unavailable && !replacedHere) { announcePresence(id, online: true) }
-        if replacedBeforeAdmit.remove(serial) != nil, connection.isOpen { connection.fail(.replaced, reason: "replaced") }
     }
 
     /// The current connection of device `id` ended here: release its claim, and announce it

@@ -89,11 +89,10 @@ public final class Server {
     /// Each device held here and its connection's serial in the fleet's registry (cluster only).
     var clusterSerials: [String: UInt64] = [:]
     var nextClusterSerial: UInt64 = 0
-    /// Serials replaced by a claim elsewhere before their own claim's answer came back (the
-    /// notice travels the inbox link, the answer the command link): closed with 4001 once admitted.
-    var replacedBeforeAdmit: Set<UInt64> = []
-    /// Serials whose claim is waiting for Redis' answer.
-    var claimsInFlight: Set<UInt64> = []
+    /// Serials whose claim is waiting for Redis' answer, and whether a claim elsewhere already
+    /// replaced them (that notice travels the inbox link, the answer the command link): such a
+    /// connection is closed with 4001 once admitted.
+    var claimsInFlight: [UInt64: Bool] = [:]
     /// Watchers mode in a cluster: what this node last told its watchers of each watched device.
     var presenceKnown: [String: Bool] = [:]
     /// Input of connections waiting for the fleet's answer.
