@@ -1,6 +1,6 @@
-import Glibc
 import Redis
 import Storage
+import UV
 
 /// Messages kept for offline devices in the fleet's Redis (`KeptScripts`), so that a device
 /// coming back on any node gets them and a node that dies loses none. A keep is reported once
@@ -30,7 +30,7 @@ public final class ClusterKeptStore: KeptMessageStore {
             arguments += [bytes("f"), bytes(String(message.expiry)), bytes(String(message.sequence))]
         } else {
             // What is left of its ttl by this node's clock; Redis' clock sets the expiry.
-            let left = max(1, message.expiry - ClusterKeptStore.wallMilliseconds())
+            let left = max(1, message.expiry - WallClock.milliseconds())
             arguments += [bytes("n"), bytes(String(left)), []]
         }
         arguments += limitArguments
@@ -118,10 +118,4 @@ public final class ClusterKeptStore: KeptMessageStore {
     public func close() {}
 
     private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
-
-    static func wallMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
 }

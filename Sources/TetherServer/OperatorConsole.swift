@@ -1,5 +1,4 @@
 import Console
-import Glibc
 import UV
 
 /// The operator console's server side: signed-in sessions, the ring of recent events, the last
@@ -27,7 +26,7 @@ final class OperatorConsole {
     var streamCount: Int { streams.count }
 
     func record(_ kind: ConsoleEvent.Kind, device: String, code: UInt16 = 0, detail: String = "") {
-        events.record(kind, device: device, code: code, detail: detail, time: OperatorConsole.wallMilliseconds())
+        events.record(kind, device: device, code: code, detail: detail, time: WallClock.milliseconds())
     }
 
     // MARK: Live streams
@@ -67,7 +66,7 @@ final class OperatorConsole {
     /// ended (signed out, or 12 hours passed) is closed: its page is asked to sign in again.
     private func tick() {
         let reading = server.counterReading()
-        let sample = ConsoleSample(time: OperatorConsole.wallMilliseconds(), gauges: server.consoleGauges(),
+        let sample = ConsoleSample(time: WallClock.milliseconds(), gauges: server.consoleGauges(),
                                    from: lastReading ?? reading, to: reading)
         lastReading = reading
         history.append(sample)
@@ -89,12 +88,6 @@ final class OperatorConsole {
     }
 
     private func nodeRows() -> [NodeRow]? {
-        cluster?.nodeRows(now: OperatorConsole.wallMilliseconds() / 1000)
-    }
-
-    static func wallMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        cluster?.nodeRows(now: WallClock.milliseconds() / 1000)
     }
 }

@@ -1,6 +1,6 @@
-import Glibc
 import Storage
 import Switchboard
+import UV
 import WebSocket
 
 /// Messages kept for offline devices (issue #18): keeping them (status 8 once the store made
@@ -11,13 +11,6 @@ import WebSocket
 /// Everything of one tick is settled at its end, after presence: takes for the devices that
 /// arrived, the store's commit (one transaction), then the tick's status 8 replies and receipts.
 extension Server {
-    /// Wall clock in milliseconds: kept messages expire by it, so a restart honours their ttl.
-    static func wallMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-
     /// Hooks the store's reports to the server (at start: they need the whole server).
     func startKeeping() {
         kept.onExpired = { [unowned self] recipient, message in
@@ -44,7 +37,7 @@ extension Server {
     /// The recipient of `envelope` is offline and the message is to be kept `seconds`: the
     /// sender, if still connected, hears status 8 once it is durable, or status 5 past a bound.
     func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?) {
-        let expiry = Server.wallMilliseconds() + Int64(seconds) * 1000
+        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
         let message = KeptMessage.make(payload: payload, sender: envelope.from, idJSON: envelope.idJSON, expiry: expiry)
         let recipient = envelope.to
         let idJSON = envelope.idJSON
@@ -118,7 +111,7 @@ extension Server {
     func settleKept() {
         guard keptActivity else { return }
         keptActivity = false
-        let now = Server.wallMilliseconds()
+        let now = WallClock.milliseconds()
         let arrivals = keptArrivals
         keptArrivals.removeAll()
         for connection in arrivals {
@@ -219,7 +212,7 @@ extension Server {
 
     /// One expiry pass (the sweep's), by the wall clock.
     func expireKept() {
-        kept.expire(now: Server.wallMilliseconds())
+        kept.expire(now: WallClock.milliseconds())
     }
 }
 

@@ -129,7 +129,7 @@ public final class Server {
                                   clustered: config.clusterURL != nil)
         cluster = try Server.makeCluster(config, loop: loop)
         trust = config.auth == .token ? try Server.makeTrust(config, cluster: cluster) : nil
-        kept = try KeptStores.open(config, cluster: cluster, now: Server.wallMilliseconds())
+        kept = try KeptStores.open(config, cluster: cluster, now: WallClock.milliseconds())
         deflatePolicy = config.deflate ? DeflatePolicy() : nil
         inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
         if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {
