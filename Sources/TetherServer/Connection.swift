@@ -292,22 +292,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
             return respondAndClose(.json(405, HTTPRoutes.text(Reply(.malformed, "only GET and POST are served")), headers: [("Allow", "GET, POST")]))
         }
         if ConsoleRoutes.openStream(head, from: self, server: server) { return }
-        if let view = server.clusterConsole, head.method == "GET", let id = ConsoleRoutes.lookedUpDevice(head) {
-            // Which node holds the device, and what is kept for it, are asked of the fleet first.
-            return answerLater(head, served: served) { [self] answer in
-                view.refreshHolder(of: id) { [self] in
-                    server.kept.refreshHolding(for: id) { [self] in answer(HTTPRoutes.respond(to: head, body: body, from: self, server: server)) }
-                }
-            }
-        }
-        if let later = FleetRoutes.deferred(head, body: body, from: self, server: server) {
-            return answerLater(head, served: served) { [self] answer in later { [self] in answer(HTTPRoutes.withCORS($0, server: server)) } }
-        }
-        if server.cluster != nil, head.method == "GET", head.path == "/online_status" {
-            return answerLater(head, served: served) { [self] answer in
-                server.onlineStatusAcrossFleet(head, from: self) { [self] in answer(HTTPRoutes.withCORS($0, server: server)) }
-            }
-        }
+        if let later = FleetRoutes.deferred(head, body: body, from: self, server: server) { return answerLater(head, served: served, later) }
         finish(head, HTTPRoutes.respond(to: head, body: body, from: self, server: server), served: served)
     }
 

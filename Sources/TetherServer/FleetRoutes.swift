@@ -4,14 +4,32 @@ import Switchboard
 import WebSocket
 
 /// HTTP requests a fleet answers a round trip later: pairing by code (issued on the box's node,
-/// redeemed or drawn on any) and the backend API about devices on other nodes. Everything else,
-/// and every request of a single server, is answered at once by HTTPRoutes.
+/// redeemed or drawn on any), the backend API about devices on other nodes, `online_status`, and
+/// the console's device lookup. Everything else, and every request of a single server, is
+/// answered at once by HTTPRoutes.
 enum FleetRoutes {
     typealias Answer = (@escaping (HTTPResponse) -> Void) -> Void
 
     /// How to answer `head` later, or nil when it is answered at once.
     static func deferred(_ head: HTTPRequestHead, body: [UInt8], from connection: Connection, server: Server) -> Answer? {
-        guard let cluster = server.cluster else { return nil }
+        if let view = server.clusterConsole, head.method == "GET", let id = ConsoleRoutes.lookedUpDevice(head) {
+            // Which node holds the device, and what is kept for it, are asked first; then the
+            // lookup is answered as on one server (CORS included).
+            return { done in
+                view.refreshHolder(of: id) {
+                    server.kept.refreshHolding(for: id) { done(HTTPRoutes.respond(to: head, body: body, from: connection, server: server)) }
+                }
+            }
+        }
+        guard let cluster = server.cluster, let answer = fleetAnswer(head, body, connection, server, cluster) else { return nil }
+        return { done in answer { done(HTTPRoutes.withCORS($0, server: server)) } }
+    }
+
+    private static func fleetAnswer(_ head: HTTPRequestHead, _ body: [UInt8], _ connection: Connection, _ server: Server,
+                                    _ cluster: ClusterNode) -> Answer? {
+        if head.method == "GET", head.path == "/online_status" {
+            return { done in server.onlineStatusAcrossFleet(head, from: connection, done) }
+        }
         if server.trust != nil, head.method == "POST", head.path == "/pair" { return pair(body, connection, server, cluster) }
         if server.trust != nil, head.method == "GET", head.path.hasPrefix("/pair/code/") { return codeImage(head, connection, server, cluster) }
         // Without the key the request is refused at once (and counted) by APIRoutes.
