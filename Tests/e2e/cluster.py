@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 
+import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
@@ -330,3 +331,33 @@ class Peer:
     async def close(self):
         await self.ws.close()
         await asyncio.wait_for(self._reader, 5)
+
+
+# --- fixtures shared by the cluster test modules (imported there by name) ------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster_mode_supported():
+    """Skips the module without redis-server, or with a tether that has no --cluster."""
+    try:
+        probe = Cluster(nodes=1)
+    except FileNotFoundError:
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    except Unsupported as refused:
+        pytest.skip(f"this tether has no cluster mode yet: {refused}")
+    probe.close()
+
+
+@pytest.fixture
+def make_cluster():
+    """make(nodes, args, lease, db): a Cluster closed (its logs printed) after the test."""
+    made = []
+
+    def make(nodes=3, args=(), lease=3, db=None):
+        cluster = Cluster(nodes=nodes, args=args, lease=lease, db=db)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        print(cluster.logs())       # shown by pytest only when the test failed
+        cluster.close()

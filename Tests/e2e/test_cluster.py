@@ -12,36 +12,11 @@ import time
 
 import pytest
 
-from cluster import Cluster, Peer, Unsupported, get
+from cluster import Cluster, Peer, cluster_mode_supported, get, make_cluster  # noqa: F401 (fixtures)
 from conftest import RunningServer, free_port
 from devices import run
 from rawws import masked_frame
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cluster_mode_supported():
-    try:
-        probe = Cluster(nodes=1)
-    except FileNotFoundError:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    except Unsupported as refused:
-        pytest.skip(f"this tether has no cluster mode yet: {refused}")
-    probe.close()
-
-
-@pytest.fixture
-def make_cluster():
-    made = []
-
-    def make(nodes=3, args=(), lease=3, db=None):
-        cluster = Cluster(nodes=nodes, args=args, lease=lease, db=db)
-        made.append(cluster)
-        return cluster
-
-    yield make
-    for cluster in made:
-        print(cluster.logs())       # shown by pytest only when the test failed
-        cluster.close()
 
 
 def presence(device, state):

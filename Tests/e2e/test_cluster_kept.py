@@ -7,36 +7,8 @@ import asyncio
 import json
 import socket
 
-import pytest
-
-from cluster import Cluster, Peer, Unsupported
+from cluster import Peer, cluster_mode_supported, make_cluster  # noqa: F401 (fixtures)
 from devices import run
-
-
-@pytest.fixture(scope="module", autouse=True)
-def cluster_mode_supported():
-    try:
-        probe = Cluster(nodes=1)
-    except FileNotFoundError:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
-    except Unsupported as refused:
-        pytest.skip(f"this tether has no cluster mode yet: {refused}")
-    probe.close()
-
-
-@pytest.fixture
-def make_cluster():
-    made = []
-
-    def make(nodes=2, args=(), lease=3):
-        cluster = Cluster(nodes=nodes, args=args, lease=lease)
-        made.append(cluster)
-        return cluster
-
-    yield make
-    for cluster in made:
-        print(cluster.logs())       # shown by pytest only when the test failed
-        cluster.close()
 
 
 def kept_message(sender, recipient, body, message_id=None, ttl=60):

@@ -3,12 +3,11 @@ hold whichever nodes the devices, the phone's browser and the backend reach. Tok
 by PyJWT (trust.py); each test gets its own Redis and nodes (cluster.py). Timeouts are bounds."""
 import asyncio
 import json
-import os
 
 import jwt
 import pytest
 
-from cluster import Cluster, Peer, Unsupported
+from cluster import Peer, cluster_mode_supported, get, make_cluster  # noqa: F401 (fixtures)
 from devices import run
 from trust import Keys, http
 
@@ -19,25 +18,10 @@ def keys(tmp_path):
 
 
 @pytest.fixture
-def make_cluster(keys):
-    made = []
-
-    def make(nodes=3, args=()):
-        # The keys' files, not their --state-dir: each node gets its own (conftest), as in production.
-        key_args = ["--auth-hmac-key-file", keys.hmac_file, "--api-key-file", keys.api_file, "--presence", "watchers"]
-        try:
-            cluster = Cluster(nodes=nodes, args=[*key_args, *args], lease=3)
-        except FileNotFoundError:
-            pytest.skip("redis-server is not installed (Debian package redis-server)")
-        except Unsupported as refused:
-            pytest.skip(f"this tether has no cluster mode yet: {refused}")
-        made.append(cluster)
-        return cluster
-
-    yield make
-    for cluster in made:
-        print(cluster.logs())
-        cluster.close()
+def make_trusted(make_cluster, keys):
+    """A cluster whose nodes share the keys' files (not their --state-dir: each node gets its own)."""
+    key_args = ["--auth-hmac-key-file", keys.hmac_file, "--api-key-file", keys.api_file, "--presence", "watchers"]
+    return lambda nodes=3: make_cluster(nodes=nodes, args=key_args)
 
 
 async def device(node, name, token):
@@ -48,8 +32,8 @@ def say(sender, to, msg, message_id=None):
     return json.dumps({**({"id": message_id} if message_id else {}), "from": sender, "to": to, "msg": msg})
 
 
-def test_paired_devices_on_two_nodes_talk_both_ways_and_hear_each_other_once(make_cluster, keys):
-    cluster = make_cluster()
+def test_paired_devices_on_two_nodes_talk_both_ways_and_hear_each_other_once(make_trusted, keys):
+    cluster = make_trusted()
 
     async def go():
         box = await device(cluster[0], "tb-box", keys.token("tb-box", kind="box"))
@@ -76,8 +60,8 @@ def test_paired_devices_on_two_nodes_talk_both_ways_and_hear_each_other_once(mak
     run(go())
 
 
-def test_an_unpaired_device_learns_nothing_on_any_node(make_cluster, keys):
-    cluster = make_cluster()
+def test_an_unpaired_device_learns_nothing_on_any_node(make_trusted, keys):
+    cluster = make_trusted()
 
     async def go():
         box = await device(cluster[0], "tn-box", keys.token("tn-box", kind="box"))
@@ -99,8 +83,8 @@ def test_an_unpaired_device_learns_nothing_on_any_node(make_cluster, keys):
     run(go())
 
 
-def test_an_unpair_on_one_node_holds_on_every_node_and_a_new_pairing_lifts_it(make_cluster, keys):
-    cluster = make_cluster()
+def test_an_unpair_on_one_node_holds_on_every_node_and_a_new_pairing_lifts_it(make_trusted, keys):
+    cluster = make_trusted()
 
     async def go():
         box = await device(cluster[0], "tu-box", keys.token("tu-box", kind="box"))
@@ -137,13 +121,13 @@ def test_an_unpair_on_one_node_holds_on_every_node_and_a_new_pairing_lifts_it(ma
     run(go())
 
 
-def test_a_pairing_code_from_a_box_on_one_node_is_drawn_and_redeemed_on_others_once(make_cluster, keys):
-    cluster = make_cluster()
+def test_a_pairing_code_from_a_box_on_one_node_is_drawn_and_redeemed_on_others_once(make_trusted, keys):
+    cluster = make_trusted()
 
     async def go():
         box = await device(cluster[0], "tp-box", keys.token("tp-box", kind="box"))
         code = (await box.ask("c", {"msg": "pairingCode"}))["data"]["code"]
-        status, _ = await asyncio.to_thread(http_raw, cluster[2].port, f"/pair/code/{code}.svg")
+        status, _ = await asyncio.to_thread(get, cluster[2].port, f"/pair/code/{code}.svg")
         assert status == 200
         status, answer = await asyncio.to_thread(http, cluster[1].port, "POST", "/pair", {"code": code})
         assert status == 200 and answer["data"]["box"] == "tp-box"
@@ -154,7 +138,7 @@ def test_a_pairing_code_from_a_box_on_one_node_is_drawn_and_redeemed_on_others_o
         assert [m for m in box.parsed() if m.get("from") == "server"][0]["data"] == {"phone": phone_id}
         status, answer = await asyncio.to_thread(http, cluster[2].port, "POST", "/pair", {"code": code})
         assert status == 403 and answer["data"]["reason"] == "used"
-        assert (await asyncio.to_thread(http_raw, cluster[0].port, f"/pair/code/{code}.svg"))[0] == 404
+        assert (await asyncio.to_thread(get, cluster[0].port, f"/pair/code/{code}.svg"))[0] == 404
         status, answer = await asyncio.to_thread(http, cluster[2].port, "POST", "/pair", {"code": "A" * 22})
         assert status == 403 and answer["data"]["reason"] == "unknown"
         phone = await device(cluster[2], phone_id, token)
@@ -165,8 +149,8 @@ def test_a_pairing_code_from_a_box_on_one_node_is_drawn_and_redeemed_on_others_o
     run(go())
 
 
-def test_the_backend_api_reaches_devices_on_other_nodes(make_cluster, keys):
-    cluster = make_cluster()
+def test_the_backend_api_reaches_devices_on_other_nodes(make_trusted, keys):
+    cluster = make_trusted()
 
     async def go():
         box = await device(cluster[0], "ta-box", keys.token("ta-box", kind="box"))
@@ -188,8 +172,3 @@ def test_the_backend_api_reaches_devices_on_other_nodes(make_cluster, keys):
         status, _ = await asyncio.to_thread(http, cluster[2].port, "POST", "/api/devices/ta-box/disconnect", {}, key=keys.api_key)
         assert status == 404
     run(go())
-
-
-def http_raw(port, path):
-    from cluster import get
-    return get(port, path)
