@@ -7,18 +7,12 @@ import UV
 extension RedisServerSuite {
     /// Kept messages in the fleet's Redis: kept only while the recipient is on no node, taken
     /// once, in order, within bounds, expired by Redis' clock; against a real redis-server.
-    @Suite struct ClusterKeptStoreTests {
+    @Suite struct ClusterKeptStoreTests: FleetSuite {
         let loop = try! Loop()
         let redis = try! RedisServer()
 
-        func node(limits: KeptLimits = KeptLimits()) throws -> (ClusterNode, ClusterKeptStore, RecordingServer) {
-            var options = ClusterOptions(url: RedisURL(host: "127.0.0.1", port: redis.port), presence: "watchers", advertisedAddress: "test")
-            options.keptLimits = limits
-            let node = try ClusterNode(loop: loop, options: options)
-            let server = RecordingServer()
-            node.delegate = server
-            node.start()
-            #expect(spin(loop) { node.isAvailable })
+        func keptNode(limits: KeptLimits = KeptLimits()) throws -> (ClusterNode, ClusterKeptStore, RecordingServer) {
+            let (node, server) = try node(limits: limits)
             return (node, ClusterKeptStore(node: node), server)
         }
 
@@ -40,16 +34,9 @@ extension RedisServerSuite {
             return taken ?? []
         }
 
-        func claim(_ node: ClusterNode, _ device: String, _ serial: UInt64) -> ClaimOutcome? {
-            var outcome: ClaimOutcome?
-            node.claim(device, serial: serial) { outcome = $0 }
-            spin(loop) { outcome != nil }
-            return outcome
-        }
-
         @Test func aMessageToADeviceOnNoNodeIsKeptAndTakenOnceInOrderUnchanged() throws {
-            let (a, _, _) = try node()
-            let (b, storeB, _) = try node()
+            let (a, _, _) = try keptNode()
+            let (b, storeB, _) = try keptNode()
             let texts = (0..<5).map { #"{"from":"phone","to":"box","msg":"\#($0)","x":"é\u0000"}"# }
             for (index, text) in texts.enumerated() {
                 #expect(send(a, text, to: "box", id: "\"m\(index)\"") == .kept(.kept))
@@ -68,7 +55,7 @@ extension RedisServerSuite {
         }
 
         @Test func theBoundsRefuseWhatWouldPassThem() throws {
-            let (a, store, _) = try node(limits: KeptLimits(messagesPerRecipient: 2, bytesPerRecipient: 10, totalBytes: 15))
+            let (a, store, _) = try keptNode(limits: KeptLimits(messagesPerRecipient: 2, bytesPerRecipient: 10, totalBytes: 15))
             #expect(send(a, "12345", to: "r1") == .kept(.kept))
             #expect(send(a, "1234", to: "r1") == .kept(.kept))
             #expect(send(a, "1", to: "r1") == .kept(.refused(.recipientMessages)))
@@ -80,8 +67,8 @@ extension RedisServerSuite {
         }
 
         @Test func aPromisedMessageComesBackAtItsPlaceAndTheHolderIsTold() throws {
-            let (a, storeA, _) = try node()
-            let (b, _, serverB) = try node()
+            let (a, storeA, _) = try keptNode()
+            let (b, _, serverB) = try keptNode()
             for text in ["one", "two", "three"] { #expect(send(a, text, to: "box") == .kept(.kept)) }
             var taken = take(storeA, "box")
             #expect(send(a, "four", to: "box") == .kept(.kept))
@@ -96,8 +83,8 @@ extension RedisServerSuite {
         }
 
         @Test func expiryFollowsRedisClockAndReportsEachOnce() throws {
-            let (a, storeA, _) = try node()
-            let (b, storeB, _) = try node()
+            let (a, storeA, _) = try keptNode()
+            let (b, storeB, _) = try keptNode()
             defer { b.stop() }
             var expired: [(String, String)] = []
             for store in [storeA, storeB] {
@@ -116,7 +103,7 @@ extension RedisServerSuite {
         }
 
         @Test func dropRemovesOneSendersMessagesOnly() throws {
-            let (a, store, _) = try node()
+            let (a, store, _) = try keptNode()
             #expect(send(a, "from-1", to: "box", from: "p1") == .kept(.kept))
             #expect(send(a, "from-2", to: "box", from: "p2") == .kept(.kept))
             store.drop(from: "p1", to: "box")

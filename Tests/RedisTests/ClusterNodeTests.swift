@@ -38,28 +38,9 @@ final class RecordingServer: ClusterDelegate {
 
 extension RedisServerSuite {
     /// The registry's rules, with several nodes on one loop against a real redis-server.
-    @Suite struct ClusterNodeTests {
+    @Suite struct ClusterNodeTests: FleetSuite {
         let loop = try! Loop()
         let redis = try! RedisServer()
-
-        func node(lease: UInt64 = 10_000, inboxMax: Int = 100_000) throws -> (ClusterNode, RecordingServer) {
-            var options = ClusterOptions(url: RedisURL(host: "127.0.0.1", port: redis.port), presence: "watchers", advertisedAddress: "test")
-            options.leaseMilliseconds = lease
-            options.inboxMaxEntries = inboxMax
-            let node = try ClusterNode(loop: loop, options: options)
-            let server = RecordingServer()
-            node.delegate = server
-            node.start()
-            #expect(spin(loop) { node.isAvailable })
-            return (node, server)
-        }
-
-        func claim(_ node: ClusterNode, _ device: String, _ serial: UInt64) -> ClaimOutcome? {
-            var outcome: ClaimOutcome?
-            node.claim(device, serial: serial) { outcome = $0 }
-            spin(loop) { outcome != nil }
-            return outcome
-        }
 
         func release(_ node: ClusterNode, _ device: String, _ serial: UInt64) -> ReleaseOutcome? {
             var outcome: ReleaseOutcome?

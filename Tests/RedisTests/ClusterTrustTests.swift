@@ -6,25 +6,9 @@ import UV
 extension RedisServerSuite {
     /// Token mode's shared state in Redis: grants of connected devices, revocations, pairing
     /// codes, remote disconnects; several nodes on one loop against a real redis-server.
-    @Suite struct ClusterTrustTests {
+    @Suite struct ClusterTrustTests: FleetSuite {
         let loop = try! Loop()
         let redis = try! RedisServer()
-
-        func node() throws -> (ClusterNode, RecordingServer) {
-            let options = ClusterOptions(url: RedisURL(host: "127.0.0.1", port: redis.port), presence: "watchers", advertisedAddress: "test")
-            let node = try ClusterNode(loop: loop, options: options)
-            let server = RecordingServer()
-            node.delegate = server
-            node.start()
-            #expect(spin(loop) { node.isAvailable })
-            return (node, server)
-        }
-
-        func claim(_ node: ClusterNode, _ device: String, _ serial: UInt64) {
-            var done = false
-            node.claim(device, serial: serial) { _ in done = true }
-            spin(loop) { done }
-        }
 
         func grant(_ node: ClusterNode, _ device: String, _ serial: UInt64, _ peers: [String]) -> [String]? {
             var answer: [String]??
