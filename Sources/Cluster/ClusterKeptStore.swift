@@ -9,7 +9,6 @@ import UV
 /// (`ClusterNode.route` with a ttl), which decides "offline" and keeps in one step.
 public final class ClusterKeptStore: KeptMessageStore {
     private unowned let node: ClusterNode
-    private var limits: KeptLimits { node.options.keptLimits }
     public var onExpired: ((String, KeptMessage) -> Void)?
     /// What Redis held in all at the last expiry sweep (the gauges read it; at most a sweep old).
     public private(set) var total = KeptAmount()
@@ -33,7 +32,7 @@ public final class ClusterKeptStore: KeptMessageStore {
             let left = max(1, message.expiry - WallClock.milliseconds())
             arguments += [bytes("n"), bytes(String(left)), []]
         }
-        arguments += limitArguments
+        arguments += node.keptLimitArguments
         node.keptHints.insert(recipient)   // whoever holds it now takes it (told through its inbox)
         node.keptScripts.keepOne.run(on: node.commands, keys: [], arguments: arguments) { reply in
             done(ClusterKeptStore.outcome(reply.integer))
@@ -50,10 +49,6 @@ public final class ClusterKeptStore: KeptMessageStore {
         case 6: .refused(.totalBytes)
         default: .refused(.storeFailed)
         }
-    }
-
-    private var limitArguments: [[UInt8]] {
-        [bytes(String(limits.messagesPerRecipient)), bytes(String(limits.bytesPerRecipient)), bytes(String(limits.totalBytes))]
     }
 
     /// True when the registry said something is kept for `recipient` as it claimed the device,
@@ -117,5 +112,4 @@ public final class ClusterKeptStore: KeptMessageStore {
 
     public func close() {}
 
-    private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 }

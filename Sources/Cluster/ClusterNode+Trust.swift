@@ -8,7 +8,7 @@ extension ClusterNode {
     /// connected somewhere (it hears of them), or nil when Redis could not be asked.
     public func publishGrant(_ device: String, serial: UInt64, peers: [String], _ done: @escaping ([String]?) -> Void) {
         guard isAvailable else { return done(nil) }
-        let arguments = [text(nodeID), text(String(serial)), text(device)] + peers.map(text)
+        let arguments = [bytes(nodeID), bytes(String(serial)), bytes(device)] + peers.map(bytes)
         trustScripts.grant.run(on: commands, keys: [], arguments: arguments) { reply in
             done(reply.elements?.compactMap(\.string))
         }
@@ -17,7 +17,7 @@ extension ClusterNode {
     /// Whether the grant of each of `devices` lists `sender`; nil when Redis could not be asked.
     public func listing(_ sender: String, in devices: [String], _ done: @escaping ([Bool]?) -> Void) {
         guard isAvailable, !devices.isEmpty else { return done(isAvailable ? [] : nil) }
-        trustScripts.listing.run(on: commands, keys: [], arguments: [text(sender)] + devices.map(text)) { reply in
+        trustScripts.listing.run(on: commands, keys: [], arguments: [bytes(sender)] + devices.map(bytes)) { reply in
             guard let list = reply.elements, list.count == devices.count else { return done(nil) }
             done(list.map { $0.integer == 1 })
         }
@@ -26,14 +26,14 @@ extension ClusterNode {
     /// Files a revocation fleet-wide (every other node is told); false when Redis is away.
     public func revoke(box: String, phone: String, until: Int64) -> Bool {
         guard isAvailable else { return false }
-        trustScripts.revoke.run(on: commands, keys: [], arguments: [text(nodeID), text(box), text(phone), text(String(until))]) { _ in }
+        trustScripts.revoke.run(on: commands, keys: [], arguments: [bytes(nodeID), bytes(box), bytes(phone), bytes(String(until))]) { _ in }
         return true
     }
 
     /// Lifts a revocation fleet-wide; false when Redis is away.
     public func lift(box: String, phone: String) -> Bool {
         guard isAvailable else { return false }
-        trustScripts.lift.run(on: commands, keys: [], arguments: [text(nodeID), text(box), text(phone)]) { _ in }
+        trustScripts.lift.run(on: commands, keys: [], arguments: [bytes(nodeID), bytes(box), bytes(phone)]) { _ in }
         return true
     }
 
@@ -62,7 +62,7 @@ extension ClusterNode {
     /// could not be asked (the code would be known on this node only).
     public func issueCode(_ code: String, box: String, seconds: Int64, _ done: @escaping (Bool) -> Void = { _ in }) {
         guard isAvailable else { return done(false) }
-        trustScripts.issueCode.run(on: commands, keys: [], arguments: [text(code), text(box), text(String(seconds))]) { reply in
+        trustScripts.issueCode.run(on: commands, keys: [], arguments: [bytes(code), bytes(box), bytes(String(seconds))]) { reply in
             done(reply.integer == 1)
         }
     }
@@ -71,7 +71,7 @@ extension ClusterNode {
     /// not; nil when Redis could not be asked.
     public func pairingCode(_ code: String, redeem: Bool, _ done: @escaping (CodeLookup?) -> Void) {
         guard isAvailable else { return done(nil) }
-        trustScripts.code.run(on: commands, keys: [], arguments: [text(code), text(redeem ? "1" : "0")]) { reply in
+        trustScripts.code.run(on: commands, keys: [], arguments: [bytes(code), bytes(redeem ? "1" : "0")]) { reply in
             guard let parts = reply.elements, let kind = parts.first?.integer else { return done(nil) }
             switch kind {
             case 2: done(parts.count == 2 ? parts[1].string.map(CodeLookup.box) : nil)
@@ -86,12 +86,11 @@ extension ClusterNode {
     /// when Redis could not be asked.
     public func disconnect(_ device: String, reason: String, _ done: @escaping (Bool?) -> Void) {
         guard isAvailable else { return done(nil) }
-        trustScripts.disconnect.run(on: commands, keys: [], arguments: [text(device), text(reason)]) { reply in
+        trustScripts.disconnect.run(on: commands, keys: [], arguments: [bytes(device), bytes(reason)]) { reply in
             done(reply.integer.map { $0 == 1 })
         }
     }
 
-    private func text(_ value: String) -> [UInt8] { Array(value.utf8) }
 }
 
 /// A pairing code as the fleet knows it.

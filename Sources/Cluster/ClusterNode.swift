@@ -49,6 +49,8 @@ public final class ClusterNode {
     private var routeArguments: [[UInt8]] = []
     private var routeCallbacks: [(RouteOutcome) -> Void] = []
     private var routeBytesInFlight = 0
+    /// Payload bytes of the batch not yet sent (given back to `routeBytesInFlight` when answered).
+    private var routeBatchBytes = 0
     private var watchBatch: [String] = []
     private var unwatchBatch: [String] = []
     private var batchHook: TickHook?
@@ -166,6 +168,7 @@ public final class ClusterNode {
         guard isAvailable, routeBytesInFlight < ClusterNode.maxRouteBytesInFlight else { return done(.unavailable) }
         routedOut += 1
         routeBytesInFlight += payload.count
+        routeBatchBytes += payload.count
         routeArguments.append(bytes(device))
         routeArguments.append(Array(payload))
         routeArguments.append(bytes(senderDevice))
@@ -184,7 +187,8 @@ public final class ClusterNode {
     private func flushRoutes() {
         guard !routeCallbacks.isEmpty else { return }
         let callbacks = routeCallbacks
-        let batchBytes = stride(from: 1, to: routeArguments.count, by: 4).reduce(0) { $0 + routeArguments[$1].count }
+        let batchBytes = routeBatchBytes
+        routeBatchBytes = 0
         let arguments = [bytes(nodeID), bytes(String(options.inboxMaxEntries))] + keptLimitArguments + routeArguments
         routeCallbacks.removeAll(keepingCapacity: true)
         routeArguments.removeAll(keepingCapacity: true)
@@ -461,7 +465,8 @@ public final class ClusterNode {
         return Array(id[..<dash]) + Array("-\(sequence + 1)".utf8)
     }
 
-    private var keptLimitArguments: [[UInt8]] {
+    /// The kept-message bounds as script arguments (messages and bytes per recipient, all bytes).
+    var keptLimitArguments: [[UInt8]] {
         let limits = options.keptLimits
         return [bytes(String(limits.messagesPerRecipient)), bytes(String(limits.bytesPerRecipient)), bytes(String(limits.totalBytes))]
     }
@@ -470,8 +475,10 @@ public final class ClusterNode {
         [bytes(nodeID), bytes(String(serial)), bytes(device), bytes(options.presence), bytes(restore ? "1" : "0")]
     }
 
-    private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 }
+
+/// A command argument: the text's UTF-8 bytes.
+func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 extension Duration {
     var milliseconds: UInt64 { UInt64(max(0, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)) }
