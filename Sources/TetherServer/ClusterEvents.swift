@@ -52,10 +52,7 @@ final class ClusterEvents: ClusterDelegate {
         reply.withUnsafeBytes { connection.send(.text, $0) }
     }
 
-    func cluster(keptFor device: String) {
-        guard let connection = server.switchboard.peer(for: device), connection.isOpen, !connection.awaitingKept else { return }
-        server.noteArrival(connection, as: device)
-    }
+    func cluster(keptFor device: String) { server.takeAgain(for: device) }
 
     func cluster(_ device: String, mayHear lister: String) { server.fleetDevice(device, mayHear: lister) }
 

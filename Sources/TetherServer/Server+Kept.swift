@@ -77,9 +77,14 @@ extension Server {
     private func keepAgain(_ message: KeptMessage, for recipient: String) {
         keptActivity = true
         kept.keep(message, for: recipient, force: true) { _ in }
-        if let current = switchboard.peer(for: recipient), current.isOpen, !current.awaitingKept {
-            noteArrival(current, as: recipient)
-        }
+        takeAgain(for: recipient)
+    }
+
+    /// Something was kept for `id` after it connected: its current connection takes it (unless
+    /// a take is already on its way).
+    func takeAgain(for id: String) {
+        guard let current = switchboard.peer(for: id), current.isOpen, !current.awaitingKept else { return }
+        noteArrival(current, as: id)
     }
 
     // MARK: Handing over
