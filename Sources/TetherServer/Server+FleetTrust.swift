@@ -32,8 +32,7 @@ extension Server {
         guard let trust, let revocations = trust.revocations as? FleetRevocationStore else { return }
         revocations.heard(revoked: box, phone: phone, until: until)
         trust.recentPermissions.invalidate()
-        if let boxConnection = switchboard.peer(for: box) { switchboard.unwatch(boxConnection, [phone]) }
-        if let phoneConnection = switchboard.peer(for: phone) { switchboard.unwatch(phoneConnection, [box]) }
+        stopHearing(box, phone)
     }
 
     func fleetLifted(box: String, phone: String) {

@@ -61,10 +61,7 @@ extension Server {
                     logger.error("could not store a revocation", metadata: ["error": "\(error)"])
                     return answer(Reply(.malformed, "could not store the revocation; try again", idJSON: idJSON))
                 }
-                if let peer = switchboard.peer(for: phone) {
-                    switchboard.unwatch(peer, [id])
-                    switchboard.unwatch(connection, [phone])
-                }
+                stopHearing(id, phone)
                 // What either kept for the other would now be refused: it goes too.
                 kept.drop(from: phone, to: id)
                 kept.drop(from: id, to: phone)
@@ -85,6 +82,13 @@ extension Server {
         default:
             return false
         }
+    }
+
+    /// A revocation stands between `box` and `phone`: whichever of them is connected here stops
+    /// hearing of the other (whether or not the other is connected, here or anywhere).
+    func stopHearing(_ box: String, _ phone: String) {
+        if let boxConnection = switchboard.peer(for: box) { switchboard.unwatch(boxConnection, [phone]) }
+        if let phoneConnection = switchboard.peer(for: phone) { switchboard.unwatch(phoneConnection, [box]) }
     }
 
     /// `{"to":"server","msg":"pairingCode"}` from a box: a single-use code and the URL its QR

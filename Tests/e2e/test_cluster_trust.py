@@ -102,11 +102,15 @@ def test_an_unpair_on_one_node_holds_on_every_node_and_a_new_pairing_lifts_it(ma
         await box.send(say("tu-box", "tu-phone", "bye", "b"))
         await box.until(lambda: box.reply_to("b"), what="status 4 at the box")
         assert box.reply_to("b")["status"] == 4
+        # The box no longer hears of the phone: not its offline, not its coming back elsewhere.
+        await phone.close()
         # A phone that connects later on the third node is refused too (the revocation is in Redis).
         late = await device(cluster[2], "tu-phone", keys.token("tu-phone", kind="phone", peers=["tu-box"]))
         await late.send(say("tu-phone", "tu-box", "late", "l"))
         await late.until(lambda: late.reply_to("l"), what="status 4")
         assert late.reply_to("l")["status"] == 4
+        await asyncio.sleep(0.5)
+        assert box.presence_of("tu-phone") == ["online"], "after the unpair the box hears nothing of the phone"
         # Pairing again (a code from the box, redeemed on another node with the phone's token) lifts it.
         code = (await box.ask("c", {"msg": "pairingCode"}))["data"]["code"]
         status, answer = await asyncio.to_thread(http, cluster[1].port, "POST", "/pair",
