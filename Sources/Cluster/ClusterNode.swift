@@ -277,7 +277,9 @@ public final class ClusterNode {
         let reconnected = everConnected
         renewLease { [weak self] wasMissing in
             // Missing from the registry: Redis lost its data, or this node was reaped meanwhile.
-            if reconnected { self?.restoreAll(registryLost: wasMissing) }
+            // A first link writes what was admitted before Redis could be reached (a node that
+            // started while Redis was away), and the registry it finds is the truth.
+            self?.restoreAll(registryLost: reconnected && wasMissing)
         }
         loadRevocations()
         everConnected = true

@@ -213,6 +213,8 @@ class Cluster:
         try:
             for _ in range(nodes):
                 self.add_node()
+            # A node listens before its first Redis link is up; a test starts from a joined fleet.
+            asyncio.run(self.wait_ready())
         except BaseException:
             self.close()
             raise

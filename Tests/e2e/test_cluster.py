@@ -380,6 +380,32 @@ def test_without_redis_nodes_route_locally_answer_7_and_recover_with_only_the_di
     run(go(), timeout=100)
 
 
+def test_a_node_started_before_redis_serves_its_devices_and_claims_them_once_redis_comes(make_cluster):
+    """A node whose Redis is not there yet listens anyway (its /readyz says 503): what it admitted
+    meanwhile is claimed, and what its devices watch registered, at its first link."""
+    cluster = make_cluster(nodes=1, args=["--presence", "watchers"])
+    cluster.redis.kill()
+    late = cluster.add_node()
+
+    async def go():
+        await cluster.wait_ready(nodes=[late], status=503, timeout=10)
+        early = await Peer.open(late, "sb-early", query="queryStatus=sb-far")
+        assert early.replies()[0]["status"] == 7, "a query about a device elsewhere: retry"
+        assert (await early.query_status("q-alone", "sb-early"))["data"] == {"sb-early": "online"}
+        cluster.redis.start()
+        await cluster.wait_ready(timeout=20)
+        far = await Peer.open(cluster[0], "sb-far", query="queryStatus=sb-early")
+        assert far.replies()[0]["data"] == {"sb-early": "online"}, "claimed in the registry at the first link"
+        await far.send(message("sb-far", "sb-early", "hello"))
+        await early.until(lambda: early.messages(), what="a message from another node")
+        assert early.messages()[0] == message("sb-far", "sb-early", "hello"), "byte for byte"
+        await far.close()
+        await early.until(lambda: early.presence_of("sb-far")[-1:] == ["offline"],
+                          what="the offline of a device it watched before Redis came")
+        await early.close()
+    run(go(), timeout=60)
+
+
 def test_killed_links_lose_nothing_a_send_is_delivered_or_answered_7(make_cluster):
     """CLIENT KILL TYPE normal cuts every link of every node, three times while 2,000 numbered
     messages cross nodes: each message is delivered once, in order, or its sender got status 7."""
@@ -568,6 +594,7 @@ def test_nodes_share_one_port_with_reuse_port_and_route_between_themselves(make_
                    if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
 
     async def go():
+        await cluster.wait_ready()
         idle = [sockets(n.pid) for n in nodes]
         boxes = [await Peer.open(nodes[0], f"rpo-box-{i}") for i in range(pairs)]    # same URL for both
         phones = [await Peer.open(nodes[0], f"rpo-phone-{i}") for i in range(pairs)]
