@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "SHA1"]),
         .testTarget(name: "SwitchboardTests", dependencies: ["Switchboard"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], exclude: ["Fixtures"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Auth", "CSQLite"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "CZlib"], exclude: ["Golden"]),
         .testTarget(name: "BenchKitTests", dependencies: ["BenchKit", "TLS", "WebSocket", "WebSocketDeflate"], exclude: ["faulty_server.py"]),
         .testTarget(name: "TetherClientTests", dependencies: ["TetherClient", "Auth"]),

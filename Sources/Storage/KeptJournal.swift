@@ -3,6 +3,9 @@
 public protocol KeptJournal: AnyObject {
     /// Everything on disk, in the order kept, with each message's recipient.
     func load() throws(StorageError) -> [(String, KeptMessage)]
+    /// Numbers from this one on were never written (after `load`): new messages must not reuse
+    /// one, or a removal mark of an earlier message could hide them.
+    var unusedSequence: Int64 { get }
     /// Records `message` (numbered by the store) for the next commit.
     func add(_ message: KeptMessage, for recipient: String)
     /// Records that `message` is gone, for the next commit.

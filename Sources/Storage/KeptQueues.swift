@@ -66,6 +66,11 @@ public struct KeptQueues: ~Copyable {
         return nil
     }
 
+    /// New messages are numbered from `sequence` on at least (numbers a journal has used stay theirs).
+    public mutating func numberFrom(_ sequence: Int64) {
+        nextSequence = max(nextSequence, sequence)
+    }
+
     /// False only when nothing is kept for `recipient`.
     public func mayHold(_ recipient: String) -> Bool { chains[recipient] != nil }
 

@@ -28,6 +28,7 @@ public final class LocalKeptStore: KeptMessageStore {
                 journal.remove(message)
             }
         }
+        queues.numberFrom(journal.unusedSequence)
         try journal.commit()
     }
 

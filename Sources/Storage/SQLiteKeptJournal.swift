@@ -9,6 +9,12 @@ import Glibc
 /// Kept messages on disk: `kept.sqlite3` under the state directory, in WAL mode, one transaction
 /// (and, with `Sync.full`, one sync) per loop tick however many messages it kept or removed.
 ///
+/// A tick's kept messages go into one row (`kept_rows`: their records back to back in a blob,
+/// `JournalRecords`), not a row each: a busy tick costs SQLite one insert. A delivered or expired
+/// message is marked (`kept_gone`, its sequence); a row whose records are all marked is deleted
+/// with its marks. So the file holds at most each live message's row: a message kept for the
+/// longest ttl keeps the rest of its tick's row on disk until it goes (disk, never memory).
+///
 /// The file is locked for this process alone: a second server on the same directory would
 /// deliver the first one's messages after its restart, so it is refused at start.
 public final class SQLiteKeptJournal: KeptJournal {
@@ -16,12 +22,14 @@ public final class SQLiteKeptJournal: KeptJournal {
     public let path: String
 
     private let connection: SQLiteConnection
-    private let insert: SQLiteStatement
-    /// Inserts (deletes) `batchRows` rows at once: a busy tick's keeps (deliveries) cost fewer statement runs.
-    private let insertBatch: SQLiteStatement
-    private static let batchRows = 32
-    private let delete: SQLiteStatement
-    private let deleteBatch: SQLiteStatement
+    private let insertRow: SQLiteStatement
+    private let deleteRow: SQLiteStatement
+    private let mark: SQLiteStatement
+    /// Marks `batchMarks` removals at once: a busy tick's deliveries cost fewer statement runs.
+    private let markBatch: SQLiteStatement
+    private static let batchMarks = 32
+    private let unmark: SQLiteStatement
+    private let unmarkRange: SQLiteStatement
     private let begin: SQLiteStatement
     private let end: SQLiteStatement
     private let rollback: SQLiteStatement
@@ -32,6 +40,14 @@ public final class SQLiteKeptJournal: KeptJournal {
         case remove(Int64)
     }
     private var changes: [Change] = []
+    private var rows = JournalRows()
+    /// Rows read at start with nothing live in them, deleted by the first commit.
+    private var emptyAtLoad: [(tick: Int64, row: JournalRows.Row)] = []
+    /// The current tick's records, and its removals not yet marked.
+    private let blob = RecordBuffer()
+    private var marks: [Int64] = []
+    /// A file written by the earlier format (a row per message) is moved into this one by the first commit.
+    private var legacyTable: Bool
 
     /// How a commit reaches the disk.
     public enum Sync: String, Sendable, CaseIterable {
@@ -63,9 +79,9 @@ public final class SQLiteKeptJournal: KeptJournal {
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = \(sync == .full ? "FULL" : "NORMAL");
                 BEGIN EXCLUSIVE;
-                CREATE TABLE IF NOT EXISTS kept(
-                    sequence INTEGER PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL,
-                    id BLOB, expiry INTEGER NOT NULL, payload BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS kept_rows(
+                    tick INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL, records BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS kept_gone(sequence INTEGER PRIMARY KEY);
                 COMMIT;
                 """)
         } catch {
@@ -74,31 +90,58 @@ public final class SQLiteKeptJournal: KeptJournal {
             }
             throw error
         }
-        let columns = "INSERT OR REPLACE INTO kept(sequence, recipient, sender, id, expiry, payload) VALUES"
-        insert = try SQLiteStatement(columns + "(?, ?, ?, ?, ?, ?)", on: connection)
-        insertBatch = try SQLiteStatement(columns + Array(repeating: "(?, ?, ?, ?, ?, ?)", count: Self.batchRows).joined(separator: ","),
-                                          on: connection)
-        delete = try SQLiteStatement("DELETE FROM kept WHERE sequence = ?", on: connection)
-        deleteBatch = try SQLiteStatement("DELETE FROM kept WHERE sequence IN (" + Array(repeating: "?", count: Self.batchRows).joined(separator: ",") + ")",
-                                          on: connection)
+        var legacy = false
+        try SQLiteStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kept'", on: connection).run { _ in legacy = true }
+        legacyTable = legacy
+        insertRow = try SQLiteStatement("INSERT INTO kept_rows(tick, first, last, records) VALUES(?, ?, ?, ?)", on: connection)
+        deleteRow = try SQLiteStatement("DELETE FROM kept_rows WHERE tick = ?", on: connection)
+        let marking = "INSERT OR IGNORE INTO kept_gone(sequence) VALUES"
+        mark = try SQLiteStatement(marking + "(?)", on: connection)
+        markBatch = try SQLiteStatement(marking + Array(repeating: "(?)", count: Self.batchMarks).joined(separator: ","), on: connection)
+        unmark = try SQLiteStatement("DELETE FROM kept_gone WHERE sequence = ?", on: connection)
+        unmarkRange = try SQLiteStatement("DELETE FROM kept_gone WHERE sequence BETWEEN ? AND ?", on: connection)
         begin = try SQLiteStatement("BEGIN", on: connection)
         end = try SQLiteStatement("COMMIT", on: connection)
         rollback = try SQLiteStatement("ROLLBACK", on: connection)
     }
 
     public func load() throws(StorageError) -> [(String, KeptMessage)] {
-        let select = try SQLiteStatement("SELECT sequence, recipient, sender, id, expiry, payload FROM kept ORDER BY sequence",
-                                         on: connection)
-        var rows: [(String, KeptMessage)] = []
-        try select.run { row in
-            let payload = row.blob(at: 5) ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            let message = KeptMessage.make(payload: payload, sender: row.text(at: 2), idJSON: row.blob(at: 3).map(Array.init),
-                                           expiry: row.int64(at: 4))
-            message.sequence = row.int64(at: 0)
-            rows.append((row.text(at: 1), message))
+        var gone = Set<Int64>()
+        try SQLiteStatement("SELECT sequence FROM kept_gone", on: connection).run { gone.insert($0.int64(at: 0)) }
+        var found: [Int64: (String, KeptMessage)] = [:]
+        var unreadable: StorageError?
+        try SQLiteStatement("SELECT tick, first, last, records FROM kept_rows ORDER BY tick", on: connection).run { row in
+            var records: [(sequence: Int64, live: Bool)] = []
+            do throws(StorageError) {
+                try JournalRecords.forEach(in: row.blob(at: 3) ?? UnsafeRawBufferPointer(start: nil, count: 0)) { recipient, message in
+                    let live = !gone.contains(message.sequence)
+                    records.append((message.sequence, live))
+                    if live { found[message.sequence] = (recipient, message) }
+                }
+            } catch {
+                unreadable = error
+            }
+            rows.load(tick: row.int64(at: 0), first: row.int64(at: 1), last: row.int64(at: 2), records: records)
         }
-        return rows
+        if let unreadable { throw unreadable }
+        rows.finishLoading()
+        emptyAtLoad = rows.emptyRows
+        if legacyTable {
+            let select = try SQLiteStatement("SELECT sequence, recipient, sender, id, expiry, payload FROM kept ORDER BY sequence",
+                                             on: connection)
+            try select.run { row in
+                let payload = row.blob(at: 5) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+                let message = KeptMessage.make(payload: payload, sender: row.text(at: 2), idJSON: row.blob(at: 3).map(Array.init),
+                                               expiry: row.int64(at: 4))
+                message.sequence = row.int64(at: 0)
+                found[message.sequence] = (row.text(at: 1), message)
+                changes.append(.add(message, row.text(at: 1)))
+            }
+        }
+        return found.sorted { $0.key < $1.key }.map(\.value)
     }
+
+    public var unusedSequence: Int64 { rows.lastWritten + 1 }
 
     public func add(_ message: KeptMessage, for recipient: String) {
         changes.append(.add(message, recipient))
@@ -109,73 +152,104 @@ public final class SQLiteKeptJournal: KeptJournal {
     }
 
     public func commit() throws(StorageError) {
-        guard !changes.isEmpty else { return }
-        do {
+        guard !changes.isEmpty || !emptyAtLoad.isEmpty || legacyTable else { return }
+        do throws(StorageError) {
             try begin.run()
-            // Runs of additions and of removals, each written in batches, in the order they happened.
-            var adds: [(KeptMessage, String)] = []
-            var removes: [Int64] = []
-            for change in changes {
-                switch change {
-                case .add(let message, let recipient):
-                    try delete(removes)
-                    removes.removeAll(keepingCapacity: true)
-                    adds.append((message, recipient))
-                    if adds.count == Self.batchRows {
-                        try write(adds)
-                        adds.removeAll(keepingCapacity: true)
-                    }
-                case .remove(let sequence):
-                    try write(adds)
-                    adds.removeAll(keepingCapacity: true)
-                    removes.append(sequence)
-                    if removes.count == Self.batchRows {
-                        try delete(removes)
-                        removes.removeAll(keepingCapacity: true)
-                    }
-                }
+            rows.begin()
+            blob.removeAll()
+            marks.removeAll(keepingCapacity: true)
+            for (tick, row) in emptyAtLoad {
+                rows.delete(tick, row)
+                try erase(tick, row)
             }
-            try write(adds)
-            try delete(removes)
+            for change in changes { try write(change) }
+            try flushMarks()
+            let tick = rows.tick
+            switch rows.finish() {
+            case .write(let row):
+                try insertRow.bind(tick, at: 1)
+                try insertRow.bind(row.first, at: 2)
+                try insertRow.bind(row.last, at: 3)
+                try insertRow.bind(blob: blob.bytes, at: 4, inPlace: true)
+                try insertRow.run()
+            case .discard(let row):
+                try erase(nil, row)
+            }
+            if legacyTable { try connection.execute("DROP TABLE kept") }
             try end.run()
         } catch {
             try? rollback.run()
+            rows.rollBack()
             changes.removeAll { if case .add = $0 { true } else { false } }
             throw error
         }
+        rows.committed()
         changes.removeAll(keepingCapacity: true)
+        emptyAtLoad.removeAll()
+        legacyTable = false
     }
 
-    /// Deletes the rows `sequences`: a full batch in one statement, fewer one by one.
-    private func delete(_ sequences: [Int64]) throws(StorageError) {
-        if sequences.count == Self.batchRows {
-            for (index, sequence) in sequences.enumerated() { try deleteBatch.bind(sequence, at: Int32(index + 1)) }
-            return try deleteBatch.run()
-        }
-        for sequence in sequences {
-            try delete.bind(sequence, at: 1)
-            try delete.run()
+    private func write(_ change: Change) throws(StorageError) {
+        switch change {
+        case .add(let message, let recipient):
+            let sequence = message.sequence
+            if rows.isNew(sequence) {
+                rows.addNew(sequence)
+                JournalRecords.append(message, for: recipient, to: blob)
+                return
+            }
+            // Kept again after a removal: its mark goes, and its record too if its row went.
+            try flushMarks()
+            try unmark.bind(sequence, at: 1)
+            try unmark.run()
+            if let holder = rows.row(of: sequence) {
+                rows.revive(in: holder)
+            } else {
+                rows.addStray(sequence)
+                JournalRecords.append(message, for: recipient, to: blob)
+            }
+        case .remove(let sequence):
+            switch rows.remove(sequence) {
+            case .absent: break
+            case .marked:
+                marks.append(sequence)
+                if marks.count == Self.batchMarks { try flushMarks() }
+            case .emptied(let tick, let row):
+                try flushMarks()
+                try erase(tick, row)
+            }
         }
     }
 
-    /// Rows for `adds`, in order: a full batch in one statement, fewer one by one.
-    private func write(_ adds: [(KeptMessage, String)]) throws(StorageError) {
-        if adds.count != Self.batchRows && adds.count > 1 {
-            for add in adds { try write([add]) }
-            return
+    /// Deletes row `tick` (nil: never written) and the marks of its records.
+    private func erase(_ tick: Int64?, _ row: JournalRows.Row) throws(StorageError) {
+        if let tick {
+            try deleteRow.bind(tick, at: 1)
+            try deleteRow.run()
         }
-        let statement = adds.count == Self.batchRows ? insertBatch : insert
-        for (row, (message, recipient)) in adds.enumerated() {
-            let first = Int32(row * 6)
-            let (payload, sender, id) = message.parts   // bound in place: `adds` keeps the messages until the run
-            try statement.bind(message.sequence, at: first + 1)
-            try statement.bind(recipient, at: first + 2)
-            try statement.bind(utf8: sender, at: first + 3)
-            if let id { try statement.bind(blob: id, at: first + 4, inPlace: true) } else { try statement.bindNull(at: first + 4) }
-            try statement.bind(message.expiry, at: first + 5)
-            try statement.bind(blob: payload, at: first + 6, inPlace: true)
+        if row.first <= row.last {
+            try unmarkRange.bind(row.first, at: 1)
+            try unmarkRange.bind(row.last, at: 2)
+            try unmarkRange.run()
         }
-        if !adds.isEmpty { try withExtendedLifetime(adds) { () throws(StorageError) in try statement.run() } }
+        for stray in row.strays {
+            try unmark.bind(stray, at: 1)
+            try unmark.run()
+        }
+    }
+
+    /// Marks the removals gathered: a full batch in one statement, fewer one by one.
+    private func flushMarks() throws(StorageError) {
+        if marks.count == Self.batchMarks {
+            for (index, sequence) in marks.enumerated() { try markBatch.bind(sequence, at: Int32(index + 1)) }
+            try markBatch.run()
+        } else {
+            for sequence in marks {
+                try mark.bind(sequence, at: 1)
+                try mark.run()
+            }
+        }
+        marks.removeAll(keepingCapacity: true)
     }
 
     public func close() {

@@ -211,6 +211,7 @@ final class LocalKeptStoreTests: XCTestCase {
 private final class FailingJournal: KeptJournal {
     var failing = false
     func load() throws(StorageError) -> [(String, KeptMessage)] { [] }
+    var unusedSequence: Int64 { 1 }
     func add(_ message: KeptMessage, for recipient: String) {}
     func remove(_ message: KeptMessage) {}
     func commit() throws(StorageError) { if failing { throw StorageError("disk full") } }
