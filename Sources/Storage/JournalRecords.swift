@@ -76,7 +76,15 @@ final class RecordBuffer {
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: count) }
 
-    func removeAll() { count = 0 }
+    /// Empties the buffer; one grown past `keeping` bytes by a burst is given back.
+    func removeAll(keeping: Int = 256 << 10) {
+        count = 0
+        if capacity > keeping {
+            free(start)
+            start = nil
+            capacity = 0
+        }
+    }
 
     /// Room for `size` more bytes at the end; returns where they go.
     func grow(by size: Int) -> UnsafeMutableRawPointer {

@@ -184,6 +184,7 @@ public final class SQLiteKeptJournal: KeptJournal {
             throw error
         }
         rows.committed()
+        blob.removeAll()
         changes.removeAll(keepingCapacity: true)
         emptyAtLoad.removeAll()
         legacyTable = false
