@@ -1,3 +1,4 @@
+import TestSupport
 import CSSL
 import Testing
 import TLS

@@ -1,3 +1,4 @@
+import TestSupport
 import CZlib
 import Testing
 @testable import WebSocketDeflate
