@@ -15,12 +15,15 @@ static inline int tether_unsent_bytes(int fd) {
     return ioctl(fd, SIOCOUTQ, &value) == 0 ? value : -1;
 }
 
-/* uv_try_write, with send/sendmsg in place of write/writev: on a socket, write(2) also runs the VFS
-   layer's hooks (fsnotify), about 3 % of a paced message's server CPU (perf). The same contract:
-   UV_EAGAIN while libuv has writes queued or a connect pending, else bytes taken or an error. */
-static inline int tether_try_send(uv_stream_t* stream, const uv_buf_t* bufs, unsigned int nbufs) {
-    if (stream->connect_req != NULL || stream->write_queue_size != 0) return UV_EAGAIN;
-    int fd = stream->io_watcher.fd;
+/* A socket's descriptor, from the poll handle watching it (no system call). */
+static inline int tether_poll_fd(const uv_poll_t* poll) {
+    return poll->io_watcher.fd;
+}
+
+/* Writes with send/sendmsg, not write/writev: on a socket, write(2) also runs the VFS layer's
+   hooks (fsnotify), about 3 % of a paced message's server CPU (perf). Bytes taken, UV_EAGAIN when
+   the kernel takes none, or an error. */
+static inline int tether_send(int fd, const uv_buf_t* bufs, unsigned int nbufs) {
     if (fd < 0) return UV_EBADF;
     ssize_t sent;
     do {
@@ -38,15 +41,23 @@ static inline int tether_try_send(uv_stream_t* stream, const uv_buf_t* bufs, uns
     return -errno;
 }
 
-/* recv(2) on a stream's socket, for the read path (see TCPConnection: libuv polls, we read): like
-   send above, it skips the VFS hooks read(2) runs. Bytes read, 0 at EOF, UV_EAGAIN, or an error. */
-static inline long tether_recv(uv_stream_t* stream, void* buffer, size_t length) {
+/* recv(2), for the read path (see TCPConnection: libuv polls, we read): like send above, it skips
+   the VFS hooks read(2) runs. Bytes read, 0 at EOF, UV_EAGAIN, or an error. */
+static inline long tether_recv(int fd, void* buffer, size_t length) {
     ssize_t received;
     do {
-        received = recv(stream->io_watcher.fd, buffer, length, 0);
+        received = recv(fd, buffer, length, 0);
     } while (received == -1 && errno == EINTR);
     if (received >= 0) return (long)received;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return UV_EAGAIN;
     return -errno;
+}
+
+/* A socket's pending error (SO_ERROR, which reading clears), as a libuv code; 0 if none. */
+static inline int tether_socket_error(int fd) {
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return -errno;
+    return -error;
 }
 #endif

@@ -47,6 +47,17 @@ final class Connection: TCPConnection, SwitchboardPeer {
         return UInt64(bitPattern: Int64(bitPattern: now) &+ offset)
     }
 
+    /// The small facts (`isEcho` and the others below `state`), in one word (an idle connection's
+    /// size is what fleets pay for).
+    private var flags = Flags(rawValue: 0)
+    // Loop times, 32 bits each (see `widen`). Declared first with `flags`, so the four fill the
+    // bytes after the connection's 41 (up to 56) and the 13-byte `state` comes last: 85 bytes in
+    // all, a 96-byte heap chunk.
+    private var lastSeenBits: UInt32
+    private var nextCheckBits: UInt32
+    /// `requestSince` while HTTP, `pingSentAt` once a WebSocket (never both at once).
+    private var markBits: UInt32
+
     /// The device this connection speaks for (nil for HTTP and /echo); set by the switchboard.
     var deviceID: String?
     /// The TLS session on a `--tls-cert` server (nil on a plain one), kept by the server so a
@@ -67,14 +78,6 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case stream
     }
     var state = State.http(RequestHeadParser())
-    /// The small facts below, in one word (an idle connection's size is what fleets pay for).
-    private var flags = Flags(rawValue: 0)
-    // Loop times, 32 bits each (see `widen`); declared after `state` and `flags` so the four pack
-    // into the bytes after the 13-byte state: 84 bytes in all, a 96-byte heap chunk.
-    private var lastSeenBits: UInt32
-    private var nextCheckBits: UInt32
-    /// `requestSince` while HTTP, `pingSentAt` once a WebSocket (never both at once).
-    private var markBits: UInt32
 
     var isEcho: Bool { get { flags.contains(.echo) } set { flags.set(.echo, newValue) } }
     /// An accepted WebSocket that has not started closing (`state` may be borrowed while decoding).
@@ -126,13 +129,13 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case none, serverFull, addressFull, addressTooFast
     }
 
-    init(loop: Loop, server: Server) throws(UVError) {
+    init(loop: Loop, socket: Int32, server: Server) throws(UVError) {
         assert(loop.context == Unmanaged.passUnretained(server).toOpaque())
         let now = UInt32(truncatingIfNeeded: loop.now)
         lastSeenBits = now
         nextCheckBits = now
         markBits = now
-        try super.init(loop: loop)
+        try super.init(loop: loop, socket: socket)
     }
 
     // MARK: Socket events

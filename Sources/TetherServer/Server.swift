@@ -179,8 +179,8 @@ public final class Server {
         sigaddset(&stopSignals, SIGHUP)
         sigprocmask(SIG_UNBLOCK, &stopSignals, nil)
         let listener = try TCPListener(loop: loop, host: config.host, port: config.port, backlog: config.backlog, reusePort: config.reusePort)
-        listener.makeConnection = { [unowned self] loop throws(UVError) in
-            let connection = try Connection(loop: loop, server: self)
+        listener.makeConnection = { [unowned self] loop, socket throws(UVError) in
+            let connection = try Connection(loop: loop, socket: socket, server: self)
             connectionCount += 1   // counted from creation, as connectionDidClose uncounts it
             return connection
         }

@@ -1,9 +1,10 @@
 import CLibUV
 
 /// What a slow peer has not taken yet, held in user space in write order. Only a connection whose
-/// kernel buffer filled up has one. At most one libuv write is in flight (a bounded batch), so
-/// everything behind it can still be dropped whole (a slow consumer's close) and every unit (a
-/// frame, a response) that never reached the socket can be named to whoever sent it.
+/// kernel buffer filled up has one. At most one batch is in flight (a bounded one, handed to the
+/// socket as it takes it), so everything behind it can still be dropped whole (a slow consumer's
+/// close) and every unit (a frame, a response) that never reached the socket can be named to
+/// whoever sent it.
 final class Backlog {
     struct Chunk {
         let base: UnsafeMutableRawPointer
@@ -27,7 +28,7 @@ final class Backlog {
         }
     }
 
-    /// Batches handed to libuv at once: small enough that a close frame queued behind the batch
+    /// Batches sent at once: small enough that a close frame queued behind the batch
     /// reaches a peer that reads at all, large enough that a draining backlog needs few syscalls.
     static let batchBytes = 64 * 1024
     static let batchChunks = 16
@@ -41,22 +42,23 @@ final class Backlog {
     /// For an encoding connection: the plaintext each in-flight chunk was made from (nil if none).
     private var inFlightPlain: [Chunk?] = []
     private(set) var inFlightBytes = 0
+    /// Bytes of the batch in flight the kernel took so far.
+    private var inFlightSent = 0
     /// FIN is sent once everything held here is written.
     var shutdownRequested = false
-    let request: UnsafeMutablePointer<uv_write_t>
-
-    init() {
-        request = .allocate(capacity: 1)
-    }
 
     deinit {
         for chunk in inFlight { chunk.release() }
         for chunk in inFlightPlain { chunk?.release() }
         for chunk in waiting[waitingStart...] { chunk.release() }
-        request.deallocate()
     }
 
     var isIdle: Bool { inFlight.isEmpty && waitingStart == waiting.count }
+
+    var hasBatch: Bool { !inFlight.isEmpty }
+
+    /// Bytes of the batch in flight the kernel has not taken.
+    var unsentInFlight: Int { inFlightBytes - inFlightSent }
 
     /// Copies the rest of a unit (`unit` from `taken` on) behind everything waiting; the part
     /// the kernel took is copied too, to name the unit by if it never fully reaches the socket.
@@ -104,13 +106,13 @@ final class Backlog {
                              capacity: 0, shared: shared, continuesUnit: continuesUnit))
     }
 
-    /// Hands the next batch to libuv unless one is in flight, passing plaintext through `encode`
-    /// (TLS) first. False when libuv refuses it.
-    func pump(_ stream: UnsafeMutablePointer<uv_stream_t>, encode: ((UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void)? = nil) -> Bool {
-        guard inFlight.isEmpty, waitingStart < waiting.count else { return true }
-        var buffers: [uv_buf_t] = []
-        while waitingStart < waiting.count, buffers.count < Backlog.batchChunks,
-              buffers.isEmpty || inFlightBytes + waiting[waitingStart].count <= Backlog.batchBytes {
+    /// Puts the next batch in flight unless one is, passing plaintext through `encode` (TLS) first.
+    /// Returns whether a batch is in flight (false: nothing waits).
+    func startBatch(encode: ((UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void)? = nil) -> Bool {
+        guard inFlight.isEmpty else { return true }
+        guard waitingStart < waiting.count else { return false }
+        while waitingStart < waiting.count, inFlight.count < Backlog.batchChunks,
+              inFlight.isEmpty || inFlightBytes + waiting[waitingStart].count <= Backlog.batchBytes {
             var chunk = waiting[waitingStart]
             waitingStart += 1
             waitingBytes -= chunk.count
@@ -122,10 +124,32 @@ final class Backlog {
             inFlight.append(chunk)
             inFlightPlain.append(plain)
             inFlightBytes += chunk.count
-            buffers.append(uv_buf_init(chunk.base.assumingMemoryBound(to: CChar.self), UInt32(chunk.count)))
         }
         compactWaiting()
-        return uv_write(request, stream, buffers, UInt32(buffers.count), backlogDidWrite) == 0
+        return true
+    }
+
+    /// Sends what `socket` takes of the batch in flight, in one sendmsg: 0 once all of it is sent,
+    /// UV_EAGAIN while some is left (wait until the socket is writable), or the socket's error.
+    func send(to socket: Int32) -> Int32 {
+        let result: Int32 = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: Backlog.batchChunks) { buffers in
+            var count = 0
+            var skip = inFlightSent
+            for chunk in inFlight {
+                if skip >= chunk.count {
+                    skip -= chunk.count
+                    continue
+                }
+                buffers[count] = uv_buf_init((chunk.base + skip).assumingMemoryBound(to: CChar.self), UInt32(chunk.count - skip))
+                skip = 0
+                count += 1
+            }
+            return tether_send(socket, buffers.baseAddress!, UInt32(count))
+        }
+        if result < 0 { return result }
+        inFlightSent += Int(result)
+        // Like libuv: after a partial write, the next try waits until the socket is writable.
+        return inFlightSent == inFlightBytes ? 0 : Int32(UV_EAGAIN.rawValue)
     }
 
     /// The wire form of `plaintext` as one owned chunk.
@@ -145,6 +169,7 @@ final class Backlog {
         inFlight.removeAll(keepingCapacity: true)
         inFlightPlain.removeAll(keepingCapacity: true)
         inFlightBytes = 0
+        inFlightSent = 0
     }
 
     /// Encodes every waiting plaintext chunk now, in order: wire bytes made later (a TLS alert or
@@ -161,7 +186,7 @@ final class Backlog {
         }
     }
 
-    /// Lets go of everything not yet handed to libuv, showing each chunk to `visit` first.
+    /// Lets go of everything not yet in flight, showing each chunk to `visit` first.
     func dropWaiting(_ visit: (UnsafeRawBufferPointer) -> Void) {
         // Wire-form chunks (TLS's own records) stay: dropping them would break the stream.
         var kept: [Chunk] = []
@@ -176,9 +201,9 @@ final class Backlog {
     }
 
     /// Shows every unit-aligned chunk not yet fully taken by the kernel, with how many of its
-    /// bytes the kernel did take (`unsentInFlight`: libuv's count for the batch in flight).
-    func forEachUnsent(unsentInFlight: Int, _ visit: (UnsafeRawBufferPointer, Int) -> Void) {
-        var sent = inFlightBytes - unsentInFlight
+    /// bytes the kernel did take.
+    func forEachUnsent(_ visit: (UnsafeRawBufferPointer, Int) -> Void) {
+        var sent = inFlightSent
         for (index, chunk) in inFlight.enumerated() {
             let taken = min(sent, chunk.count)
             sent -= taken
@@ -204,13 +229,4 @@ final class Backlog {
             waitingStart = 0
         }
     }
-}
-
-private func backlogDidWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
-    let stream = request!.pointee.handle!
-    let handle = UnsafeMutablePointer<uv_handle_t>(OpaquePointer(stream))
-    // After uv_close the handle's owner may already be gone from `data`: the close path frees the backlog.
-    guard let data = handle.pointee.data else { return }
-    let connection = Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue() as! TCPConnection
-    connection.backlogDidWrite(status: status)
 }

@@ -66,4 +66,5 @@ func handleDidClose(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
 extension UnsafeMutablePointer where Pointee == uv_handle_t {
     var asStream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutablePointer<uv_stream_t>(OpaquePointer(self)) }
     var asTCP: UnsafeMutablePointer<uv_tcp_t> { UnsafeMutablePointer<uv_tcp_t>(OpaquePointer(self)) }
+    var asPoll: UnsafeMutablePointer<uv_poll_t> { UnsafeMutablePointer<uv_poll_t>(OpaquePointer(self)) }
 }

@@ -94,11 +94,6 @@ public struct IPRange: Sendable, Equatable {
 extension TCPConnection {
     /// The peer's IP address, or nil when not connected.
     public var peerIP: IPAddress? {
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(handle.asTCP, $0, &length) }
-        }
-        return result == 0 ? IPAddress(storage) : nil
+        peerSocketAddress.flatMap { IPAddress($0.storage) }
     }
 }

@@ -22,6 +22,8 @@ public struct SocketAddress: CustomStringConvertible {
 
     var family: Int32 { Int32(storage.ss_family) }
     public var isIPv6: Bool { family == AF_INET6 }
+    /// The size of the sockaddr this is (sockaddr_in6 or sockaddr_in).
+    var length: socklen_t { socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size) }
 
     public var port: Int {
         var copy = storage

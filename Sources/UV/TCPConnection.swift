@@ -1,4 +1,5 @@
 import CLibUV
+import Glibc
 
 /// What a connection reports to the layer above. All calls happen on the loop.
 public protocol TCPConnectionDelegate: AnyObject {
@@ -24,6 +25,8 @@ public final class DelegatingConnection: TCPConnection {
     /// Turns plaintext into wire bytes (a client's TLS records) on its way to the socket; nil
     /// (the default) writes plaintext as it is.
     public var encoder: ((UnsafeRawBufferPointer, (UnsafeRawBufferPointer) -> Void) -> Void)?
+    /// The caller of `connect`, until the socket connects or fails.
+    var pendingConnect: ((Result<DelegatingConnection, UVError>) -> Void)?
 
     override public var encodesOutput: Bool { encoder != nil }
     override public func encode(_ plaintext: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) {
@@ -37,13 +40,22 @@ public final class DelegatingConnection: TCPConnection {
         let delegate = self.delegate
         self.delegate = nil   // the delegate often owns this connection: break the cycle
         encoder = nil
+        if let pendingConnect {   // closed while connecting
+            self.pendingConnect = nil
+            pendingConnect(.failure(UVError(Int32(UV_ECANCELED.rawValue))))
+        }
         delegate?.connectionDidClose(self)
+    }
+
+    override func socketWritable() {
+        if pendingConnect != nil { finishConnecting() } else { super.socketWritable() }
     }
 }
 
-/// One TCP socket. Its memory is the uv_tcp_t (248 bytes on x86_64 with libuv 1.44) plus this
-/// object (16-byte header, handle pointer, cork buffer: 32 bytes); an idle connection owns no
-/// read or write buffer.
+/// One TCP socket, watched by a libuv poll handle (160 bytes on x86_64 with libuv 1.44, against 248
+/// for a uv_tcp_t): libuv only says when the socket is ready; this object reads, writes and queues
+/// itself. Its memory is that handle plus this object (16-byte header, handle pointer, cork buffer,
+/// backlog, one byte of state: 41 bytes); an idle connection owns no read or write buffer.
 ///
 /// A subclass receives the socket's events by overriding the `did...` methods, so a server keeps
 /// one object per connection; `DelegatingConnection` hands them to a delegate object instead.
@@ -52,24 +64,41 @@ open class TCPConnection: Handle {
     var corkBuffer: [UInt8] = []
     /// What the kernel did not take, in order (nil while the peer keeps up: the usual case).
     var backlog: Backlog?
+    /// What libuv watches the socket for, and whether this side sent its FIN.
+    var socketState = SocketState()
     /// Corked buffers always have capacity; an uncorked connection holds an empty array.
     var hasCork: Bool { corkBuffer.capacity != 0 }
 
-    public init(loop: Loop) throws(UVError) {
-        try super.init(loop: loop, type: UV_TCP) { memory in
-            uv_tcp_init(loop.raw, memory.assumingMemoryBound(to: uv_tcp_t.self))
+    struct SocketState: OptionSet {
+        let rawValue: UInt8
+        init(rawValue: UInt8 = 0) { self.rawValue = rawValue }
+        /// The owner reads: libuv watches for input.
+        static let reading = SocketState(rawValue: 1 << 0)
+        /// A batch of the backlog (or a connect) waits for the socket: libuv watches for room.
+        static let awaitingWritable = SocketState(rawValue: 1 << 1)
+        static let finSent = SocketState(rawValue: 1 << 2)
+    }
+
+    /// Adopts `socket`, a connected (or connecting) non-blocking TCP socket, which is closed with the
+    /// handle. If this throws, the caller still owns it.
+    public init(loop: Loop, socket: Int32) throws(UVError) {
+        try super.init(loop: loop, type: UV_POLL) { memory in
+            uv_poll_init_socket(loop.raw, memory.assumingMemoryBound(to: uv_poll_t.self), socket)
         }
     }
 
-    var stream: UnsafeMutablePointer<uv_stream_t> { handle.asStream }
+    var poll: UnsafeMutablePointer<uv_poll_t> { handle.asPoll }
+    /// The socket's descriptor (open until the close callback).
+    var socket: Int32 { tether_poll_fd(poll) }
 
     /// Bytes not yet taken by the kernel: held in user space, plus those corked for this iteration.
     public var queuedBytes: Int { heldBytes + corkBuffer.count }
 
     override func didClose() {
         super.didClose()
+        Glibc.close(socket)   // a poll handle leaves its descriptor to its owner
         corkBuffer = []
-        backlog = nil   // libuv cancelled the batch in flight before this
+        backlog = nil
         didFinishClosing()
     }
 
@@ -78,9 +107,12 @@ open class TCPConnection: Handle {
     public func closeWithReset() {
         guard !isClosing else { return }
         willClose()
-        if uv_tcp_close_reset(handle.asTCP, handleDidClose) != 0 {
-            uv_close(handle, handleDidClose)   // a shutdown is under way: libuv refuses the reset
+        // As libuv's uv_tcp_close_reset: no reset once a shutdown was asked for; a plain close then.
+        if !socketState.contains(.finSent) {
+            var reset = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(socket, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
         }
+        uv_close(handle, handleDidClose)
     }
 
     // MARK: Events (subclasses override what they need)
@@ -96,35 +128,110 @@ open class TCPConnection: Handle {
 
     // MARK: Reading
 
+    /// Starts reading (the errors are uv_read_start's: EINVAL once closing, EALREADY when reading).
     public func startReading() throws(UVError) {
-        try UVError.check(uv_read_start(stream, allocateNothing, readCallback))
+        guard !isClosing else { throw UVError(Int32(UV_EINVAL.rawValue)) }
+        guard !socketState.contains(.reading) else { throw UVError(Int32(UV_EALREADY.rawValue)) }
+        socketState.insert(.reading)
+        try watchSocket()
     }
 
     public func stopReading() {
-        uv_read_stop(stream)
+        guard socketState.contains(.reading) else { return }
+        socketState.remove(.reading)
+        if !isClosing { try? watchSocket() }
+    }
+
+    /// Has libuv watch the socket for what `socketState` asks (for nothing: it stops watching).
+    func watchSocket() throws(UVError) {
+        var events: Int32 = 0
+        if socketState.contains(.reading) { events |= Int32(UV_READABLE.rawValue) }
+        if socketState.contains(.awaitingWritable) { events |= Int32(UV_WRITABLE.rawValue) }
+        try UVError.check(uv_poll_start(poll, events, pollCallback))
+    }
+
+    /// Returns false if libuv refused to watch.
+    @discardableResult
+    func watchWritable(_ on: Bool) -> Bool {
+        guard socketState.contains(.awaitingWritable) != on else { return true }
+        if on { socketState.insert(.awaitingWritable) } else { socketState.remove(.awaitingWritable) }
+        guard !isClosing else { return true }
+        do { try watchSocket() } catch { return false }
+        return true
+    }
+
+    /// libuv saw the socket ready, or failed (`status` < 0: libuv then stops watching; reading or
+    /// writing learns the error, as they would on a stream).
+    @inline(__always)
+    final func socketReady(status: Int32, events: Int32) {
+        let state = socketState
+        let readable = events & Int32(UV_READABLE.rawValue) != 0
+        let writable = events & Int32(UV_WRITABLE.rawValue) != 0
+        // A hang-up comes without either: both sides look.
+        if state.contains(.reading) && (readable || !writable) { readAvailable() }
+        if state.contains(.awaitingWritable) && (writable || !readable) && !isClosing { socketWritable() }
+        if status < 0 && !isClosing && uv_is_active(handle) == 0 && !socketState.isDisjoint(with: [.reading, .awaitingWritable]) {
+            try? watchSocket()   // still wanted: the error shows again on the next turn
+        }
+    }
+
+    /// Reads what the socket holds into the loop's shared buffer: like libuv, while reads fill
+    /// the buffer and the owner still reads, up to 32 times.
+    private func readAvailable() {
+        let socket = self.socket
+        let (buffer, size) = withLoop { ($0.readBuffer, $0.readBufferSize) }
+        for _ in 0..<32 {
+            let count = tether_recv(socket, buffer, size)
+            if count > 0 {
+                didRead(UnsafeMutableRawBufferPointer(start: buffer, count: count))
+                guard count == size, socketState.contains(.reading), !isClosing else { return }
+            } else {
+                if count == 0 {
+                    readFailed(UVError(Int32(UV_EOF.rawValue)))
+                } else if count != Int(UV_EAGAIN.rawValue) {
+                    readFailed(UVError(Int32(count)))
+                }
+                return
+            }
+        }
+    }
+
+    /// The socket has room (or failed): the batch in flight goes on, and the next one behind it.
+    func socketWritable() {
+        guard let backlog else {
+            watchWritable(false)
+            return
+        }
+        while backlog.hasBatch {
+            let status = backlog.send(to: socket)
+            if status == Int32(UV_EAGAIN.rawValue) { return }
+            backlogDidWrite(status: status)
+            guard status == 0, self.backlog === backlog, !isClosing else { return }
+        }
     }
 
     // MARK: Options
 
     public func setNoDelay(_ enabled: Bool) throws(UVError) {
-        try UVError.check(uv_tcp_nodelay(handle.asTCP, enabled ? 1 : 0))
-    }
-
-    public func setKeepAlive(seconds: UInt32?) throws(UVError) {
-        try UVError.check(uv_tcp_keepalive(handle.asTCP, seconds == nil ? 0 : 1, seconds ?? 0))
+        var on: Int32 = enabled ? 1 : 0
+        if setsockopt(socket, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw UVError(-errno)
+        }
     }
 
     /// The peer's address as "ip:port" (IPv6 as "[ip]:port"), or nil when not connected.
     public var peerAddress: String? {
+        peerSocketAddress?.description
+    }
+
+    var peerSocketAddress: SocketAddress? {
+        guard !isClosing else { return nil }
         var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                uv_tcp_getpeername(handle.asTCP, $0, &length)
-            }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(socket, $0, &length) }
         }
-        guard result == 0 else { return nil }
-        return SocketAddress(storage).description
+        return result == 0 ? SocketAddress(storage) : nil
     }
 
     // MARK: Writing
@@ -143,7 +250,7 @@ open class TCPConnection: Handle {
     }
 
     /// Writes `prefix` then all of `shared`. If the kernel does not take everything at once,
-    /// `shared` is retained (not copied) until libuv completes the write.
+    /// `shared` is retained (not copied) until the socket has taken it.
     @discardableResult
     public func write(prefix: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                       shared: SharedBuffer) -> Bool {
@@ -160,7 +267,7 @@ open class TCPConnection: Handle {
     func writeNow(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, shared: SharedBuffer?) -> Bool {
         let total = first.count + second.count
         if total == 0 { return true }
-        if let backlog {   // behind what already waits, in order (encoded when handed to libuv)
+        if let backlog {   // behind what already waits, in order (encoded when it goes in flight)
             if let shared, first.isEmpty {
                 backlog.append(referencing: second, of: shared)
             } else {
@@ -179,9 +286,8 @@ open class TCPConnection: Handle {
         let written: Int = withUnsafeMutablePointer(to: &buffers) { pair in
             pair.withMemoryRebound(to: uv_buf_t.self, capacity: 2) { bufs in
                 let count: UInt32 = second.isEmpty ? 1 : 2
-                let result = tether_try_send(stream, bufs, count)
-                if result == Int32(UV_EAGAIN.rawValue) || result == Int32(UV_ENOSYS.rawValue) { return 0 }
-                return Int(result)
+                let result = tether_send(socket, bufs, count)
+                return result == Int32(UV_EAGAIN.rawValue) ? 0 : Int(result)
             }
         }
         if written < 0 { return false }
@@ -189,7 +295,7 @@ open class TCPConnection: Handle {
         return holdRest(first, second, skipping: written, shared: shared)
     }
 
-    /// Starts a backlog with what `tether_try_send` left. The rest of a unit the kernel took in part
+    /// Starts a backlog with what `tether_send` left. The rest of a unit the kernel took in part
     /// is kept apart (it must be sent whole); what follows starts at a unit boundary.
     private func holdRest(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
                           skipping written: Int, shared: SharedBuffer?) -> Bool {
@@ -238,8 +344,8 @@ open class TCPConnection: Handle {
             return true
         }
         var buffer = uvBuffer(bytes)
-        let result = tether_try_send(stream, &buffer, 1)
-        let written = result == Int32(UV_EAGAIN.rawValue) || result == Int32(UV_ENOSYS.rawValue) ? 0 : Int(result)
+        let result = tether_send(socket, &buffer, 1)
+        let written = result == Int32(UV_EAGAIN.rawValue) ? 0 : Int(result)
         if written < 0 { return false }
         if written == bytes.count { return true }
         let backlog = Backlog()
@@ -254,8 +360,11 @@ open class TCPConnection: Handle {
         if encodesOutput { backlog?.encodeWaiting { self.encode($0, $1) } }
     }
 
+    /// Puts the backlog's next batch in flight, to go out as the socket has room. False if libuv
+    /// refused to watch the socket.
     func pumpBacklog(_ backlog: Backlog) -> Bool {
-        encodesOutput ? backlog.pump(stream) { self.encode($0, $1) } : backlog.pump(stream)
+        let started = encodesOutput ? backlog.startBatch { self.encode($0, $1) } : backlog.startBatch()
+        return !started || watchWritable(true)
     }
 
     /// Where the first unit (frame, response) starting at or after `offset` in `bytes` begins.
@@ -265,19 +374,25 @@ open class TCPConnection: Handle {
     /// Where the unit holding byte `offset` of `bytes` begins (the default: a write is one unit).
     open func unitStart(in bytes: UnsafeRawBufferPointer, containing offset: Int) -> Int { 0 }
 
+    /// The batch in flight was all sent (`status` 0) or failed (the socket's error: what waits stays
+    /// until the connection closes, as after a failed libuv write did).
     func backlogDidWrite(status: Int32) {
         guard let backlog else { return }
         backlog.finishBatch()
-        guard status == 0, !isClosing else { return }
+        guard status == 0, !isClosing else {
+            watchWritable(false)
+            return
+        }
         if !pumpBacklog(backlog) { return close() }
         guard backlog.isIdle else { return }
         self.backlog = nil
+        watchWritable(false)
         if backlog.shutdownRequested { sendFIN() }
         didDrain()
     }
 
-    /// Bytes held in user space: the batch libuv has in flight (its unsent part) and what waits behind it.
-    var heldBytes: Int { backlog.map { uv_stream_get_write_queue_size(stream) + $0.waitingBytes } ?? 0 }
+    /// Bytes held in user space: the batch in flight (its unsent part) and what waits behind it.
+    var heldBytes: Int { backlog.map { $0.unsentInFlight + $0.waitingBytes } ?? 0 }
 
     /// Bytes held for the peer that it has not taken: ours, plus the kernel's once a backlog shows
     /// the peer is slow (the kernel's part is otherwise bounded by the send buffer).
@@ -309,14 +424,16 @@ open class TCPConnection: Handle {
 
     /// Shows every unit the kernel has not fully taken, with the count of its bytes it did take.
     public func forEachUnsent(_ visit: (UnsafeRawBufferPointer, Int) -> Void) {
-        backlog?.forEachUnsent(unsentInFlight: uv_stream_get_write_queue_size(stream), visit)
+        backlog?.forEachUnsent(visit)
         if hasCork { corkBuffer.withUnsafeBytes { visit($0, 0) } }
     }
 
     /// Sets SO_SNDBUF (the kernel doubles it), bounding what the kernel holds for a slow peer.
     public func setSendBufferSize(_ bytes: Int) throws(UVError) {
         var value = Int32(clamping: bytes)
-        try UVError.check(uv_send_buffer_size(handle, &value))
+        if setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw UVError(-errno)
+        }
     }
 
     // MARK: Shutdown
@@ -329,11 +446,11 @@ open class TCPConnection: Handle {
         sendFIN()
     }
 
+    /// Sends FIN now: nothing is held in user space by the time this is called.
     private func sendFIN() {
-        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        if uv_shutdown(request, stream, { request, _ in request?.deallocate() }) < 0 {
-            request.deallocate()
-        }
+        guard !socketState.contains(.finSent) else { return }
+        socketState.insert(.finSent)
+        Glibc.shutdown(socket, Int32(SHUT_WR))
     }
 }
 
@@ -341,47 +458,21 @@ private func uvBuffer(_ bytes: UnsafeRawBufferPointer) -> uv_buf_t {
     uv_buf_init(UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: CChar.self)), UInt32(bytes.count))
 }
 
-/// Gives libuv no buffer, so it reads nothing and hands the readable socket to `readCallback`
-/// (as UV_ENOBUFS), which reads with recv(2): libuv's own read(2) also pays the kernel's VFS hooks.
-private func allocateNothing(_ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int,
-                             _ buffer: UnsafeMutablePointer<uv_buf_t>?) {
-    buffer!.pointee = uv_buf_init(nil, 0)
-}
-
-private func readCallback(_ stream: UnsafeMutablePointer<uv_stream_t>?, _ status: Int,
-                          _ buffer: UnsafePointer<uv_buf_t>?) {
-    let stream = stream!
+private func pollCallback(_ poll: UnsafeMutablePointer<uv_poll_t>?, _ status: Int32, _ events: Int32) {
     // The handle's retained owner lives until libuv's close callback, which never runs inside this
     // one: borrowed here without reference counting.
-    Unmanaged<TCPConnection>.fromOpaque(stream.pointee.data)._withUnsafeGuaranteedRef { connection in
-        guard status == Int(UV_ENOBUFS.rawValue) else {   // a failure libuv saw itself
-            if status < 0 { connection.readFailed(UVError(Int32(status))) }
-            return
-        }
-        let loop = stream.pointee.loop!
-        let (buffer, size) = Unmanaged<Loop>.fromOpaque(loop.pointee.data)._withUnsafeGuaranteedRef { ($0.readBuffer, $0.readBufferSize) }
-        // Like libuv: while reads fill the buffer and the owner still reads, up to 32 per wakeup.
-        for _ in 0..<32 {
-            let count = tether_recv(stream, buffer, size)
-            if count > 0 {
-                connection.didRead(UnsafeMutableRawBufferPointer(start: buffer, count: count))
-                guard count == size, stream.pointee.read_cb != nil, !connection.isClosing else { return }
-            } else {
-                if count == 0 {
-                    connection.readFailed(UVError(Int32(UV_EOF.rawValue)))
-                } else if count != Int(UV_EAGAIN.rawValue) {
-                    connection.readFailed(UVError(Int32(count)))
-                }
-                return
-            }
-        }
+    Unmanaged<TCPConnection>.fromOpaque(poll!.pointee.data)._withUnsafeGuaranteedRef { connection in
+        connection.socketReady(status: status, events: events)
     }
 }
 
 extension TCPConnection {
-    /// EOF or a socket error: reading stops and the subclass hears of it.
+    /// EOF or a socket error: reading stops and the subclass hears of it. libuv is told after
+    /// `didEnd`, and only if the connection stays open: most close it, which stops the watch anyway
+    /// (each change of what libuv watches costs an epoll_ctl).
     fileprivate func readFailed(_ error: UVError) {
-        stopReading()
+        socketState.remove(.reading)
         didEnd(with: error.isEOF ? nil : error)
+        if !isClosing { try? watchSocket() }
     }
 }

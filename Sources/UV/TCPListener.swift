@@ -1,15 +1,17 @@
 import CLibUV
 import Glibc
 
-/// A listening TCP socket. Each accepted socket is handed over as a `TCPConnection`.
+/// A listening TCP socket. Each accepted socket is handed over as a `TCPConnection`: libuv accepts,
+/// and the socket is taken from it as a descriptor, which a small poll handle then watches.
 ///
 /// When the process runs out of descriptors libuv accepts and drops the pending connection
 /// (its reserved-descriptor trick), so the loop does not spin; the listener reports the first
 /// failure of each burst and stays quiet until an accept succeeds again.
 public final class TCPListener: Handle {
     public var onConnection: ((TCPConnection) -> Void)?
-    /// Makes the object for each accepted socket: a `DelegatingConnection` unless set.
-    public var makeConnection: (Loop) throws(UVError) -> TCPConnection = TCPListener.makeDelegatingConnection
+    /// Makes the object for each accepted socket (the loop, the socket's descriptor to adopt): a
+    /// `DelegatingConnection` unless set. If it throws, the listener closes the socket.
+    public var makeConnection: (Loop, Int32) throws(UVError) -> TCPConnection = TCPListener.makeDelegatingConnection
     /// Called once per burst of accept failures (EMFILE, ENFILE, ...).
     public var onAcceptError: ((UVError) -> Void)?
     private var inErrorBurst = false
@@ -71,22 +73,23 @@ public final class TCPListener: Handle {
         makeConnection = TCPListener.makeDelegatingConnection   // lets go of what the caller's factory captured
     }
 
-    private static func makeDelegatingConnection(loop: Loop) throws(UVError) -> TCPConnection {
-        try DelegatingConnection(loop: loop)
+    private static func makeDelegatingConnection(loop: Loop, socket: Int32) throws(UVError) -> TCPConnection {
+        try DelegatingConnection(loop: loop, socket: socket)
     }
 
     fileprivate func accept(status: Int32) {
         guard status == 0 else { return report(UVError(status)) }
+        // Taken as uv_accept would (libuv accepts the next one once this is -1 again), without the
+        // uv_tcp_t uv_accept needs.
+        let stream = handle.asStream
+        let socket = stream.pointee.accepted_fd
+        stream.pointee.accepted_fd = -1
         let connection: TCPConnection
         do {
-            connection = try makeConnection(loop)
+            connection = try makeConnection(loop, socket)
         } catch {
+            Glibc.close(socket)
             return report(error)
-        }
-        let result = uv_accept(handle.asStream, connection.handle.asStream)
-        guard result == 0 else {
-            connection.close()
-            return report(UVError(result))
         }
         inErrorBurst = false
         if let onConnection { onConnection(connection) } else { connection.close() }
