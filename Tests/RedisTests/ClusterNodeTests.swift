@@ -16,9 +16,13 @@ final class RecordingServer: ClusterDelegate {
     var mayHear: [(String, String)] = []
     var revoked: [(String, String, Int64)] = []
     var disconnects: [(String, String)] = []
+    var routed: [(RouteOutcome, String, [UInt8]?)] = []
 
-    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
-        delivered.append((device, payload, senderDevice))
+    func cluster(deliver payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, senderNode: String) {
+        delivered.append((device, Array(payload), senderDevice))
+    }
+    func cluster(routed outcome: RouteOutcome, to device: String, sender: AnyObject, idJSON: [UInt8]?) {
+        routed.append((outcome, device, idJSON))
     }
     func cluster(presenceOf device: String, online: Bool) { presence.append((device, online)) }
     func cluster(replaced device: String, serial: UInt64) { replaced.append((device, serial)) }
@@ -84,6 +88,24 @@ extension RedisServerSuite {
             #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) }
                     == (0..<200).map { "{\"from\":\"ph-1\",\"to\":\"box-1\",\"msg\":\($0)}" })
             #expect(serverA.delivered.allSatisfy { $0.from == "ph-1" && $0.device == "box-1" })
+        }
+
+        @Test func aSendersMessagesNotQueuedAreToldToTheDelegateWithTheirIDs() throws {
+            let (a, serverA) = try node()
+            let (b, serverB) = try node()
+            #expect(claim(a, "box-1", 1) == .cameOnline)
+            let sender = RecordingServer()   // any object standing for the sending connection
+            let id = Array("\"7\"".utf8)
+            for (device, number) in [("box-1", 1), ("nobody", 2), ("box-1", 3), ("nobody-2", 4)] {
+                Array("m\(number)".utf8).withUnsafeBytes {
+                    b.route($0, to: device, from: "ph-1", keep: nil, checkGrant: false, sender: sender, idJSON: number == 4 ? id : nil)
+                }
+            }
+            #expect(spin(loop) { serverA.delivered.count == 2 && serverB.routed.count == 2 })
+            #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) } == ["m1", "m3"])
+            #expect(serverB.routed.map(\.0) == [.offline, .offline])
+            #expect(serverB.routed.map(\.1) == ["nobody", "nobody-2"])
+            #expect(serverB.routed.map(\.2) == [nil, id])
         }
 
         @Test func aFullInboxMakesSendersWait() throws {
