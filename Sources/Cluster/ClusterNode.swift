@@ -36,6 +36,9 @@ public final class ClusterNode {
     private let inboxKey: [UInt8]
     private var lastEntryID: [UInt8] = Array("0-0".utf8)
     private var reading = false
+    /// Entries handled and their bytes, not trimmed from the stream yet.
+    private var untrimmedEntries = 0
+    private var untrimmedBytes = 0
     private let leaseTimer: Timer
     private let settleTimer: Timer
     private var restoreIdle: Idle?
@@ -356,22 +359,40 @@ public final class ClusterNode {
     private func readInbox() {
         guard !reading, inbox.isConnected else { return }
         reading = true
-        let command = [bytes("XREAD"), bytes("COUNT"), bytes("1000"), bytes("BLOCK"), bytes("1000"), bytes("STREAMS"), inboxKey, lastEntryID]
-        inbox.send(command, timeout: .milliseconds(3000)) { [weak self] reply in
+        inbox.send(InboxWords.read + [inboxKey, lastEntryID], timeout: .milliseconds(3000)) { [weak self] reply in
             guard let self else { return }
             reading = false
             if case .failure = reply { return }   // the link reconnects, and reads on from lastEntryID
             let entries = InboxEntry.entries(inXREADReply: reply)
             for (id, fields) in entries {
                 lastEntryID = id
+                untrimmedEntries += 1
+                untrimmedBytes += fields.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
                 if let entry = InboxEntry(fields: fields) { handle(entry) }
             }
-            // What was handled leaves the stream now: the cap counts unread entries only.
-            if !entries.isEmpty, isAvailable, let after = ClusterNode.idAfter(lastEntryID) {
-                commands.send([bytes("XTRIM"), inboxKey, bytes("MINID"), after]) { _ in }
-            }
+            trimIfDue(idle: entries.isEmpty)
             readInbox()
         }
+    }
+
+    /// What was handled leaves the stream a batch at a time (and once a read found nothing new),
+    /// sent with the next read: the cap counts unread entries and at most a batch of read ones.
+    private func trimIfDue(idle: Bool) {
+        // A small cap is not to be filled with read entries.
+        let batch = max(1, min(InboxWords.trimEntries, options.inboxMaxEntries / 8))
+        guard untrimmedEntries >= batch || untrimmedBytes >= InboxWords.trimBytes || (idle && untrimmedEntries > 0),
+              let after = ClusterNode.idAfter(lastEntryID) else { return }
+        untrimmedEntries = 0
+        untrimmedBytes = 0
+        inbox.send([InboxWords.xtrim, inboxKey, InboxWords.minid, after]) { _ in }
+    }
+
+    private enum InboxWords {
+        static let read = ["XREAD", "COUNT", "1000", "BLOCK", "1000", "STREAMS"].map(bytes)
+        static let xtrim = bytes("XTRIM")
+        static let minid = bytes("MINID")
+        static let trimEntries = 128
+        static let trimBytes = 1 << 20
     }
 
     private func handle(_ entry: InboxEntry) {
