@@ -53,6 +53,8 @@ public final class ClusterNode {
     var routeBatch = RouteBatch()
     /// Payload bytes sent to Redis in route calls not answered yet.
     var routeBytesInFlight = 0
+    /// A big batch's holders are being looked up: the next batch waits (its order after it).
+    var locating = false
     private var watchBatch: [String] = []
     private var unwatchBatch: [String] = []
     private var batchHook: TickHook?

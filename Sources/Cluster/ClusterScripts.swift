@@ -80,9 +80,8 @@ final class ClusterScripts {
         end
 
         local node, cap = ARGV[1], tonumber(ARGV[2])
-        local limits = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
         local refused, batches, order, lengths, owners = {}, {}, {}, {}, {}
-        local clock
+        local clock, limits
         for i = 6, #ARGV, 3 do
           local device, options = ARGV[i], ARGV[i + 1]
           local owner = owners[device]
@@ -121,6 +120,7 @@ final class ClusterScripts {
           elseif options ~= '' then
             local ttl, id = string.match(options, '^(%d+):(.*)$')
             clock = clock or now()
+            limits = limits or {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}   -- tonumber is costly: only to keep
             result = keep(device, payload, sender, id, clock + tonumber(ttl) * 1000, 0, limits)
           else
             result = 0
@@ -134,6 +134,35 @@ final class ClusterScripts {
           redis.call('XADD', 'tether:inbox:' .. owner, '*', 't', 'b', 'n', node, 'm', table.concat(batches[owner]))
         end
         return refused
+        """)
+
+    /// ARGV: inbox cap, a count n, n devices, then (device, sender) pairs. The first step of a
+    /// big batch's route (`ClusterNode.locate`): the node then appends each holder's messages
+    /// itself with a plain XADD, so their bytes never become Lua strings, which Redis hashes byte
+    /// by byte. Returns {per device its holder: the node, 0 when on no node, 2 when that node's
+    /// inbox holds the cap's number of unread entries; per pair 1 when the device's grant lists
+    /// the sender, else 0}.
+    let locate = RedisScript("""
+        local cap, count = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local holders, lengths, listed = {}, {}, {}
+        for i = 1, count do
+          local owner = redis.call('HGET', 'tether:dev:' .. ARGV[2 + i], 'node')
+          if owner then
+            local length = lengths[owner]
+            if length == nil then
+              length = redis.call('XLEN', 'tether:inbox:' .. owner)
+              lengths[owner] = length
+            end
+            if length >= cap then owner = 2 end
+          else
+            owner = 0
+          end
+          holders[i] = owner
+        end
+        for i = count + 3, #ARGV, 2 do
+          listed[#listed + 1] = redis.call('SISMEMBER', 'tether:grant:' .. ARGV[i], ARGV[i + 1])
+        end
+        return {holders, listed}
         """)
 
     /// ARGV: node, lease value, lease milliseconds. Renews the node's lease and files its deadline

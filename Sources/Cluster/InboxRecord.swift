@@ -8,15 +8,15 @@ import Redis
 /// batch, not per message. The script reads the header only for a message to keep or to check
 /// (`recordParts` in ClusterScripts).
 enum InboxRecord {
-    /// Appends the record as one argument of `command`.
-    static func append(device: String, sender: String, payload: UnsafeRawBufferPointer, to command: inout RESPCommand) {
+    /// Appends the record to `buffer`.
+    static func append(device: String, sender: String, payload: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
         var device = device, sender = sender
         device.withUTF8 { device in
             sender.withUTF8 { sender in
                 let counts = (device.count, sender.count, payload.count)
                 let length = 3 + ByteWriter.digitCount(counts.0) + ByteWriter.digitCount(counts.1)
                     + ByteWriter.digitCount(counts.2) + counts.0 + counts.1 + counts.2
-                command.append(length: length) { writer in
+                ByteWriter.append(length, to: &buffer) { writer in
                     writer.writeDigits(counts.0)
                     writer.write(UInt8(ascii: ":"))
                     writer.writeDigits(counts.1)

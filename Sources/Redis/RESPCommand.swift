@@ -32,18 +32,16 @@ public struct RESPCommand {
     /// scratch memory and appended with one copy: an append per piece costs more than the bytes.
     public mutating func append(length: Int, _ write: (inout ByteWriter) -> Void) {
         count += 1
-        let total = 1 + ByteWriter.digitCount(length) + 2 + length + 2
-        withUnsafeTemporaryAllocation(byteCount: total, alignment: 1) { scratch in
-            var writer = ByteWriter(scratch)
+        ByteWriter.append(1 + ByteWriter.digitCount(length) + 2 + length + 2, to: &body) { writer in
             writer.write(UInt8(ascii: "$"))
             writer.writeDigits(length)
             writer.write(13)
             writer.write(10)
+            let start = writer.count
             write(&writer)
-            precondition(writer.count == total - 2, "an argument's bytes differ from its length")
+            precondition(writer.count - start == length, "an argument's bytes differ from its length")
             writer.write(13)
             writer.write(10)
-            body.append(contentsOf: UnsafeRawBufferPointer(scratch))
         }
     }
 
@@ -62,6 +60,19 @@ public struct ByteWriter {
     public private(set) var count = 0
 
     init(_ memory: UnsafeMutableRawBufferPointer) { self.memory = memory }
+
+    /// Appends `length` bytes, all written by `write`, to `buffer`, in place: an append per
+    /// piece costs more than the bytes.
+    public static func append(_ length: Int, to buffer: inout [UInt8], _ write: (inout ByteWriter) -> Void) {
+        buffer.append(addingCapacity: length) { span in
+            span.withUnsafeMutableBufferPointer { memory, initialized in
+                var writer = ByteWriter(UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: memory[initialized..<(initialized + length)])))
+                write(&writer)
+                precondition(writer.count == length, "bytes written differ from the length given")
+                initialized += length
+            }
+        }
+    }
 
     public mutating func write(_ byte: UInt8) {
         memory[count] = byte

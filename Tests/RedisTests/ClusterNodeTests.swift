@@ -108,6 +108,40 @@ extension RedisServerSuite {
             #expect(serverB.routed.map(\.2) == [nil, id])
         }
 
+        /// 200 messages in one loop iteration are located first, then appended by plain XADDs.
+        @Test func aBigBatchGoesToEachHolderInOrderAndAnswersTheRestAsOneCallWould() throws {
+            let (a, serverA) = try node()
+            let (c, serverC) = try node()
+            let (b, _) = try node()
+            #expect(claim(a, "box-a", 1) == .cameOnline)
+            #expect(claim(c, "box-c", 1) == .cameOnline)
+            var granted: [String]??
+            c.publishGrant("box-c", serial: 1, peers: ["ph-1"]) { granted = $0 }
+            spin(loop) { granted != nil }
+            var outcomes: [String: [RouteOutcome]] = [:]
+            for number in 0..<200 {
+                let (device, checkGrant, keep): (String, Bool, KeepRequest?) = switch number % 5 {
+                case 0: ("box-a", false, nil)
+                case 1: ("box-c", true, nil)                                   // its grant lists ph-1
+                case 2: ("box-a", true, nil)                                   // box-a has no grant: refused
+                case 3: ("nobody", false, KeepRequest(seconds: 60, idJSON: nil))
+                default: ("nobody", false, nil)
+                }
+                Array("m\(number)".utf8).withUnsafeBytes {
+                    b.route($0, to: device, from: "ph-1", keep: keep, checkGrant: checkGrant) { outcomes["\(number % 5)", default: []].append($0) }
+                }
+            }
+            #expect(spin(loop) { outcomes.values.reduce(0) { $0 + $1.count } == 200 })
+            #expect(outcomes["0"] == Array(repeating: .queued, count: 40))
+            #expect(outcomes["1"] == Array(repeating: .queued, count: 40))
+            #expect(outcomes["2"] == Array(repeating: .forbidden, count: 40))
+            #expect(outcomes["3"] == Array(repeating: .kept(.kept), count: 40))
+            #expect(outcomes["4"] == Array(repeating: .offline, count: 40))
+            #expect(spin(loop) { serverA.delivered.count == 40 && serverC.delivered.count == 40 })
+            #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) } == stride(from: 0, to: 200, by: 5).map { "m\($0)" })
+            #expect(serverC.delivered.map { String(decoding: $0.payload, as: UTF8.self) } == stride(from: 1, to: 200, by: 5).map { "m\($0)" })
+        }
+
         @Test func aFullInboxMakesSendersWait() throws {
             let (a, _) = try node()
             let (b, _) = try node(inboxMax: 1)   // the sender's cap: every node runs with the same

@@ -5,16 +5,11 @@ import Testing
 /// A batch of routed messages as one inbox field: records in, the same records out.
 @Suite struct InboxRecordTests {
     private func records(_ messages: [(String, String, [UInt8])]) -> [UInt8] {
-        var command = RESPCommand()
+        var joined: [UInt8] = []
         for (device, sender, payload) in messages {
-            payload.withUnsafeBytes { InboxRecord.append(device: device, sender: sender, payload: $0, to: &command) }
+            payload.withUnsafeBytes { InboxRecord.append(device: device, sender: sender, payload: $0, to: &joined) }
         }
-        // What Redis joins: each argument's bytes, without the RESP framing.
-        var decoder = RESPDecoder()
-        var framed: [UInt8] = []
-        RESPCommand.encode([command], into: &framed)
-        let arguments = (try? decoder.feed(framed))?.first?.elements ?? []
-        return arguments.flatMap { $0.bytes ?? [] }
+        return joined
     }
 
     private func read(_ bytes: [UInt8]) -> (messages: [String], whole: Bool) {
