@@ -1,7 +1,11 @@
 /// What a cluster node asks of the server it serves. Every call comes on the server's loop.
 public protocol ClusterDelegate: AnyObject {
-    /// A message another node routed to `device`, which this node held when it was sent.
-    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String)
+    /// A message another node routed to `device`, which this node held when it was sent (the
+    /// bytes are valid during the call only).
+    func cluster(deliver payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, senderNode: String)
+    /// A message `sender` (a connection here, as given to `route(...sender:idJSON:)`) sent to
+    /// `device` was not queued: the outcome to answer it with.
+    func cluster(routed outcome: RouteOutcome, to device: String, sender: AnyObject, idJSON: [UInt8]?)
     /// `device` elsewhere came online or went offline (only devices this node hears about).
     func cluster(presenceOf device: String, online: Bool)
     /// The connection of `device` with `serial` was replaced by one on another node: close it with 4001.

@@ -19,7 +19,7 @@ public final class ClusterNode {
     /// Nodes in the registry at the last sweep, this one included.
     public private(set) var nodesSeen = 0
     /// Messages this node queued for other nodes, and read from its own inbox.
-    public private(set) var routedOut: UInt64 = 0
+    public internal(set) var routedOut: UInt64 = 0
     public private(set) var routedIn: UInt64 = 0
     /// Dead nodes whose devices this node announced offline.
     public private(set) var nodesReaped: UInt64 = 0
@@ -30,12 +30,15 @@ public final class ClusterNode {
     /// of any other device costs no take.
     var keptHints: Set<String> = []
     private let inbox: RedisConnection
-    private let scripts = ClusterScripts()
+    let scripts = ClusterScripts()
     let keptScripts = KeptScripts()
     let trustScripts = TrustScripts()
     private let inboxKey: [UInt8]
     private var lastEntryID: [UInt8] = Array("0-0".utf8)
     private var reading = false
+    /// Entries handled and their bytes, not trimmed from the stream yet.
+    private var untrimmedEntries = 0
+    private var untrimmedBytes = 0
     private let leaseTimer: Timer
     private let settleTimer: Timer
     private var restoreIdle: Idle?
@@ -46,11 +49,12 @@ public final class ClusterNode {
     /// Loop time from which dead nodes may be reaped (later after a reconnect).
     private var judgeAfter: UInt64 = 0
     private var everConnected = false
-    private var routeArguments: [[UInt8]] = []
-    private var routeCallbacks: [(RouteOutcome) -> Void] = []
-    private var routeBytesInFlight = 0
-    /// Payload bytes of the batch not yet sent (given back to `routeBytesInFlight` when answered).
-    private var routeBatchBytes = 0
+    /// This loop iteration's routed messages, not sent yet.
+    var routeBatch = RouteBatch()
+    /// Payload bytes sent to Redis in route calls not answered yet.
+    var routeBytesInFlight = 0
+    /// A big batch's holders are being looked up: the next batch waits (its order after it).
+    var locating = false
     private var watchBatch: [String] = []
     private var unwatchBatch: [String] = []
     private var batchHook: TickHook?
@@ -152,58 +156,6 @@ public final class ClusterNode {
             default:
                 self?.pendingReleases[device] = serial
                 done(.unavailable)
-            }
-        }
-    }
-
-    /// Hands a message for `device` (not held here) to the node that holds it; with `keep`, a
-    /// device on no node gets it kept instead. A loop iteration's messages go in one script
-    /// call, each holder's as one inbox entry.
-    /// `checkGrant`: token mode, the sender's own grant does not name the device, so the device's
-    /// grant must name the sender.
-    public func route(_ payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, keep: KeepRequest? = nil,
-                      checkGrant: Bool = false, _ done: @escaping (RouteOutcome) -> Void) {
-        // A Redis that stopped answering (its deadline has not passed yet) must not make this node
-        // hold without bound what senders keep sending.
-        guard isAvailable, routeBytesInFlight < ClusterNode.maxRouteBytesInFlight else { return done(.unavailable) }
-        routedOut += 1
-        routeBytesInFlight += payload.count
-        routeBatchBytes += payload.count
-        routeArguments.append(bytes(device))
-        routeArguments.append(Array(payload))
-        routeArguments.append(bytes(senderDevice))
-        var options: [UInt8] = checkGrant ? [UInt8(ascii: "g")] : []
-        if let keep { options += Array("\(keep.seconds):".utf8) + (keep.idJSON ?? []) }
-        routeArguments.append(options)
-        routeCallbacks.append(done)
-        if routeCallbacks.count == ClusterNode.routeBatchLimit { flushRoutes() }
-    }
-
-    /// At most this many messages per script call (Redis' Lua unpacks at most ~8,000 values).
-    static let routeBatchLimit = 1000
-    /// Payload bytes sent to Redis and not yet answered, past which sends are status 7.
-    static let maxRouteBytesInFlight = 64 << 20
-
-    private func flushRoutes() {
-        guard !routeCallbacks.isEmpty else { return }
-        let callbacks = routeCallbacks
-        let batchBytes = routeBatchBytes
-        routeBatchBytes = 0
-        let arguments = [bytes(nodeID), bytes(String(options.inboxMaxEntries))] + keptLimitArguments + routeArguments
-        routeCallbacks.removeAll(keepingCapacity: true)
-        routeArguments.removeAll(keepingCapacity: true)
-        scripts.route.run(on: commands, keys: [], arguments: arguments) { [weak self] reply in
-            self?.routeBytesInFlight -= batchBytes
-            let results = reply.elements
-            for (index, done) in callbacks.enumerated() {
-                switch results.flatMap({ index < $0.count ? $0[index].integer : nil }) {
-                case 1: done(.queued)
-                case 0: done(.offline)
-                case 2: done(.busy)
-                case let code? where code >= 3 && code <= 6: done(.kept(ClusterKeptStore.outcome(code)))
-                case 7: done(.forbidden)
-                default: done(.unavailable)
-                }
             }
         }
     }
@@ -409,30 +361,52 @@ public final class ClusterNode {
     private func readInbox() {
         guard !reading, inbox.isConnected else { return }
         reading = true
-        let command = [bytes("XREAD"), bytes("COUNT"), bytes("1000"), bytes("BLOCK"), bytes("1000"), bytes("STREAMS"), inboxKey, lastEntryID]
-        inbox.send(command, timeout: .milliseconds(3000)) { [weak self] reply in
+        inbox.send(InboxWords.read + [inboxKey, lastEntryID], timeout: .milliseconds(3000)) { [weak self] reply in
             guard let self else { return }
             reading = false
             if case .failure = reply { return }   // the link reconnects, and reads on from lastEntryID
             let entries = InboxEntry.entries(inXREADReply: reply)
             for (id, fields) in entries {
                 lastEntryID = id
-                for entry in InboxEntry.parse(fields) { handle(entry) }
+                untrimmedEntries += 1
+                untrimmedBytes += fields.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
+                if let entry = InboxEntry(fields: fields) { handle(entry) }
             }
-            // What was handled leaves the stream now: the cap counts unread entries only.
-            if !entries.isEmpty, isAvailable, let after = ClusterNode.idAfter(lastEntryID) {
-                commands.send([bytes("XTRIM"), inboxKey, bytes("MINID"), after]) { _ in }
-            }
+            trimIfDue(idle: entries.isEmpty)
             readInbox()
         }
+    }
+
+    /// What was handled leaves the stream a batch at a time (and once a read found nothing new),
+    /// sent with the next read: the cap counts unread entries and at most a batch of read ones.
+    private func trimIfDue(idle: Bool) {
+        // A small cap is not to be filled with read entries.
+        let batch = max(1, min(InboxWords.trimEntries, options.inboxMaxEntries / 8))
+        guard untrimmedEntries >= batch || untrimmedBytes >= InboxWords.trimBytes || (idle && untrimmedEntries > 0),
+              let after = ClusterNode.idAfter(lastEntryID) else { return }
+        untrimmedEntries = 0
+        untrimmedBytes = 0
+        inbox.send([InboxWords.xtrim, inboxKey, InboxWords.minid, after]) { _ in }
+    }
+
+    private enum InboxWords {
+        static let read = ["XREAD", "COUNT", "1000", "BLOCK", "1000", "STREAMS"].map(bytes)
+        static let xtrim = bytes("XTRIM")
+        static let minid = bytes("MINID")
+        static let trimEntries = 128
+        static let trimBytes = 1 << 20
     }
 
     private func handle(_ entry: InboxEntry) {
         guard let delegate else { return }
         switch entry {
-        case .message(let device, let payload, let senderNode, let senderDevice):
-            routedIn += 1
-            delegate.cluster(deliver: payload, to: device, from: senderDevice, senderNode: senderNode)
+        case .messages(let senderNode, let records):
+            records.withUnsafeBytes { raw in
+                InboxRecord.forEach(in: raw) { device, sender, payload in
+                    routedIn += 1
+                    delegate.cluster(deliver: payload, to: device, from: sender, senderNode: senderNode)
+                }
+            }
         case .presence(let device, let online):
             delegate.cluster(presenceOf: device, online: online)
         case .replace(let device, let serial):

@@ -61,62 +61,108 @@ final class ClusterScripts {
         """)
 
     /// ARGV: sender node, inbox cap, the kept-message bounds (messages and bytes per recipient,
-    /// all bytes), then (device, payload, sender device, options) per message, where options are
-    /// `g` when the recipient's grant must list the sender (token mode, the sender's own grant
-    /// did not allow it), then nothing or `ttl seconds:raw id` (keep it if the device is on no
-    /// node). Looks up each device's holder and appends the messages for one holder as one inbox
-    /// entry, in order. Returns per message 7 when the recipient's grant does
-    /// not list the sender (whether or not it is online), 1 when queued, 0 when the device
-    /// is on no node, 2 when the holder's inbox holds the cap's number of unread entries, and for
-    /// a message to keep whose device is on no node, the keep's code (3 kept, 4-6 refused):
-    /// deciding in one step that it is offline and keeping it, so no connect slips between.
+    /// all bytes), then (device, options, record) per message: the record is an `InboxRecord`
+    /// (device, sender, payload); options are `g` when the recipient's grant must list the
+    /// sender (token mode, the sender's own grant did not allow it), then nothing or
+    /// `ttl seconds:raw id` (keep it if the device is on no node). Looks up each device's holder
+    /// and joins the records for one holder into one field of one inbox entry, in order.
+    /// Returns (message number from 1, code) for each message not queued, in order: 7 when the
+    /// recipient's grant does not list the sender (whether or not it is online), 0 when the
+    /// device is on no node, 2 when the holder's inbox holds the cap's number of unread entries,
+    /// and for a message to keep whose device is on no node, the keep's code (3 kept, 4-6
+    /// refused): deciding in one step that it is offline and keeping it, so no connect slips between.
     let route = RedisScript(KeptScripts.functions + """
+        local function recordParts(record)
+          local head, deviceCount, senderCount = string.match(record, '^((%d+):(%d+):%d+:)')
+          local from = #head + tonumber(deviceCount)
+          local to = from + tonumber(senderCount)
+          return string.sub(record, from + 1, to), string.sub(record, to + 1)
+        end
+
         local node, cap = ARGV[1], tonumber(ARGV[2])
-        local limits = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}
-        local results, batches, order, lengths, owners = {}, {}, {}, {}, {}
-        local clock
-        for i = 6, #ARGV, 4 do
-          local device = ARGV[i]
+        local refused, batches, order, lengths, owners = {}, {}, {}, {}, {}
+        local clock, limits
+        for i = 6, #ARGV, 3 do
+          local device, options = ARGV[i], ARGV[i + 1]
           local owner = owners[device]
           if owner == nil then
             owner = redis.call('HGET', 'tether:dev:' .. device, 'node')
             owners[device] = owner   -- false when on no node: a batch asks once per device
           end
-          local result = 0
-          local options = ARGV[i + 3]
-          if string.byte(options, 1) == 103 then   -- 'g'
-            options = string.sub(options, 2)
-            if redis.call('SISMEMBER', 'tether:grant:' .. device, ARGV[i + 2]) == 0 then result = 7 end
+          local result = 1
+          local sender, payload
+          if options ~= '' then
+            sender, payload = recordParts(ARGV[i + 2])
+            if string.byte(options, 1) == 103 then   -- 'g'
+              options = string.sub(options, 2)
+              if redis.call('SISMEMBER', 'tether:grant:' .. device, sender) == 0 then result = 7 end
+            end
           end
           if result == 7 then
             -- refused: nothing is told about the device
           elseif owner then
-            if lengths[owner] == nil then lengths[owner] = redis.call('XLEN', 'tether:inbox:' .. owner) end
-            if lengths[owner] >= cap then
+            local length = lengths[owner]
+            if length == nil then
+              length = redis.call('XLEN', 'tether:inbox:' .. owner)
+              lengths[owner] = length
+            end
+            if length >= cap then
               result = 2
             else
               local batch = batches[owner]
               if not batch then
-                batch = {'t', 'b', 'n', node}
+                batch = {}
                 batches[owner] = batch
                 order[#order + 1] = owner
               end
-              batch[#batch + 1] = 'd'; batch[#batch + 1] = device
-              batch[#batch + 1] = 's'; batch[#batch + 1] = ARGV[i + 2]
-              batch[#batch + 1] = 'p'; batch[#batch + 1] = ARGV[i + 1]
-              result = 1
+              batch[#batch + 1] = ARGV[i + 2]
             end
           elseif options ~= '' then
             local ttl, id = string.match(options, '^(%d+):(.*)$')
             clock = clock or now()
-            result = keep(device, ARGV[i + 1], ARGV[i + 2], id, clock + tonumber(ttl) * 1000, 0, limits)
+            limits = limits or {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])}   -- tonumber is costly: only to keep
+            result = keep(device, payload, sender, id, clock + tonumber(ttl) * 1000, 0, limits)
+          else
+            result = 0
           end
-          results[#results + 1] = result
+          if result ~= 1 then
+            refused[#refused + 1] = (i - 3) / 3
+            refused[#refused + 1] = result
+          end
         end
         for _, owner in ipairs(order) do
-          redis.call('XADD', 'tether:inbox:' .. owner, '*', unpack(batches[owner]))
+          redis.call('XADD', 'tether:inbox:' .. owner, '*', 't', 'b', 'n', node, 'm', table.concat(batches[owner]))
         end
-        return results
+        return refused
+        """)
+
+    /// ARGV: inbox cap, a count n, n devices, then (device, sender) pairs. The first step of a
+    /// big batch's route (`ClusterNode.locate`): the node then appends each holder's messages
+    /// itself with a plain XADD, so their bytes never become Lua strings, which Redis hashes byte
+    /// by byte. Returns {per device its holder: the node, 0 when on no node, 2 when that node's
+    /// inbox holds the cap's number of unread entries; per pair 1 when the device's grant lists
+    /// the sender, else 0}.
+    let locate = RedisScript("""
+        local cap, count = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local holders, lengths, listed = {}, {}, {}
+        for i = 1, count do
+          local owner = redis.call('HGET', 'tether:dev:' .. ARGV[2 + i], 'node')
+          if owner then
+            local length = lengths[owner]
+            if length == nil then
+              length = redis.call('XLEN', 'tether:inbox:' .. owner)
+              lengths[owner] = length
+            end
+            if length >= cap then owner = 2 end
+          else
+            owner = 0
+          end
+          holders[i] = owner
+        end
+        for i = count + 3, #ARGV, 2 do
+          listed[#listed + 1] = redis.call('SISMEMBER', 'tether:grant:' .. ARGV[i], ARGV[i + 1])
+        end
+        return {holders, listed}
         """)
 
     /// ARGV: node, lease value, lease milliseconds. Renews the node's lease and files its deadline

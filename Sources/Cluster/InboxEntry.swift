@@ -3,8 +3,9 @@ import Redis
 /// One entry of a node's inbox stream (`tether:inbox:{node}`): what other nodes, and the
 /// registry's scripts, hand this node.
 enum InboxEntry: Equatable {
-    /// A routed message for a device here, with who sent it (for a status reply if it cannot be delivered).
-    case message(device: String, payload: [UInt8], senderNode: String, senderDevice: String)
+    /// Messages from one node for devices here, as `InboxRecord`s (each with who sent it, for a
+    /// status reply if it cannot be delivered).
+    case messages(senderNode: String, records: [UInt8])
     /// A device elsewhere came online or went offline.
     case presence(device: String, online: Bool)
     /// The device's connection with this serial was replaced by one on another node.
@@ -20,25 +21,6 @@ enum InboxEntry: Equatable {
     /// The operator disconnects a device here.
     case disconnect(device: String, reason: String)
 
-    /// The entries one stream entry holds: a batch (`t`=`b`) holds one sender node's messages to
-    /// devices here, as repeated `d`, `s`, `p` (device, sender, payload); anything else holds one.
-    static func parse(_ fields: [RedisReply]) -> [InboxEntry] {
-        guard fields.count >= 4, fields[0].bytes == [UInt8(ascii: "t")], fields[1].bytes == [UInt8(ascii: "b")],
-              let node = fields[3].string else {
-            return InboxEntry(fields: fields).map { [$0] } ?? []
-        }
-        var entries: [InboxEntry] = []
-        entries.reserveCapacity((fields.count - 4) / 6)
-        var index = 4
-        while index + 5 < fields.count {
-            guard let device = fields[index + 1].string, let sender = fields[index + 3].string,
-                  let payload = fields[index + 5].bytes else { break }
-            entries.append(.message(device: device, payload: payload, senderNode: node, senderDevice: sender))
-            index += 6
-        }
-        return entries
-    }
-
     /// Parses an entry's flat field list (`t`, `d`, ... then their values); nil when it is not one of ours.
     init?(fields: [RedisReply]) {
         var values: [UInt8: [UInt8]] = [:]
@@ -48,11 +30,14 @@ enum InboxEntry: Equatable {
             index += 2
         }
         func text(_ field: Character) -> String? { values[field.asciiValue!].map { String(decoding: $0, as: UTF8.self) } }
-        guard let type = values[UInt8(ascii: "t")]?.first, let device = text("d") else { return nil }
+        guard let type = values[UInt8(ascii: "t")]?.first else { return nil }
+        if type == UInt8(ascii: "b") {
+            guard let node = text("n"), let records = values[UInt8(ascii: "m")] else { return nil }
+            self = .messages(senderNode: node, records: records)
+            return
+        }
+        guard let device = text("d") else { return nil }
         switch type {
-        case UInt8(ascii: "m"):
-            guard let payload = values[UInt8(ascii: "b")], let node = text("n"), let sender = text("s") else { return nil }
-            self = .message(device: device, payload: payload, senderNode: node, senderDevice: sender)
         case UInt8(ascii: "p"):
             guard let online = text("o") else { return nil }
             self = .presence(device: device, online: online == "1")

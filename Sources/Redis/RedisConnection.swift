@@ -96,11 +96,21 @@ public final class RedisConnection {
 
     /// A command answered by `replyCount` replies (SUBSCRIBE of n channels): `reply` gets the last.
     func send(_ command: [[UInt8]], timeout: Duration? = nil, replyCount: Int, reply: @escaping (RedisReply) -> Void) {
+        send({ RESPEncoder.encode(command, into: &$0) }, timeout: timeout, replyCount: replyCount, reply: reply)
+    }
+
+    /// As `send(_:reply:)` for a command already encoded argument by argument, in parts (each
+    /// written once, where joining them first would copy them again).
+    public func send(_ parts: [RESPCommand], reply: @escaping (RedisReply) -> Void) {
+        send({ RESPCommand.encode(parts, into: &$0) }, timeout: nil, replyCount: 1, reply: reply)
+    }
+
+    private func send(_ encode: (inout [UInt8]) -> Void, timeout: Duration?, replyCount: Int, reply: @escaping (RedisReply) -> Void) {
         switch phase {
         case .closed:
             reply(.failure(.closed))
         case .connected:
-            enqueue(command, timeout: (timeout ?? options.commandTimeout).wholeMilliseconds, replyCount: replyCount, reply)
+            enqueue(encode, timeout: (timeout ?? options.commandTimeout).wholeMilliseconds, replyCount: replyCount, reply)
         default:
             refused.append(reply)
             scheduleFlush()
@@ -165,7 +175,7 @@ public final class RedisConnection {
         }
         phase = .handshaking
         let handshake: [[UInt8]] = url.database.map { [Array("SELECT".utf8), Array(String($0).utf8)] } ?? [Array("PING".utf8)]
-        enqueue(handshake, timeout: options.commandTimeout.wholeMilliseconds, replyCount: 1) { [weak self] reply in
+        enqueue({ RESPEncoder.encode(handshake, into: &$0) }, timeout: options.commandTimeout.wholeMilliseconds, replyCount: 1) { [weak self] reply in
             guard let self, self.generation == generation else { return }
             switch reply {
             case .failure: return   // already handled as the link going down
@@ -216,8 +226,8 @@ public final class RedisConnection {
 
     // MARK: Sending
 
-    private func enqueue(_ command: [[UInt8]], timeout: UInt64, replyCount: Int, _ callback: @escaping (RedisReply) -> Void) {
-        RESPEncoder.encode(command, into: &outgoing)
+    private func enqueue(_ encode: (inout [UInt8]) -> Void, timeout: UInt64, replyCount: Int, _ callback: @escaping (RedisReply) -> Void) {
+        encode(&outgoing)
         let now = loop.now
         // Replies come in order, so no deadline may come before the one of a command ahead of it.
         let deadline = max(now + timeout, waiting.last?.deadline ?? 0)
@@ -252,7 +262,7 @@ public final class RedisConnection {
 
     private func pingIfIdle() {
         guard phase == .connected, waiting.isEmpty else { return }
-        enqueue([Array("PING".utf8)], timeout: options.commandTimeout.wholeMilliseconds, replyCount: 1) { _ in }
+        enqueue({ RESPEncoder.encode([Array("PING".utf8)], into: &$0) }, timeout: options.commandTimeout.wholeMilliseconds, replyCount: 1) { _ in }
     }
 
     // MARK: Deadlines

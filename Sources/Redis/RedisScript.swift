@@ -20,9 +20,13 @@ public final class RedisScript {
     /// Runs the script with `keys` (KEYS[1...]) and `arguments` (ARGV[1...]).
     public func run(on connection: RedisConnection, keys: [[UInt8]], arguments: [[UInt8]] = [],
                     reply: @escaping (RedisReply) -> Void) {
-        var command: [[UInt8]] = [Word.evalsha, sha1, Array(String(keys.count).utf8)]
-        command += keys
-        command += arguments
+        run(on: connection, keys: keys, arguments: [RESPCommand(arguments)], reply: reply)
+    }
+
+    /// As `run(on:keys:arguments:reply:)` with the arguments already encoded, in parts.
+    public func run(on connection: RedisConnection, keys: [[UInt8]], arguments: [RESPCommand],
+                    reply: @escaping (RedisReply) -> Void) {
+        let command = [RESPCommand([Word.evalsha, sha1, Array(String(keys.count).utf8)] + keys)] + arguments
         let link = ObjectIdentifier(connection)
         if connection.isConnected && loadedIn[link] != connection.connectionEpoch {
             loadedIn[link] = connection.connectionEpoch

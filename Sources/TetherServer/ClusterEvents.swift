@@ -7,10 +7,10 @@ final class ClusterEvents: ClusterDelegate {
 
     init(server: Server) { self.server = server }
 
-    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
+    func cluster(deliver payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, senderNode: String) {
         let switchboard = server.switchboard
         func answer(_ status: Status, _ message: String, online: Bool) {
-            let idJSON = payload.withUnsafeBytes { Envelope.idJSON(of: $0) }   // only for the rare answer
+            let idJSON = Envelope.idJSON(of: payload)   // only for the rare answer
             let reply = Reply(status, message, dataJSON: Reply.statusMap([(device, online)]), idJSON: idJSON)
             server.cluster?.answer(reply.bytes, to: senderDevice, on: senderNode)
         }
@@ -21,7 +21,12 @@ final class ClusterEvents: ClusterDelegate {
         if switchboard.presence == .watchers { switchboard.watch(recipient, [senderDevice]) }
         // Presence read from the inbox ahead of this message goes first (the sender's online).
         if switchboard.hasPendingPresence { server.flushPresence() }
-        payload.withUnsafeBytes { server.handOver($0, to: recipient) }
+        server.handOver(payload, to: recipient)
+    }
+
+    func cluster(routed outcome: RouteOutcome, to device: String, sender: AnyObject, idJSON: [UInt8]?) {
+        guard let connection = sender as? Connection else { return }
+        server.answerRoute(outcome, to: device, connection: connection, idJSON: idJSON)
     }
 
     func cluster(presenceOf device: String, online: Bool) {

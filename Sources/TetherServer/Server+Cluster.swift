@@ -92,17 +92,19 @@ extension Server {
         // Token mode: a sender whose own grant does not name the device needs the device's grant to
         // name it (asked through the connection's cached permission, as `authorize` did).
         let checkGrant = trust.map { !$0.mayMessage(sender, to, connection: ObjectIdentifier(connection)) } ?? false
-        cluster.route(payload, to: to, from: sender, keep: keep, checkGrant: checkGrant) { [unowned self] outcome in
-            if case .kept(let kept) = outcome { return answerKeep(kept, to: connection, recipient: to, idJSON: idJSON) }
-            guard connection.isOpen else { return }
-            switch outcome {
-            case .queued: break   // counted as routed by the node that delivers it
-            case .offline: connection.send(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]), idJSON: idJSON))
-            case .busy: connection.send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]), idJSON: idJSON))
-            case .unavailable: connection.send(Server.clusterUnavailable(idJSON))
-            case .forbidden: connection.send(Reply(.forbidden, "not paired with \(to)", idJSON: idJSON))
-            case .kept: break
-            }
+        cluster.route(payload, to: to, from: sender, keep: keep, checkGrant: checkGrant, sender: connection, idJSON: idJSON)
+    }
+
+    /// How a message `connection` sent to `to` on another node ended, when it was not queued.
+    func answerRoute(_ outcome: RouteOutcome, to: String, connection: Connection, idJSON: [UInt8]?) {
+        if case .kept(let kept) = outcome { return answerKeep(kept, to: connection, recipient: to, idJSON: idJSON) }
+        guard connection.isOpen else { return }
+        switch outcome {
+        case .queued, .kept: break   // queued: counted as routed by the node that delivers it
+        case .offline: connection.send(Reply(.targetOffline, "target offline", dataJSON: Reply.statusMap([(to, false)]), idJSON: idJSON))
+        case .busy: connection.send(Reply(.recipientBusy, "recipient busy", dataJSON: Reply.statusMap([(to, true)]), idJSON: idJSON))
+        case .unavailable: connection.send(Server.clusterUnavailable(idJSON))
+        case .forbidden: connection.send(Reply(.forbidden, "not paired with \(to)", idJSON: idJSON))
         }
     }
 

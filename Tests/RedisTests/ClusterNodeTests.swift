@@ -16,9 +16,13 @@ final class RecordingServer: ClusterDelegate {
     var mayHear: [(String, String)] = []
     var revoked: [(String, String, Int64)] = []
     var disconnects: [(String, String)] = []
+    var routed: [(RouteOutcome, String, [UInt8]?)] = []
 
-    func cluster(deliver payload: [UInt8], to device: String, from senderDevice: String, senderNode: String) {
-        delivered.append((device, payload, senderDevice))
+    func cluster(deliver payload: UnsafeRawBufferPointer, to device: String, from senderDevice: String, senderNode: String) {
+        delivered.append((device, Array(payload), senderDevice))
+    }
+    func cluster(routed outcome: RouteOutcome, to device: String, sender: AnyObject, idJSON: [UInt8]?) {
+        routed.append((outcome, device, idJSON))
     }
     func cluster(presenceOf device: String, online: Bool) { presence.append((device, online)) }
     func cluster(replaced device: String, serial: UInt64) { replaced.append((device, serial)) }
@@ -84,6 +88,58 @@ extension RedisServerSuite {
             #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) }
                     == (0..<200).map { "{\"from\":\"ph-1\",\"to\":\"box-1\",\"msg\":\($0)}" })
             #expect(serverA.delivered.allSatisfy { $0.from == "ph-1" && $0.device == "box-1" })
+        }
+
+        @Test func aSendersMessagesNotQueuedAreToldToTheDelegateWithTheirIDs() throws {
+            let (a, serverA) = try node()
+            let (b, serverB) = try node()
+            #expect(claim(a, "box-1", 1) == .cameOnline)
+            let sender = RecordingServer()   // any object standing for the sending connection
+            let id = Array("\"7\"".utf8)
+            for (device, number) in [("box-1", 1), ("nobody", 2), ("box-1", 3), ("nobody-2", 4)] {
+                Array("m\(number)".utf8).withUnsafeBytes {
+                    b.route($0, to: device, from: "ph-1", keep: nil, checkGrant: false, sender: sender, idJSON: number == 4 ? id : nil)
+                }
+            }
+            #expect(spin(loop) { serverA.delivered.count == 2 && serverB.routed.count == 2 })
+            #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) } == ["m1", "m3"])
+            #expect(serverB.routed.map(\.0) == [.offline, .offline])
+            #expect(serverB.routed.map(\.1) == ["nobody", "nobody-2"])
+            #expect(serverB.routed.map(\.2) == [nil, id])
+        }
+
+        /// 200 messages in one loop iteration are located first, then appended by plain XADDs.
+        @Test func aBigBatchGoesToEachHolderInOrderAndAnswersTheRestAsOneCallWould() throws {
+            let (a, serverA) = try node()
+            let (c, serverC) = try node()
+            let (b, _) = try node()
+            #expect(claim(a, "box-a", 1) == .cameOnline)
+            #expect(claim(c, "box-c", 1) == .cameOnline)
+            var granted: [String]??
+            c.publishGrant("box-c", serial: 1, peers: ["ph-1"]) { granted = $0 }
+            spin(loop) { granted != nil }
+            var outcomes: [String: [RouteOutcome]] = [:]
+            for number in 0..<200 {
+                let (device, checkGrant, keep): (String, Bool, KeepRequest?) = switch number % 5 {
+                case 0: ("box-a", false, nil)
+                case 1: ("box-c", true, nil)                                   // its grant lists ph-1
+                case 2: ("box-a", true, nil)                                   // box-a has no grant: refused
+                case 3: ("nobody", false, KeepRequest(seconds: 60, idJSON: nil))
+                default: ("nobody", false, nil)
+                }
+                Array("m\(number)".utf8).withUnsafeBytes {
+                    b.route($0, to: device, from: "ph-1", keep: keep, checkGrant: checkGrant) { outcomes["\(number % 5)", default: []].append($0) }
+                }
+            }
+            #expect(spin(loop) { outcomes.values.reduce(0) { $0 + $1.count } == 200 })
+            #expect(outcomes["0"] == Array(repeating: .queued, count: 40))
+            #expect(outcomes["1"] == Array(repeating: .queued, count: 40))
+            #expect(outcomes["2"] == Array(repeating: .forbidden, count: 40))
+            #expect(outcomes["3"] == Array(repeating: .kept(.kept), count: 40))
+            #expect(outcomes["4"] == Array(repeating: .offline, count: 40))
+            #expect(spin(loop) { serverA.delivered.count == 40 && serverC.delivered.count == 40 })
+            #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) } == stride(from: 0, to: 200, by: 5).map { "m\($0)" })
+            #expect(serverC.delivered.map { String(decoding: $0.payload, as: UTF8.self) } == stride(from: 1, to: 200, by: 5).map { "m\($0)" })
         }
 
         @Test func aFullInboxMakesSendersWait() throws {

@@ -37,4 +37,23 @@ import Testing
         var decoder = RESPDecoder()
         #expect(try decoder.feed(RESPEncoder.encode(arguments)) == [.array(arguments.map { .bulkString($0) })])
     }
+
+    @Test func aCommandBuiltArgumentByArgumentEncodesAsTheWholeOne() {
+        var random = SeededRandom(seed: 5)
+        let arguments = (0..<30).map { _ in (0..<Int.random(in: 0...2000, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) } }
+        let head = RESPCommand(Array(arguments[0..<3]))
+        var tail = RESPCommand()
+        for argument in arguments[3...] { argument.withUnsafeBytes { tail.append($0) } }
+        tail.append("text é")
+        tail.append(length: 12) { writer in
+            writer.writeDigits(1_234_567)
+            writer.write(UInt8(ascii: ":"))
+            b("abcd").withUnsafeBytes { writer.write($0) }
+        }
+        var buffer: [UInt8] = []
+        RESPCommand.encode([head, tail], into: &buffer)
+        #expect(head.count + tail.count == 32)
+        #expect(buffer == RESPEncoder.encode(arguments + [b("text é"), b("1234567:abcd")]))
+        #expect(ByteWriter.digitCount(0) == 1 && ByteWriter.digitCount(9) == 1 && ByteWriter.digitCount(10) == 2)
+    }
 }
