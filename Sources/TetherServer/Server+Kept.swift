@@ -47,6 +47,34 @@ extension Server {
         }
     }
 
+    /// A message with a ttl that reached this node after its device left (it was routed here a
+    /// moment before): kept as if it had found the device on no node, its sender on `senderNode`
+    /// answered there. False when the message asks for no keeping.
+    func keepArrivedLate(_ payload: UnsafeRawBufferPointer, for device: String, from sender: String, senderNode: String) -> Bool {
+        guard let cluster, case .success(let envelope) = Envelope.scan(payload),
+              let seconds = switchboard.keep.seconds(for: envelope.ttl) else { return false }
+        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
+        let message = KeptMessage.make(payload: payload, sender: sender, idJSON: envelope.idJSON, expiry: expiry)
+        let idJSON = envelope.idJSON
+        keptActivity = true
+        kept.keep(message, for: device, force: false) { [unowned self] outcome in
+            let reply: [UInt8]
+            switch outcome {
+            case .kept:
+                metrics.keptTotal += 1
+                reply = KeptReply(.queued, recipient: device, idJSON: idJSON).withBytes { Array($0) }
+            case .refused(.storeFailed):
+                metrics.keptRefused[KeptRefusal.storeFailed.rawValue, default: 0] += 1
+                reply = Server.storeFailure(recipient: device, idJSON: idJSON).bytes
+            case .refused(let why):
+                metrics.keptRefused[why.rawValue, default: 0] += 1
+                reply = KeptReply(.queueFull, recipient: device, idJSON: idJSON).withBytes { Array($0) }
+            }
+            cluster.answer(reply, to: sender, on: senderNode)
+        }
+        return true
+    }
+
     /// Status 8 for a kept message, status 5 for a refused one (counted either way).
     func answerKeep(_ outcome: KeepOutcome, to sender: Connection?, recipient: String, idJSON: [UInt8]?) {
         switch outcome {
@@ -57,12 +85,16 @@ extension Server {
             metrics.keptRefused[why.rawValue, default: 0] += 1
             guard let sender, sender.isOpen else { return }
             if why == .storeFailed {
-                sender.send(Reply(.recipientBusy, "could not keep the message (store failure); retry later",
-                                  dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON))
+                sender.send(Server.storeFailure(recipient: recipient, idJSON: idJSON))
             } else {
                 sender.send(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
             }
         }
+    }
+
+    static func storeFailure(recipient: String, idJSON: [UInt8]?) -> Reply {
+        Reply(.recipientBusy, "could not keep the message (store failure); retry later",
+              dataJSON: Reply.statusMap([(recipient, false)]), idJSON: idJSON)
     }
 
     /// A receipt for `sender`, wherever in the fleet it is connected (nothing if it is not).

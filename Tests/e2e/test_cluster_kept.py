@@ -205,3 +205,38 @@ def test_what_a_draining_node_could_not_hand_over_is_kept_again_in_redis(make_cl
         await box.close()
         await phone.close()
     run(go())
+
+
+def test_a_message_that_reaches_a_node_after_its_device_left_is_kept_if_it_has_a_ttl(make_cluster):
+    """A big batch is located first and appended to the holder's inbox a round trip later: a device
+    that left meanwhile is no longer on the node the message reaches. Such an inbox entry is
+    written here directly (the documented record format, docs/cluster.md "Inbox entries"), for a
+    device the receiving node does not hold: with a ttl it is kept (status 8 to the sender on its
+    node, delivered when the device comes), without one the sender hears status 1."""
+    cluster = make_cluster(nodes=2)
+    redis = cluster.redis
+
+    async def go():
+        phone = await Peer.open(cluster[0], "lt-phone")
+        marker = await Peer.open(cluster[1], "lt-marker")
+        node_a = redis.cli("HGET", "tether:dev:lt-phone", "node")
+        node_b = redis.cli("HGET", "tether:dev:lt-marker", "node")
+        assert node_a and node_b and node_a != node_b
+
+        def late(payload):
+            record = f"{len('lt-box')}:{len('lt-phone')}:{len(payload.encode())}:lt-box" + "lt-phone" + payload
+            assert redis.cli("XADD", f"tether:inbox:{node_b}", "*", "t", "b", "n", node_a, "m", record)
+
+        kept = kept_message("lt-phone", "lt-box", "late but kept", "late-1", ttl=60)
+        late(kept)
+        late(json.dumps({"id": "late-2", "from": "lt-phone", "to": "lt-box", "msg": "late, no ttl"}))
+        await phone.until(lambda: phone.reply_to("late-1") and phone.reply_to("late-2"), what="both answers")
+        assert phone.reply_to("late-1") == {"status": 8, "message": "queued", "data": {"lt-box": "offline"}, "id": "late-1"}
+        assert phone.reply_to("late-2")["status"] == 1
+        box = await Peer.open(cluster[0], "lt-box")
+        await box.until(lambda: box.messages(), what="the kept message")
+        assert box.messages() == [kept], "byte for byte"
+        await phone.until(lambda: receipts(phone, "delivered"), what="the delivered receipt")
+        for peer in (phone, marker, box):
+            await peer.close()
+    run(go())
