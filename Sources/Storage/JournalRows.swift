@@ -30,7 +30,7 @@ struct JournalRows {
         case stray(Int64, Int64?)
     }
 
-    /// The highest sequence in any row written: a higher one is new.
+    /// The highest sequence in any row committed (written or discarded): a higher one is new.
     private(set) var lastWritten: Int64 = 0
     /// The row the current commit fills.
     private(set) var tick: Int64 = 1
@@ -170,8 +170,12 @@ struct JournalRows {
         if current.live > 0 {
             rows[tick] = current
             if current.first <= current.last { starts.append((current.first, tick)) }
-            lastWritten = max(lastWritten, current.last, current.strays.max() ?? .min)
         }
+        // A discarded row's numbers count as written too: one of its messages handed back later
+        // must be a stray, not "new" (its number would then sit inside a later row's range that
+        // lacks some numbers below it, and another message handed back into that gap would be
+        // taken for a record the row holds).
+        lastWritten = max(lastWritten, current.last, current.strays.max() ?? .min)
         current = Row()
         tick += 1
         undo.removeAll(keepingCapacity: true)

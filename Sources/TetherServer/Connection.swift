@@ -227,6 +227,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     override func didDrain() {
+        if peerHasEnded, case .closing = state { return close() }   // the answer went out whole, then the FIN
         if readPaused { resumeReading() }
         if holdsKept { server.keptDrained(self) }
     }
@@ -254,6 +255,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     override func didEnd(with error: UVError?) {
+        // An HTTP client may half-close after its request and still read (`nc -N`): an answer
+        // still queued goes out whole before the close (the close timeout bounds a non-reader).
+        if error == nil, !upgraded, queuedBytes > 0 {
+            if case .http = state { finishClosing() }
+            if case .closing = state { return }
+        }
         terminate(reason: error == nil ? "ended without a close frame" : "connection lost")
     }
 

@@ -77,7 +77,12 @@ open class TCPConnection: Handle {
         /// A batch of the backlog (or a connect) waits for the socket: libuv watches for room.
         static let awaitingWritable = SocketState(rawValue: 1 << 1)
         static let finSent = SocketState(rawValue: 1 << 2)
+        /// The peer's FIN was read.
+        static let peerEnded = SocketState(rawValue: 1 << 3)
     }
+
+    /// True once the peer sent its FIN: it sends nothing more, though it may still read.
+    public var peerHasEnded: Bool { socketState.contains(.peerEnded) }
 
     /// Adopts `socket`, a connected (or connecting) non-blocking TCP socket, which is closed with the
     /// handle. If this throws, the caller still owns it.
@@ -472,6 +477,7 @@ extension TCPConnection {
     /// (each change of what libuv watches costs an epoll_ctl).
     fileprivate func readFailed(_ error: UVError) {
         socketState.remove(.reading)
+        if error.isEOF { socketState.insert(.peerEnded) }
         didEnd(with: error.isEOF ? nil : error)
         if !isClosing { try? watchSocket() }
     }

@@ -127,6 +127,23 @@ final class SQLiteKeptJournalTests: XCTestCase {
         XCTAssertEqual(try count("kept_gone"), 0)
     }
 
+    func testMessagesKeptAndTakenInOneTickThenHandedBackApartAreAllWritten() throws {
+        var store: LocalKeptStore? = try open()
+        keep(store!, "one", for: "box-1")
+        keep(store!, "two", for: "box-2")
+        keep(store!, "three", for: "box-1")
+        let toBox1 = take(store!, "box-1"), toBox2 = take(store!, "box-2")
+        store!.commit()   // nothing of this tick lives: no row
+        for message in toBox1 { store!.keep(message, for: "box-1", force: true) { _ in } }
+        store!.commit()
+        store!.keep(toBox2[0], for: "box-2", force: true) { _ in }   // its sequence lies between the two above
+        store!.commit()
+        store = nil
+        store = try open()
+        XCTAssertEqual(texts(take(store!, "box-1")), ["one", "three"])
+        XCTAssertEqual(texts(take(store!, "box-2")), ["two"])
+    }
+
     func testTheFormatWithARowPerMessageIsMovedAtStart() throws {
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         try onFile("""

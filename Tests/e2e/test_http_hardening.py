@@ -96,3 +96,23 @@ def test_requests_per_connection_are_capped(start_server):
     answers = responses(request(server.port, raw))
     assert len(answers) == 5
     assert answers[-1][1].get(b"Connection") == b"close"
+
+
+def test_a_client_that_half_closes_after_its_request_still_gets_the_whole_answer(start_server):
+    # A small send buffer and a small receive buffer: the answer cannot all fit in the kernels,
+    # so part of it is still queued in the server when the client's FIN arrives.
+    server = start_server("--send-buffer-bytes", "4096")
+    for keep_alive in (False, True):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        s.connect(("127.0.0.1", server.port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + (b"" if keep_alive else b"Connection: close\r\n") + b"\r\n")
+        s.shutdown(socket.SHUT_WR)      # as `nc -N` does: no more requests, still reading
+        time.sleep(0.3)                 # the FIN is read while the answer waits
+        s.settimeout(5)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        s.close()
+        [(status, headers, body)] = responses(data)
+        assert status == 200 and len(body) == int(headers[b"Content-Length"]) > 4096, (keep_alive, len(body))
