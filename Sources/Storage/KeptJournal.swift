@@ -7,12 +7,14 @@ public protocol KeptJournal: AnyObject {
     /// one, or a removal mark of an earlier message could hide them.
     var unusedSequence: Int64 { get }
     /// Records `message` (numbered by the store) for the next commit.
-    func add(_ message: KeptMessage, for recipient: String)
+    /// `promised`: its status 8 was sent before (it comes back after a failed delivery), so a
+    /// failed commit keeps it for the next one instead of forgetting it.
+    func add(_ message: KeptMessage, for recipient: String, promised: Bool)
     /// Records that `message` is gone, for the next commit.
     func remove(_ message: KeptMessage)
     /// Writes what was recorded since the last commit, in the order recorded, in one transaction.
-    /// On failure nothing of it is written: additions are forgotten (the store refuses them),
-    /// removals are kept for the next commit.
+    /// On failure nothing of it is written: new additions are forgotten (the store refuses them),
+    /// promised ones and removals are kept for the next commit.
     func commit() throws(StorageError)
     func close()
 }

@@ -6,7 +6,7 @@ public final class LocalKeptStore: KeptMessageStore {
     private var queues: KeptQueues
     private let journal: KeptJournal?
     /// Keeps of this tick waiting for the commit to be reported.
-    private var reportAfterCommit: [(message: KeptMessage, recipient: String, done: (KeepOutcome) -> Void)] = []
+    private var reportAfterCommit: [(message: KeptMessage, recipient: String, promised: Bool, done: (KeepOutcome) -> Void)] = []
     public var onExpired: ((String, KeptMessage) -> Void)?
     /// Told when a commit fails (the server logs it).
     public var onCommitFailure: ((StorageError) -> Void)?
@@ -36,8 +36,8 @@ public final class LocalKeptStore: KeptMessageStore {
 
     public func keep(_ message: KeptMessage, for recipient: String, force: Bool, done: @escaping (KeepOutcome) -> Void) {
         if let refusal = queues.admit(message, for: recipient, force: force) { return done(.refused(refusal)) }
-        journal?.add(message, for: recipient)
-        reportAfterCommit.append((message, recipient, done))
+        journal?.add(message, for: recipient, promised: force)
+        reportAfterCommit.append((message, recipient, force, done))
     }
 
     public func mayHold(_ recipient: String) -> Bool { queues.mayHold(recipient) }
@@ -70,10 +70,11 @@ public final class LocalKeptStore: KeptMessageStore {
                 try journal.commit()
             } catch {
                 onCommitFailure?(error)
-                // Nothing of this tick is on disk: its keeps are refused (the senders hear status 5)
-                // rather than promised; the removals are retried with the next commit.
-                let failed = reportAfterCommit
-                reportAfterCommit.removeAll()
+                // Nothing of this tick is on disk: its new keeps are refused (the senders hear
+                // status 5) rather than promised; messages already promised stay, and they and the
+                // removals are written by the next commit.
+                let failed = reportAfterCommit.filter { !$0.promised }
+                reportAfterCommit.removeAll { !$0.promised }
                 for entry in failed {
                     _ = queues.remove(for: entry.recipient) { $0.sequence == entry.message.sequence }   // the store holds a copy
                     entry.done(.refused(.storeFailed))

@@ -36,7 +36,7 @@ public final class SQLiteKeptJournal: KeptJournal {
     /// What the next commit writes, in the order it happened (a message may be kept, taken and
     /// kept again within one tick).
     private enum Change {
-        case add(KeptMessage, String)
+        case add(KeptMessage, String, promised: Bool)
         case remove(Int64)
     }
     private var changes: [Change] = []
@@ -135,7 +135,7 @@ public final class SQLiteKeptJournal: KeptJournal {
                                                expiry: row.int64(at: 4))
                 message.sequence = row.int64(at: 0)
                 found[message.sequence] = (row.text(at: 1), message)
-                changes.append(.add(message, row.text(at: 1)))
+                changes.append(.add(message, row.text(at: 1), promised: true))
             }
         }
         return found.sorted { $0.key < $1.key }.map(\.value)
@@ -143,8 +143,8 @@ public final class SQLiteKeptJournal: KeptJournal {
 
     public var unusedSequence: Int64 { rows.lastWritten + 1 }
 
-    public func add(_ message: KeptMessage, for recipient: String) {
-        changes.append(.add(message, recipient))
+    public func add(_ message: KeptMessage, for recipient: String, promised: Bool) {
+        changes.append(.add(message, recipient, promised: promised))
     }
 
     public func remove(_ message: KeptMessage) {
@@ -180,7 +180,7 @@ public final class SQLiteKeptJournal: KeptJournal {
         } catch {
             try? rollback.run()
             rows.rollBack()
-            changes.removeAll { if case .add = $0 { true } else { false } }
+            changes.removeAll { if case .add(_, _, let promised) = $0 { !promised } else { false } }
             throw error
         }
         rows.committed()
@@ -192,7 +192,7 @@ public final class SQLiteKeptJournal: KeptJournal {
 
     private func write(_ change: Change) throws(StorageError) {
         switch change {
-        case .add(let message, let recipient):
+        case .add(let message, let recipient, _):
             let sequence = message.sequence
             if rows.isNew(sequence) {
                 rows.addNew(sequence)

@@ -205,6 +205,27 @@ final class LocalKeptStoreTests: XCTestCase {
         store.commit()
         XCTAssertEqual(outcomes, [.refused(.storeFailed), .kept])
     }
+
+    func testAMessageAlreadyPromisedOutlivesAFailedCommit() throws {
+        let journal = FailingJournal()
+        let store = try LocalKeptStore(limits: KeptLimits(), journal: journal, now: 0)
+        store.keep(kept("promised"), for: "box-1", force: false) { _ in }
+        store.commit()
+        var handed: [KeptMessage] = []
+        store.take(for: "box-1", now: 0) { handed = $0 }
+        journal.failing = true
+        var outcomes: [KeepOutcome] = []
+        store.keep(handed[0], for: "box-1", force: true) { outcomes.append($0) }   // its connection died first
+        store.keep(kept("new"), for: "box-1", force: false) { outcomes.append($0) }
+        store.commit()
+        XCTAssertEqual(outcomes, [.refused(.storeFailed)], "the new one is refused, the promised one waits")
+        XCTAssertEqual(store.total.messages, 1)
+        XCTAssertEqual(journal.promisedAdds, 1, "the journal was told it is promised (kept for its next commit)")
+        journal.failing = false
+        store.commit()
+        XCTAssertEqual(outcomes, [.refused(.storeFailed), .kept])
+        XCTAssertEqual(take(store), ["promised"])
+    }
 }
 
 /// A journal whose commits fail while `failing` is set.
@@ -212,7 +233,8 @@ private final class FailingJournal: KeptJournal {
     var failing = false
     func load() throws(StorageError) -> [(String, KeptMessage)] { [] }
     var unusedSequence: Int64 { 1 }
-    func add(_ message: KeptMessage, for recipient: String) {}
+    private(set) var promisedAdds = 0
+    func add(_ message: KeptMessage, for recipient: String, promised: Bool) { if promised { promisedAdds += 1 } }
     func remove(_ message: KeptMessage) {}
     func commit() throws(StorageError) { if failing { throw StorageError("disk full") } }
     func close() {}
