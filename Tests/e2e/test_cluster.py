@@ -394,6 +394,10 @@ def test_a_node_started_before_redis_serves_its_devices_and_claims_them_once_red
         assert (await early.query_status("q-alone", "sb-early"))["data"] == {"sb-early": "online"}
         cluster.redis.start()
         await cluster.wait_ready(timeout=20)
+        deadline = time.monotonic() + 10     # the link is up; the claim follows within a loop turn or two
+        while not cluster.redis.cli("HGET", "tether:dev:sb-early", "node"):
+            assert time.monotonic() < deadline, "sb-early never claimed after the first link"
+            await asyncio.sleep(0.05)
         far = await Peer.open(cluster[0], "sb-far", query="queryStatus=sb-early")
         assert far.replies()[0]["data"] == {"sb-early": "online"}, "claimed in the registry at the first link"
         await far.send(message("sb-far", "sb-early", "hello"))
