@@ -39,7 +39,7 @@ struct JournalRows {
 
     // MARK: Loading
 
-    /// A row found on disk: `sequences` are its records, `live` whether each is still kept.
+    /// A row found on disk: its records' sequences, and whether each is still kept.
     mutating func load(tick: Int64, first: Int64, last: Int64, records: [(sequence: Int64, live: Bool)]) {
         var row = Row(first: first, last: last)
         for record in records {
