@@ -121,10 +121,13 @@ extension ClusterNode {
                 owners.append(owner)
             }
         }
+        // Token mode: whether the recipient's grant lists the sender, for a message that asked.
+        func granted(_ index: Int) -> Bool {
+            grantOf[index].map { $0 < listed.count && listed[$0].integer == 1 } ?? true
+        }
         // The usual case first: every message queued to one node, its records already in order.
         let sole = owners.count == 1 && batch.messages.indices.allSatisfy { index in
-            (grantOf[index].map { $0 < listed.count && listed[$0].integer == 1 } ?? true)
-                && deviceOf[index] < holders.count && ownerSlot[deviceOf[index]] == 0
+            granted(index) && deviceOf[index] < holders.count && ownerSlot[deviceOf[index]] == 0
         }
         if sole { return xadd(batch.records, to: owners[0], batch: batch, messages: nil) }
         var messagesOf = [[Int]](repeating: [], count: owners.count)
@@ -132,7 +135,7 @@ extension ClusterNode {
         batch.records.withUnsafeBytes { raw in
             for index in batch.messages.indices {
                 let device = deviceOf[index]
-                if let pair = grantOf[index], !(pair < listed.count && listed[pair].integer == 1) {
+                if !granted(index) {
                     tell(batch, index, .forbidden)
                 } else if device < holders.count, ownerSlot[device] >= 0 {
                     messagesOf[ownerSlot[device]].append(index)

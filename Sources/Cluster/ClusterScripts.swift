@@ -7,6 +7,19 @@ import Redis
 /// Presence goes into the inboxes of the nodes that hear a device (all nodes, or those watching
 /// it), never to the node that caused the change: that node tells its own devices itself.
 final class ClusterScripts {
+    /// The unread entries of `owner`'s inbox, asked once per script call (`lengths` keeps them).
+    private static let inboxLength = """
+        local function inboxLength(owner, lengths)
+          local length = lengths[owner]
+          if length == nil then
+            length = redis.call('XLEN', 'tether:inbox:' .. owner)
+            lengths[owner] = length
+          end
+          return length
+        end
+
+        """
+
     private static let announce = """
         local function announce(device, online, origin, mode)
           local targets
@@ -71,7 +84,7 @@ final class ClusterScripts {
     /// device is on no node, 2 when the holder's inbox holds the cap's number of unread entries,
     /// and for a message to keep whose device is on no node, the keep's code (3 kept, 4-6
     /// refused): deciding in one step that it is offline and keeping it, so no connect slips between.
-    let route = RedisScript(KeptScripts.functions + """
+    let route = RedisScript(KeptScripts.functions + ClusterScripts.inboxLength + """
         local function recordParts(record)
           local head, deviceCount, senderCount = string.match(record, '^((%d+):(%d+):%d+:)')
           local from = #head + tonumber(deviceCount)
@@ -101,12 +114,7 @@ final class ClusterScripts {
           if result == 7 then
             -- refused: nothing is told about the device
           elseif owner then
-            local length = lengths[owner]
-            if length == nil then
-              length = redis.call('XLEN', 'tether:inbox:' .. owner)
-              lengths[owner] = length
-            end
-            if length >= cap then
+            if inboxLength(owner, lengths) >= cap then
               result = 2
             else
               local batch = batches[owner]
@@ -142,18 +150,13 @@ final class ClusterScripts {
     /// by byte. Returns {per device its holder: the node, 0 when on no node, 2 when that node's
     /// inbox holds the cap's number of unread entries; per pair 1 when the device's grant lists
     /// the sender, else 0}.
-    let locate = RedisScript("""
+    let locate = RedisScript(ClusterScripts.inboxLength + """
         local cap, count = tonumber(ARGV[1]), tonumber(ARGV[2])
         local holders, lengths, listed = {}, {}, {}
         for i = 1, count do
           local owner = redis.call('HGET', 'tether:dev:' .. ARGV[2 + i], 'node')
           if owner then
-            local length = lengths[owner]
-            if length == nil then
-              length = redis.call('XLEN', 'tether:inbox:' .. owner)
-              lengths[owner] = length
-            end
-            if length >= cap then owner = 2 end
+            if inboxLength(owner, lengths) >= cap then owner = 2 end
           else
             owner = 0
           end
