@@ -15,7 +15,7 @@ final class ClusterEvents: ClusterDelegate {
             server.cluster?.answer(reply.bytes, to: senderDevice, on: senderNode)
         }
         guard let recipient = switchboard.peer(for: device), recipient.isOpen else {
-            if server.keepArrivedLate(payload, for: device, from: senderDevice, senderNode: senderNode) { return }
+            if server.keepArrivedLate(payload, senderNode: senderNode) { return }
             return answer(.targetOffline, "target offline", online: false)
         }
         if server.isBusy(recipient) { return answer(.recipientBusy, "recipient busy", online: true) }

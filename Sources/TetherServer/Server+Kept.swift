@@ -37,58 +37,64 @@ extension Server {
     /// The recipient of `envelope` is offline and the message is to be kept `seconds`: the
     /// sender, if still connected, hears status 8 once it is durable, or status 5 past a bound.
     func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?) {
-        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
-        let message = KeptMessage.make(payload: payload, sender: envelope.from, idJSON: envelope.idJSON, expiry: expiry)
         let recipient = envelope.to
         let idJSON = envelope.idJSON
-        keptActivity = true
-        kept.keep(message, for: recipient, force: false) { [unowned self] outcome in
+        keep(payload, envelope, seconds: seconds) { [unowned self] outcome in
             answerKeep(outcome, to: sender, recipient: recipient, idJSON: idJSON)
+        }
+    }
+
+    /// Status 8 for a kept message, status 5 for a refused one (counted either way).
+    func answerKeep(_ outcome: KeepOutcome, to sender: Connection?, recipient: String, idJSON: [UInt8]?) {
+        let answer = countedAnswer(outcome, recipient: recipient, idJSON: idJSON)
+        guard let sender, sender.isOpen else { return }
+        switch answer {
+        case .reply(let reply): sender.send(reply)
+        case .failure(let reply): sender.send(reply)
         }
     }
 
     /// A message with a ttl that reached this node after its device left (it was routed here a
     /// moment before): kept as if it had found the device on no node, its sender on `senderNode`
     /// answered there. False when the message asks for no keeping.
-    func keepArrivedLate(_ payload: UnsafeRawBufferPointer, for device: String, from sender: String, senderNode: String) -> Bool {
+    func keepArrivedLate(_ payload: UnsafeRawBufferPointer, senderNode: String) -> Bool {
         guard let cluster, case .success(let envelope) = Envelope.scan(payload),
               let seconds = switchboard.keep.seconds(for: envelope.ttl) else { return false }
-        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
-        let message = KeptMessage.make(payload: payload, sender: sender, idJSON: envelope.idJSON, expiry: expiry)
-        let idJSON = envelope.idJSON
-        keptActivity = true
-        kept.keep(message, for: device, force: false) { [unowned self] outcome in
-            let reply: [UInt8]
-            switch outcome {
-            case .kept:
-                metrics.keptTotal += 1
-                reply = KeptReply(.queued, recipient: device, idJSON: idJSON).withBytes { Array($0) }
-            case .refused(.storeFailed):
-                metrics.keptRefused[KeptRefusal.storeFailed.rawValue, default: 0] += 1
-                reply = Server.storeFailure(recipient: device, idJSON: idJSON).bytes
-            case .refused(let why):
-                metrics.keptRefused[why.rawValue, default: 0] += 1
-                reply = KeptReply(.queueFull, recipient: device, idJSON: idJSON).withBytes { Array($0) }
+        let recipient = envelope.to, sender = envelope.from, idJSON = envelope.idJSON
+        keep(payload, envelope, seconds: seconds) { [unowned self] outcome in
+            let reply = switch countedAnswer(outcome, recipient: recipient, idJSON: idJSON) {
+            case .reply(let reply): reply.withBytes { Array($0) }
+            case .failure(let reply): reply.bytes
             }
             cluster.answer(reply, to: sender, on: senderNode)
         }
         return true
     }
 
-    /// Status 8 for a kept message, status 5 for a refused one (counted either way).
-    func answerKeep(_ outcome: KeepOutcome, to sender: Connection?, recipient: String, idJSON: [UInt8]?) {
+    private func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, answer: @escaping (KeepOutcome) -> Void) {
+        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
+        let message = KeptMessage.make(payload: payload, sender: envelope.from, idJSON: envelope.idJSON, expiry: expiry)
+        keptActivity = true
+        kept.keep(message, for: envelope.to, force: false, done: answer)
+    }
+
+    enum KeepAnswer {
+        /// Status 8, or status 5 past a bound.
+        case reply(KeptReply)
+        /// The store could not keep it.
+        case failure(Reply)
+    }
+
+    /// What the sender hears of a keep's `outcome` (counted here, whether or not anyone hears it).
+    func countedAnswer(_ outcome: KeepOutcome, recipient: String, idJSON: [UInt8]?) -> KeepAnswer {
         switch outcome {
         case .kept:
             metrics.keptTotal += 1
-            if let sender, sender.isOpen { sender.send(KeptReply(.queued, recipient: recipient, idJSON: idJSON)) }
+            return .reply(KeptReply(.queued, recipient: recipient, idJSON: idJSON))
         case .refused(let why):
             metrics.keptRefused[why.rawValue, default: 0] += 1
-            guard let sender, sender.isOpen else { return }
-            if why == .storeFailed {
-                sender.send(Server.storeFailure(recipient: recipient, idJSON: idJSON))
-            } else {
-                sender.send(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
-            }
+            return why == .storeFailed ? .failure(Server.storeFailure(recipient: recipient, idJSON: idJSON))
+                : .reply(KeptReply(.queueFull, recipient: recipient, idJSON: idJSON))
         }
     }
 
