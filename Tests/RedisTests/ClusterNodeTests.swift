@@ -82,7 +82,8 @@ extension RedisServerSuite {
             }
             var offline: RouteOutcome?
             Array("x".utf8).withUnsafeBytes { b.route($0, to: "nobody", from: "ph-1") { offline = $0 } }
-            #expect(spin(loop) { serverA.delivered.count == 200 && offline != nil })
+            // The holder may read the entry before the sender reads Redis' answer to its XADD: wait for both.
+            #expect(spin(loop) { serverA.delivered.count == 200 && outcomes.count == 200 && offline != nil })
             #expect(outcomes == Array(repeating: .queued, count: 200))
             #expect(offline == .offline)
             #expect(serverA.delivered.map { String(decoding: $0.payload, as: UTF8.self) }
