@@ -36,4 +36,35 @@ import UV
         #expect(received == [1, 2, 3, 4, 5, 6, 7])
         try loop.close()
     }
+
+    /// A timer's sends go out before the loop waits for I/O, not when the next wake-up comes.
+    @Test func bytesSentFromATimerLeaveBeforeTheLoopWaits() throws {
+        let loop = try Loop()
+        let (listener, address) = try listen(loop)
+        var received: [UInt8] = []
+        let serverSide = Probe()
+        serverSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
+        var accepted = false
+        listener.onConnection = { connection in
+            (connection as! DelegatingConnection).delegate = serverSide
+            try? connection.startReading()
+            accepted = true
+        }
+        var client: DelegatingConnection?
+        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        run(loop, limit: 1000) { client != nil && accepted }
+        let sender = try #require(client)
+
+        var timedOut = false
+        let guardTimer = try watchdog(loop, ms: 5_000) { timedOut = true }
+        let timer = try Timer(loop: loop)
+        timer.start(afterMilliseconds: 0) { [UInt8]([9, 8]).withUnsafeBytes { sender.send($0) } }
+        // One iteration: the timer sends, the bytes are flushed before poll, poll sees them arrive.
+        loop.runOnce(wait: true)
+        #expect(received == [9, 8])
+        #expect(!timedOut)
+        timer.close()
+        guardTimer.close()
+        try loop.close()
+    }
 }
