@@ -13,6 +13,8 @@ public final class Loop {
     /// The list `flushCorked` last emptied, kept for its capacity.
     var spareCorked: [TCPConnection] = []
     weak var corkFlusher: TickHook?
+    /// Sockets read since the cork was last flushed (see `Loop.flushAfterReads`).
+    var readsSinceFlush = 0
     var spareCorkBuffers: [[UInt8]] = []
     /// What owns the loop (a server), unretained: its handles reach it here instead of each keeping
     /// a reference (8 bytes an idle connection).

@@ -185,6 +185,7 @@ open class TCPConnection: Handle {
     private func readAvailable() {
         let socket = self.socket
         let (buffer, size) = withLoop { ($0.readBuffer, $0.readBufferSize) }
+        defer { withLoop { $0.didServeRead() } }
         for _ in 0..<32 {
             let count = tether_recv(socket, buffer, size)
             if count > 0 {

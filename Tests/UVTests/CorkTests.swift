@@ -67,4 +67,32 @@ import UV
         guardTimer.close()
         try loop.close()
     }
+
+    /// In a wakeup with many sockets to read, what the first reads routed leaves after a few of
+    /// them (`Loop.flushAfterReads`), not after all.
+    @Test func gatheredBytesLeaveAfterAFewSocketsReads() throws {
+        let loop = try Loop()
+        let (listener, address) = try listen(loop)
+        let serverSide = Probe()
+        var accepted: [TCPConnection] = []
+        listener.onConnection = { connection in
+            (connection as! DelegatingConnection).delegate = serverSide
+            try? connection.startReading()
+            accepted.append(connection)
+        }
+        var clients: [DelegatingConnection] = []
+        for _ in 0..<6 { DelegatingConnection.connect(loop: loop, to: address) { if let c = try? $0.get() { clients.append(c) } } }
+        run(loop, limit: 1000) { clients.count == 6 && accepted.count == 6 }
+        try #require(clients.count == 6)
+        let peer = accepted[0]   // gathers what the other sockets' reads "route"
+        var corkedSeen: [Int] = []
+        serverSide.onRead = { _, _ in
+            if corkedSeen.isEmpty { [UInt8]([1, 2, 3]).withUnsafeBytes { peer.send($0) } }
+            corkedSeen.append(peer.corkedBytes)
+        }
+        for client in clients.dropFirst() { _ = [UInt8]([7]).withUnsafeBytes { client.write($0) } }
+        loop.runOnce(wait: true)   // the five sockets are readable together: one wakeup
+        #expect(corkedSeen == [3, 3, 3, 3, 0])
+        try loop.close()
+    }
 }
