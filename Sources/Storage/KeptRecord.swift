@@ -30,10 +30,15 @@ struct KeptRecord: Equatable {
 
     /// The record of `message`; `extras` gets the bytes to store after the payload.
     init(_ message: KeptMessage, extras: inout [UInt8]) {
+        self.init(KeptParts(message), extras: &extras)
+    }
+
+    /// The record of `parts`; `extras` gets the bytes to store after the payload.
+    init(_ parts: KeptParts, extras: inout [UInt8]) {
         extras.removeAll(keepingCapacity: true)
-        let (payload, sender, id) = message.parts
-        sequence = message.sequence
-        expiry = message.expiry
+        let (payload, sender, id) = (parts.payload, parts.sender, parts.id)
+        sequence = parts.sequence
+        expiry = parts.expiry
         payloadCount = payload.count
         senderCount = sender.count
         idCount = id?.count ?? 0

@@ -37,11 +37,38 @@ extension Server {
     /// The recipient of `envelope` is offline and the message is to be kept `seconds`: the
     /// sender, if still connected, hears status 8 once it is durable, or status 5 past a bound.
     func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?) {
+        if let localKept { return keep(payload, envelope, seconds: seconds, from: sender, in: localKept) }
         let recipient = envelope.to
         let idJSON = envelope.idJSON
         keep(payload, envelope, seconds: seconds) { [unowned self] outcome in
             answerKeep(outcome, to: sender, recipient: recipient, idJSON: idJSON)
         }
+    }
+
+    /// The same with a local store: the message goes in from the sender's bytes, and its answer
+    /// waits in `pendingKeeps` for the tick's commit (no message object or callback per keep).
+    private func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?,
+                      in store: LocalKeptStore) {
+        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
+        keptActivity = true
+        var from = envelope.from
+        let refusal = from.withUTF8 { senderBytes in
+            func keep(_ id: UnsafeRawBufferPointer?) -> KeptRefusal? {
+                store.keepNew(KeptParts(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: id, expiry: expiry), for: envelope.to)
+            }
+            guard let idJSON = envelope.idJSON else { return keep(nil) }
+            return idJSON.withUnsafeBytes { keep($0) }
+        }
+        if let refusal { return answerKeep(.refused(refusal), to: sender, recipient: envelope.to, idJSON: envelope.idJSON) }
+        pendingKeeps.append(PendingKeep(sender: sender, recipient: envelope.to, idJSON: envelope.idJSON))
+    }
+
+    /// After the commit: this tick's keeps through the local store are answered, in order.
+    private func answerPendingKeeps() {
+        guard let localKept, !pendingKeeps.isEmpty else { return }
+        let outcome: KeepOutcome = localKept.lastCommitSucceeded ? .kept : .refused(.storeFailed)
+        for pending in pendingKeeps { answerKeep(outcome, to: pending.sender, recipient: pending.recipient, idJSON: pending.idJSON) }
+        pendingKeeps.removeAll(keepingCapacity: true)
     }
 
     /// Status 8 for a kept message, status 5 for a refused one (counted either way).
@@ -163,6 +190,7 @@ extension Server {
             kept.take(for: id, now: now) { [unowned self] messages in hand(messages, to: connection, as: id) }
         }
         kept.commit()
+        answerPendingKeeps()
         for (sender, receipt) in pendingReceipts { sendReceipt(receipt, to: sender) }
         pendingReceipts.removeAll(keepingCapacity: true)
         loop.flushCorked()
@@ -251,6 +279,7 @@ extension Server {
     /// At exit, last: the store commits and closes.
     func closeKept() {
         kept.close()
+        answerPendingKeeps()
     }
 
     /// One expiry pass (the sweep's), by the wall clock.
