@@ -52,23 +52,34 @@ extension Server {
         let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
         keptActivity = true
         var from = envelope.from
-        let refusal = from.withUTF8 { senderBytes in
-            func keep(_ id: UnsafeRawBufferPointer?) -> KeptRefusal? {
-                store.keepNew(KeptParts(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: id, expiry: expiry), for: envelope.to)
+        var to = envelope.to
+        from.withUTF8 { senderBytes in
+            to.withUTF8 { recipientBytes in
+                func keep(_ id: UnsafeRawBufferPointer?) {
+                    let parts = KeptParts(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: id, expiry: expiry)
+                    if let refusal = store.keepNew(parts, for: envelope.to) {
+                        return answerKeep(.refused(refusal), to: sender, recipient: envelope.to, idJSON: envelope.idJSON)
+                    }
+                    pendingKeeps.append(sender: sender, recipient: UnsafeRawBufferPointer(recipientBytes), id: id)
+                }
+                guard let idJSON = envelope.idJSON else { return keep(nil) }
+                idJSON.withUnsafeBytes { keep($0) }
             }
-            guard let idJSON = envelope.idJSON else { return keep(nil) }
-            return idJSON.withUnsafeBytes { keep($0) }
         }
-        if let refusal { return answerKeep(.refused(refusal), to: sender, recipient: envelope.to, idJSON: envelope.idJSON) }
-        pendingKeeps.append(PendingKeep(sender: sender, recipient: envelope.to, idJSON: envelope.idJSON))
     }
 
     /// After the commit: this tick's keeps through the local store are answered, in order.
     private func answerPendingKeeps() {
         guard let localKept, !pendingKeeps.isEmpty else { return }
-        let outcome: KeepOutcome = localKept.lastCommitSucceeded ? .kept : .refused(.storeFailed)
-        for pending in pendingKeeps { answerKeep(outcome, to: pending.sender, recipient: pending.recipient, idJSON: pending.idJSON) }
-        pendingKeeps.removeAll(keepingCapacity: true)
+        guard localKept.lastCommitSucceeded else {
+            return pendingKeeps.drain { sender, _, recipient, id in
+                answerKeep(.refused(.storeFailed), to: sender, recipient: String(decoding: recipient, as: UTF8.self), idJSON: id.map(Array.init))
+            }
+        }
+        metrics.keptTotal += UInt64(pendingKeeps.count)
+        pendingKeeps.drain { sender, reply, _, _ in
+            if let sender, sender.isOpen { sender.send(.text, reply) }
+        }
     }
 
     /// Status 8 for a kept message, status 5 for a refused one (counted either way).

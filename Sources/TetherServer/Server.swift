@@ -102,7 +102,7 @@ public final class Server {
     /// The same store when it is local: its new keeps take the path without a callback each.
     let localKept: LocalKeptStore?
     /// This tick's keeps through `localKept`, answered after its commit.
-    var pendingKeeps: [PendingKeep] = []
+    var pendingKeeps = PendingKeeps()
     /// Something kept-related happened this tick: the end of the tick settles it.
     var keptActivity = false
     /// Devices that registered this tick with something kept for them.
