@@ -10,9 +10,16 @@ public struct KeptParts {
     public var expiry: Int64
     /// The order of keeping; 0 until the store numbers it.
     public var sequence: Int64
+    /// Where the sender's id and the `id` are in the payload, when the caller knows (the
+    /// envelope's scan does): then nobody searches for them.
+    public var senderAt: Int?
+    public var idAt: Int?
 
-    public init(payload: UnsafeRawBufferPointer, sender: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer?, expiry: Int64, sequence: Int64 = 0) {
+    public init(payload: UnsafeRawBufferPointer, sender: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer?, expiry: Int64,
+                sequence: Int64 = 0, senderAt: Int? = nil, idAt: Int? = nil) {
         self.payload = payload
+        self.senderAt = senderAt
+        self.idAt = idAt
         self.sender = sender
         self.id = id
         self.expiry = expiry

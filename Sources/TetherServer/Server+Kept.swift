@@ -56,7 +56,8 @@ extension Server {
         from.withUTF8 { senderBytes in
             to.withUTF8 { recipientBytes in
                 func keep(_ id: UnsafeRawBufferPointer?) {
-                    let parts = KeptParts(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: id, expiry: expiry)
+                    let parts = KeptParts(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: id, expiry: expiry,
+                                          senderAt: envelope.fromAt, idAt: envelope.idAt)
                     if let refusal = store.keepNew(parts, for: envelope.to) {
                         return answerKeep(.refused(refusal), to: sender, recipient: envelope.to, idJSON: envelope.idJSON)
                     }
