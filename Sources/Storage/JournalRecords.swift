@@ -11,14 +11,19 @@ enum JournalRecords {
 
     /// Appends `message`, kept for `recipient`, to `blob`.
     static func append(_ message: KeptMessage, for recipient: String, to blob: RecordBuffer) {
+        append(KeptParts(message), for: recipient, to: blob)
+    }
+
+    /// Appends the message of `parts` (numbered), kept for `recipient`, to `blob`.
+    static func append(_ parts: KeptParts, for recipient: String, to blob: RecordBuffer) {
         var recipient = recipient
-        let (payload, sender, id) = message.parts
+        let (payload, sender, id) = (parts.payload, parts.sender, parts.id)
         recipient.withUTF8 { recipientBytes in
             let recipientCount = min(recipientBytes.count, Int(UInt8.max))
             let idCount = id?.count ?? 0
             let at = blob.grow(by: headerBytes + recipientCount + sender.count + idCount + payload.count)
-            at.storeBytes(of: message.sequence.littleEndian, toByteOffset: 0, as: Int64.self)
-            at.storeBytes(of: message.expiry.littleEndian, toByteOffset: 8, as: Int64.self)
+            at.storeBytes(of: parts.sequence.littleEndian, toByteOffset: 0, as: Int64.self)
+            at.storeBytes(of: parts.expiry.littleEndian, toByteOffset: 8, as: Int64.self)
             at.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 16, as: UInt32.self)
             at.storeBytes(of: UInt32(idCount).littleEndian, toByteOffset: 20, as: UInt32.self)
             at.storeBytes(of: UInt8(recipientCount), toByteOffset: 24, as: UInt8.self)

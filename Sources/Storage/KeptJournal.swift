@@ -10,6 +10,9 @@ public protocol KeptJournal: AnyObject {
     /// `promised`: its status 8 was sent before (it comes back after a failed delivery), so a
     /// failed commit keeps it for the next one instead of forgetting it.
     func add(_ message: KeptMessage, for recipient: String, promised: Bool)
+    /// Records a new message (numbered by the store, never promised) given as its parts, for the
+    /// next commit; the journal copies what it needs now.
+    func addNew(_ parts: KeptParts, for recipient: String)
     /// Records that `message` is gone, for the next commit.
     func remove(_ message: KeptMessage)
     /// Writes what was recorded since the last commit, in the order recorded, in one transaction.
@@ -17,4 +20,12 @@ public protocol KeptJournal: AnyObject {
     /// promised ones and removals are kept for the next commit.
     func commit() throws(StorageError)
     func close()
+}
+
+extension KeptJournal {
+    public func addNew(_ parts: KeptParts, for recipient: String) {
+        let message = KeptMessage.make(payload: parts.payload, sender: parts.sender, id: parts.id, expiry: parts.expiry)
+        message.sequence = parts.sequence
+        add(message, for: recipient, promised: false)
+    }
 }

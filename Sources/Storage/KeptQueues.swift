@@ -33,36 +33,82 @@ public struct KeptQueues: ~Copyable {
     /// in the order of keeping; one that comes back keeps its number and so its place. The
     /// store keeps a copy: `message` may be let go.
     public mutating func admit(_ message: KeptMessage, for recipient: String, force: Bool = false) -> KeptRefusal? {
+        var parts = KeptParts(message)
+        let refusal = admit(&parts, for: recipient, force: force)
+        if refusal == nil { message.sequence = parts.sequence }
+        return refusal
+    }
+
+    /// The same for a message given as its parts; a new one is numbered in `parts.sequence`.
+    public mutating func admit(_ parts: inout KeptParts, for recipient: String, force: Bool = false) -> KeptRefusal? {
+        if parts.sequence != 0 { return admitAgain(&parts, for: recipient, force: force) }
+        // A new message goes last: its chain is reached once, made in place for a new recipient
+        // (one hash, not a lookup and an insert), and let go again if the message is refused.
+        let (refusal, isNewChain, due) = Self.append(&parts, to: &chains[recipient, default: KeptChain()], force: force,
+                                                     limits: limits, total: &total, nextSequence: &nextSequence,
+                                                     expiryBase: &expiryBase, blocks: &blocks, extras: &extras)
+        if let refusal {
+            if isNewChain { chains[recipient] = nil }
+            return refusal
+        }
+        if due { expiries.push(recipient, at: parts.expiry) }
+        return nil
+    }
+
+    /// Checks the bounds, numbers and writes a new message at the end of `chain`. Static, so that
+    /// the chain (inside `chains`) and the other fields are separate accesses.
+    private static func append(_ parts: inout KeptParts, to chain: inout KeptChain, force: Bool, limits: KeptLimits,
+                               total: inout KeptAmount, nextSequence: inout Int64, expiryBase: inout Int64?,
+                               blocks: inout KeptBlocks, extras: inout [UInt8]) -> (KeptRefusal?, isNewChain: Bool, due: Bool) {
+        let isNewChain = chain.count == 0
+        let size = parts.payload.count
+        if !force {
+            if Int(chain.count) >= limits.messagesPerRecipient { return (.recipientMessages, isNewChain, false) }
+            if chain.bytes + size > limits.bytesPerRecipient { return (.recipientBytes, isNewChain, false) }
+            if total.bytes + size > limits.totalBytes { return (.totalBytes, isNewChain, false) }
+        }
+        if expiryBase == nil { expiryBase = parts.expiry }
+        parts.sequence = nextSequence
+        nextSequence += 1
+        write(parts, to: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
+        chain.last = parts.sequence
+        chain.count += 1
+        chain.bytes += size
+        total.messages += 1
+        total.bytes += size
+        // An earlier expiry than the chain's: the caller files it in the expiry heap.
+        let due = parts.expiry < chain.scheduled
+        if due { chain.scheduled = parts.expiry }
+        return (nil, isNewChain, due)
+    }
+
+    /// A message already numbered (promised, coming back or loaded): kept in its place by number.
+    private mutating func admitAgain(_ parts: inout KeptParts, for recipient: String, force: Bool) -> KeptRefusal? {
         let found = chains.index(forKey: recipient)
+        let size = parts.payload.count
         if !force {
             let held = found.map { chains.values[$0] }
             if Int(held?.count ?? 0) >= limits.messagesPerRecipient { return .recipientMessages }
-            if (held?.bytes ?? 0) + message.size > limits.bytesPerRecipient { return .recipientBytes }
-            if total.bytes + message.size > limits.totalBytes { return .totalBytes }
+            if (held?.bytes ?? 0) + size > limits.bytesPerRecipient { return .recipientBytes }
+            if total.bytes + size > limits.totalBytes { return .totalBytes }
         }
-        if expiryBase == nil { expiryBase = message.expiry }
-        if message.sequence == 0 {
-            message.sequence = nextSequence
-            nextSequence += 1
-        } else {
-            nextSequence = max(nextSequence, message.sequence + 1)
-        }
+        if expiryBase == nil { expiryBase = parts.expiry }
+        nextSequence = max(nextSequence, parts.sequence + 1)
         var chain = found.map { chains.values[$0] } ?? KeptChain()
-        if chain.count > 0, chain.last > message.sequence {
-            _ = rewrite(&chain, inserting: message) { _, _, _ in false }
+        if chain.count > 0, chain.last > parts.sequence {
+            _ = rewrite(&chain, inserting: parts) { _, _, _ in false }
         } else {
-            write(message, to: &chain)
-            chain.last = message.sequence
+            Self.write(parts, to: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
+            chain.last = parts.sequence
             chain.count += 1
-            chain.bytes += message.size
+            chain.bytes += size
         }
         total.messages += 1
-        total.bytes += message.size
-        if message.expiry < chain.scheduled {
-            chain.scheduled = message.expiry
-            expiries.push(recipient, at: message.expiry)
-        }
+        total.bytes += size
+        let due = parts.expiry < chain.scheduled
+        if due { chain.scheduled = parts.expiry }
         if let found { chains.values[found] = chain } else { chains[recipient] = chain }
+        if due { expiries.push(recipient, at: parts.expiry) }
         return nil
     }
 
@@ -158,7 +204,7 @@ public struct KeptQueues: ~Copyable {
     /// Copies `chain` into fresh blocks, leaving out what `drops` picks and putting `message`
     /// before the first record numbered after it; counts, bytes and `last` follow. Returns the
     /// earliest expiry left.
-    private mutating func rewrite(_ chain: inout KeptChain, inserting message: KeptMessage?,
+    private mutating func rewrite(_ chain: inout KeptChain, inserting message: KeptParts?,
                                   dropping drops: (KeptRecord, borrowing KeptQueues, inout KeptCursor) -> Bool) -> Int64 {
         var fresh = KeptChain()
         fresh.scheduled = chain.scheduled
@@ -168,8 +214,8 @@ public struct KeptQueues: ~Copyable {
         for _ in 0..<chain.count {
             let record = header(at: &cursor)
             if let inserted = pending, inserted.sequence < record.sequence {
-                write(inserted, to: &fresh)
-                note(inserted.sequence, inserted.expiry, inserted.size, in: &fresh, earliest: &earliest)
+                Self.write(inserted, to: &fresh, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
+                note(inserted.sequence, inserted.expiry, inserted.payload.count, in: &fresh, earliest: &earliest)
                 pending = nil
             }
             var region = cursor
@@ -185,8 +231,8 @@ public struct KeptQueues: ~Copyable {
             note(record.sequence, record.expiry, record.payloadCount, in: &fresh, earliest: &earliest)
         }
         if let pending {
-            write(pending, to: &fresh)
-            note(pending.sequence, pending.expiry, pending.size, in: &fresh, earliest: &earliest)
+            Self.write(pending, to: &fresh, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
+            note(pending.sequence, pending.expiry, pending.payload.count, in: &fresh, earliest: &earliest)
         }
         blocks.release(chain)
         chain = fresh
@@ -200,15 +246,16 @@ public struct KeptQueues: ~Copyable {
         earliest = min(earliest, expiry)
     }
 
-    /// Appends `message`'s record to `chain` (counts are the caller's).
-    private mutating func write(_ message: KeptMessage, to chain: inout KeptChain) {
-        let record = KeptRecord(message, extras: &extras)
+    /// Appends the record of `parts` to `chain` (counts are the caller's).
+    private static func write(_ parts: KeptParts, to chain: inout KeptChain, blocks: inout KeptBlocks, extras: inout [UInt8],
+                              expiryBase: Int64) {
+        let record = KeptRecord(parts, extras: &extras)
         withUnsafeTemporaryAllocation(byteCount: KeptRecord.maxHeaderBytes, alignment: 1) { buffer in
-            let length = record.encodeHeader(at: buffer.baseAddress!, expiryBase: expiryBase!)
+            let length = record.encodeHeader(at: buffer.baseAddress!, expiryBase: expiryBase)
             blocks.append(UnsafeRawBufferPointer(rebasing: buffer[0..<length]), to: &chain, recordLeft: length + record.regionCount)
         }
-        message.withPayload { blocks.append($0, to: &chain, recordLeft: record.regionCount) }
-        extras.withUnsafeBytes { blocks.append($0, to: &chain, recordLeft: $0.count) }
+        blocks.append(parts.payload, to: &chain, recordLeft: record.regionCount)
+        if !extras.isEmpty { extras.withUnsafeBytes { blocks.append($0, to: &chain, recordLeft: $0.count) } }
     }
 
     private func header(at cursor: inout KeptCursor) -> KeptRecord {

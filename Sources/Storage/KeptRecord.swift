@@ -30,17 +30,23 @@ struct KeptRecord: Equatable {
 
     /// The record of `message`; `extras` gets the bytes to store after the payload.
     init(_ message: KeptMessage, extras: inout [UInt8]) {
+        self.init(KeptParts(message), extras: &extras)
+    }
+
+    /// The record of `parts`; `extras` gets the bytes to store after the payload.
+    init(_ parts: KeptParts, extras: inout [UInt8]) {
         extras.removeAll(keepingCapacity: true)
-        let (payload, sender, id) = message.parts
-        sequence = message.sequence
-        expiry = message.expiry
+        let (payload, sender, id) = (parts.payload, parts.sender, parts.id)
+        sequence = parts.sequence
+        expiry = parts.expiry
         payloadCount = payload.count
         senderCount = sender.count
         idCount = id?.count ?? 0
-        senderAt = Self.offset(of: sender, in: payload) ?? payload.count + extras.count
+        assert(parts.senderAt.map { Self.holds(payload, sender, at: $0) } ?? true && parts.idAt.map { Self.holds(payload, id, at: $0) } ?? true)
+        senderAt = parts.senderAt ?? Self.offset(of: sender, in: payload) ?? payload.count + extras.count
         if senderAt >= payload.count { extras.append(contentsOf: sender) }
         if let id, !id.isEmpty {
-            idAt = Self.offset(of: id, in: payload) ?? payload.count + extras.count
+            idAt = parts.idAt ?? Self.offset(of: id, in: payload) ?? payload.count + extras.count
             if idAt >= payload.count { extras.append(contentsOf: id) }
         } else {
             idAt = 0
@@ -91,6 +97,13 @@ struct KeptRecord: Equatable {
         senderAt = Int(get())
         idCount = Int(get())
         idAt = idCount > 0 ? Int(get()) : 0
+    }
+
+    /// Whether `haystack` holds `needle` at `offset`.
+    static func holds(_ haystack: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer?, at offset: Int) -> Bool {
+        guard let needle else { return false }
+        return offset >= 0 && offset + needle.count <= haystack.count
+            && needle.elementsEqual(UnsafeRawBufferPointer(rebasing: haystack[offset..<offset + needle.count]))
     }
 
     /// Where `needle` first occurs in `haystack` (0 when it is empty).

@@ -7,6 +7,10 @@ public final class LocalKeptStore: KeptMessageStore {
     private let journal: KeptJournal?
     /// Keeps of this tick waiting for the commit to be reported.
     private var reportAfterCommit: [(message: KeptMessage, recipient: String, promised: Bool, done: (KeepOutcome) -> Void)] = []
+    /// This tick's `keepNew`s, undone if the commit fails (with a journal only: memory cannot fail).
+    private var newThisTick: [(recipient: String, sequence: Int64)] = []
+    /// Whether the last commit made its tick's `keepNew`s durable; false: they are refused (`storeFailed`).
+    public private(set) var lastCommitSucceeded = true
     public var onExpired: ((String, KeptMessage) -> Void)?
     /// Told when a commit fails (the server logs it).
     public var onCommitFailure: ((StorageError) -> Void)?
@@ -40,6 +44,20 @@ public final class LocalKeptStore: KeptMessageStore {
         reportAfterCommit.append((message, recipient, force, done))
     }
 
+    /// Keeps a new message given as its parts, like `keep` without a callback: a refusal is
+    /// returned at once; nil means it waits for the tick's commit, which settles every such keep
+    /// of the tick alike (`lastCommitSucceeded`). The caller answers them then, no closure or
+    /// message object per keep.
+    public func keepNew(_ parts: KeptParts, for recipient: String) -> KeptRefusal? {
+        var parts = parts
+        if let refusal = queues.admit(&parts, for: recipient) { return refusal }
+        if let journal {
+            journal.addNew(parts, for: recipient)
+            newThisTick.append((recipient, parts.sequence))
+        }
+        return nil
+    }
+
     public func mayHold(_ recipient: String) -> Bool { queues.mayHold(recipient) }
 
     public func take(for recipient: String, now: Int64, done: @escaping ([KeptMessage]) -> Void) {
@@ -65,10 +83,13 @@ public final class LocalKeptStore: KeptMessageStore {
     }
 
     public func commit() {
+        lastCommitSucceeded = true
         if let journal {
             do {
                 try journal.commit()
+                newThisTick.removeAll(keepingCapacity: true)
             } catch {
+                lastCommitSucceeded = false
                 onCommitFailure?(error)
                 // Nothing of this tick is on disk: its new keeps are refused (the senders hear
                 // status 5) rather than promised; messages already promised stay, and they and the
@@ -79,6 +100,8 @@ public final class LocalKeptStore: KeptMessageStore {
                     _ = queues.remove(for: entry.recipient) { $0.sequence == entry.message.sequence }   // the store holds a copy
                     entry.done(.refused(.storeFailed))
                 }
+                for entry in newThisTick { _ = queues.remove(for: entry.recipient) { $0.sequence == entry.sequence } }
+                newThisTick.removeAll(keepingCapacity: true)
                 return
             }
         }

@@ -37,13 +37,16 @@ public final class SQLiteKeptJournal: KeptJournal {
     /// kept again within one tick).
     private enum Change {
         case add(KeptMessage, String, promised: Bool)
+        /// A new message whose record is already in `blob`.
+        case new(Int64)
         case remove(Int64)
     }
     private var changes: [Change] = []
     private var rows = JournalRows()
     /// Rows read at start with nothing live in them, deleted by the first commit.
     private var emptyAtLoad: [(tick: Int64, row: JournalRows.Row)] = []
-    /// The current tick's records, and its removals not yet marked.
+    /// The current tick's records (new messages' as they come, the rest during the commit), and
+    /// its removals not yet marked.
     private let blob = RecordBuffer()
     private var marks: [Int64] = []
     /// A file written by the earlier format (a row per message) is moved into this one by the first commit.
@@ -147,6 +150,13 @@ public final class SQLiteKeptJournal: KeptJournal {
         changes.append(.add(message, recipient, promised: promised))
     }
 
+    public func addNew(_ parts: KeptParts, for recipient: String) {
+        // A new number is above every row's: its record goes into the next commit's row whatever
+        // else that commit writes, so it is written now, from the bytes where they are.
+        JournalRecords.append(parts, for: recipient, to: blob)
+        changes.append(.new(parts.sequence))
+    }
+
     public func remove(_ message: KeptMessage) {
         changes.append(.remove(message.sequence))
     }
@@ -156,7 +166,6 @@ public final class SQLiteKeptJournal: KeptJournal {
         do throws(StorageError) {
             try begin.run()
             rows.begin()
-            blob.removeAll()
             marks.removeAll(keepingCapacity: true)
             for (tick, row) in emptyAtLoad {
                 rows.delete(tick, row)
@@ -180,7 +189,15 @@ public final class SQLiteKeptJournal: KeptJournal {
         } catch {
             try? rollback.run()
             rows.rollBack()
-            changes.removeAll { if case .add(_, _, let promised) = $0 { !promised } else { false } }
+            // New additions are forgotten (with their records); promised ones are written again next time.
+            blob.removeAll()
+            changes.removeAll {
+                switch $0 {
+                case .add(_, _, let promised): !promised
+                case .new: true
+                case .remove: false
+                }
+            }
             throw error
         }
         rows.committed()
@@ -209,6 +226,9 @@ public final class SQLiteKeptJournal: KeptJournal {
                 rows.addStray(sequence)
                 JournalRecords.append(message, for: recipient, to: blob)
             }
+        case .new(let sequence):
+            assert(rows.isNew(sequence), "a new message's number is above every row's")
+            rows.addNew(sequence)
         case .remove(let sequence):
             switch rows.remove(sequence) {
             case .absent: break

@@ -13,6 +13,10 @@ public struct Envelope {
     /// The optional `ttl` (seconds a message may be kept for an offline recipient). A value that
     /// is not a whole number reads as 0, which is out of every allowed range.
     public var ttl: Int?
+    /// Where `from`'s bytes sit in the message as they are (nil when escapes changed them), and
+    /// where the `id`'s raw JSON does: a kept message stores these offsets, not copies.
+    public var fromAt: Int?
+    public var idAt: Int?
 
     public enum Problem: Error, Equatable {
         /// Not JSON, too deep, not an object, or a routing field missing or of the wrong type.
@@ -28,6 +32,8 @@ public struct Envelope {
         var msg: Range<Int>?
         var data: Range<Int>?
         var ttl: Int?
+        var fromAt: Int?
+        var idAt: Int?
         do throws(JSONScanner.Failure) {
             let isObject = try scanner.scan { (key, keyEscaped, value, kind) throws(JSONScanner.Failure) in
                 // Keys are compared as bytes: no String is made for members that do not matter.
@@ -37,13 +43,16 @@ public struct Envelope {
                     guard from == nil else { throw .invalid("duplicate \"from\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"from\" must be a string") }
                     from = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
+                    if from!.utf8.count == value.count - 2 { fromAt = value.lowerBound + 1 }   // escapes always shorten
                 case .to:
                     guard to == nil else { throw .invalid("duplicate \"to\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"to\" must be a string") }
                     to = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
                 case .msg: msg = value
                 case .data: data = value
-                case .id: idJSON = Array(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                case .id:
+                    idJSON = Array(UnsafeRawBufferPointer(rebasing: bytes[value]))
+                    idAt = value.lowerBound
                 case .ttl:
                     guard ttl == nil else { throw .invalid("duplicate \"ttl\"") }
                     ttl = Envelope.wholeSeconds(bytes, value)
@@ -60,7 +69,7 @@ public struct Envelope {
         guard let from else { return .failure(.malformed("missing \"from\"")) }
         guard let to else { return .failure(.malformed("missing \"to\"")) }
         guard let msg else { return .failure(.malformed("missing \"msg\"")) }
-        return .success(Envelope(from: from, to: to, idJSON: idJSON, msgRange: msg, dataRange: data, ttl: ttl))
+        return .success(Envelope(from: from, to: to, idJSON: idJSON, msgRange: msg, dataRange: data, ttl: ttl, fromAt: fromAt, idAt: idAt))
     }
 
     /// A JSON number of at most 9 digits with no sign, fraction or exponent; 0 for anything else.

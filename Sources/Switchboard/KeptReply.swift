@@ -26,7 +26,7 @@ public struct KeptReply {
         }
     }
 
-    private var head: StaticString {
+    private static func head(_ kind: Kind) -> StaticString {
         switch kind {
         case .queued: #"{"status":8,"message":"queued","data":{""#
         case .queueFull: #"{"status":5,"message":"offline queue full","data":{""#
@@ -35,31 +35,52 @@ public struct KeptReply {
         }
     }
 
-    private var state: StaticString { kind == .delivered ? #"":"online"}"# : #"":"offline"}"# }
+    private static func state(_ kind: Kind) -> StaticString { kind == .delivered ? #"":"online"}"# : #"":"offline"}"# }
+    private static let idLabel: StaticString = #","id":"#
+
+    /// The length of a reply of `kind` naming a recipient of `recipientCount` bytes and an id of
+    /// `idCount` bytes (nil: none).
+    public static func count(_ kind: Kind, recipientCount: Int, idCount: Int?) -> Int {
+        head(kind).utf8CodeUnitCount + recipientCount + state(kind).utf8CodeUnitCount + (idCount.map { idLabel.utf8CodeUnitCount + $0 } ?? 0) + 1
+    }
+
+    /// Where the recipient starts in a reply of `kind`.
+    public static func recipientOffset(_ kind: Kind) -> Int { head(kind).utf8CodeUnitCount }
+
+    /// Writes the reply of `kind` for these bytes at `destination` (room for `count(...)` bytes);
+    /// returns its length. The replies per kept message are built this way, with no String.
+    @discardableResult
+    public static func write(_ kind: Kind, recipient: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer?,
+                             into destination: UnsafeMutableRawPointer) -> Int {
+        var at = destination
+        func put(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+            at.copyMemory(from: base, byteCount: bytes.count)
+            at += bytes.count
+        }
+        func put(_ text: StaticString) { put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+        put(head(kind))
+        put(recipient)
+        put(state(kind))
+        if let id {
+            put(idLabel)
+            put(id)
+        }
+        at.storeBytes(of: UInt8(ascii: "}"), as: UInt8.self)
+        return at + 1 - destination
+    }
 
     /// Lends the reply's bytes to `body` (valid only during the call).
     public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         var recipient = recipient
         return recipient.withUTF8 { id in
-            let head = head, state = state
-            let idPart = idJSON.map { 6 + $0.count } ?? 0   // ,"id":
-            let count = head.utf8CodeUnitCount + id.count + state.utf8CodeUnitCount + idPart + 1
+            let count = Self.count(kind, recipientCount: id.count, idCount: idJSON?.count)
             return withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { buffer in
-                var at = buffer.baseAddress!
-                func put(_ bytes: UnsafeRawBufferPointer) {
-                    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-                    at.copyMemory(from: base, byteCount: bytes.count)
-                    at += bytes.count
-                }
-                put(UnsafeRawBufferPointer(start: head.utf8Start, count: head.utf8CodeUnitCount))
-                put(UnsafeRawBufferPointer(id))
-                put(UnsafeRawBufferPointer(start: state.utf8Start, count: state.utf8CodeUnitCount))
                 if let idJSON {
-                    let label: StaticString = #","id":"#
-                    put(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
-                    idJSON.withUnsafeBytes { put($0) }
+                    idJSON.withUnsafeBytes { Self.write(kind, recipient: UnsafeRawBufferPointer(id), id: $0, into: buffer.baseAddress!) }
+                } else {
+                    Self.write(kind, recipient: UnsafeRawBufferPointer(id), id: nil, into: buffer.baseAddress!)
                 }
-                at.storeBytes(of: UInt8(ascii: "}"), as: UInt8.self)
                 return body(UnsafeRawBufferPointer(buffer))
             }
         }

@@ -37,10 +37,49 @@ extension Server {
     /// The recipient of `envelope` is offline and the message is to be kept `seconds`: the
     /// sender, if still connected, hears status 8 once it is durable, or status 5 past a bound.
     func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?) {
+        if let localKept { return keep(payload, envelope, seconds: seconds, from: sender, in: localKept) }
         let recipient = envelope.to
         let idJSON = envelope.idJSON
         keep(payload, envelope, seconds: seconds) { [unowned self] outcome in
             answerKeep(outcome, to: sender, recipient: recipient, idJSON: idJSON)
+        }
+    }
+
+    /// The same with a local store: the message goes in from the sender's bytes, and its answer
+    /// waits in `pendingKeeps` for the tick's commit (no message object or callback per keep).
+    private func keep(_ payload: UnsafeRawBufferPointer, _ envelope: Envelope, seconds: Int, from sender: Connection?,
+                      in store: LocalKeptStore) {
+        let expiry = WallClock.milliseconds() + Int64(seconds) * 1000
+        keptActivity = true
+        var from = envelope.from
+        var to = envelope.to
+        from.withUTF8 { senderBytes in
+            to.withUTF8 { recipientBytes in
+                func keep(_ id: UnsafeRawBufferPointer?) {
+                    let parts = KeptParts(payload: payload, sender: UnsafeRawBufferPointer(senderBytes), id: id, expiry: expiry,
+                                          senderAt: envelope.fromAt, idAt: envelope.idAt)
+                    if let refusal = store.keepNew(parts, for: envelope.to) {
+                        return answerKeep(.refused(refusal), to: sender, recipient: envelope.to, idJSON: envelope.idJSON)
+                    }
+                    pendingKeeps.append(sender: sender, recipient: UnsafeRawBufferPointer(recipientBytes), id: id)
+                }
+                guard let idJSON = envelope.idJSON else { return keep(nil) }
+                idJSON.withUnsafeBytes { keep($0) }
+            }
+        }
+    }
+
+    /// After the commit: this tick's keeps through the local store are answered, in order.
+    private func answerPendingKeeps() {
+        guard let localKept, !pendingKeeps.isEmpty else { return }
+        guard localKept.lastCommitSucceeded else {
+            return pendingKeeps.drain { sender, _, recipient, id in
+                answerKeep(.refused(.storeFailed), to: sender, recipient: String(decoding: recipient, as: UTF8.self), idJSON: id.map(Array.init))
+            }
+        }
+        metrics.keptTotal += UInt64(pendingKeeps.count)
+        pendingKeeps.drain { sender, reply, _, _ in
+            if let sender, sender.isOpen { sender.send(.text, reply) }
         }
     }
 
@@ -163,6 +202,7 @@ extension Server {
             kept.take(for: id, now: now) { [unowned self] messages in hand(messages, to: connection, as: id) }
         }
         kept.commit()
+        answerPendingKeeps()
         for (sender, receipt) in pendingReceipts { sendReceipt(receipt, to: sender) }
         pendingReceipts.removeAll(keepingCapacity: true)
         loop.flushCorked()
@@ -251,6 +291,7 @@ extension Server {
     /// At exit, last: the store commits and closes.
     func closeKept() {
         kept.close()
+        answerPendingKeeps()
     }
 
     /// One expiry pass (the sweep's), by the wall clock.

@@ -99,6 +99,10 @@ public final class Server {
     var waitingInput: [ObjectIdentifier: [UInt8]] = [:]
     /// Messages kept for offline devices (Server+Kept.swift).
     let kept: KeptMessageStore
+    /// The same store when it is local: its new keeps take the path without a callback each.
+    let localKept: LocalKeptStore?
+    /// This tick's keeps through `localKept`, answered after its commit.
+    var pendingKeeps = PendingKeeps()
     /// Something kept-related happened this tick: the end of the tick settles it.
     var keptActivity = false
     /// Devices that registered this tick with something kept for them.
@@ -130,6 +134,7 @@ public final class Server {
         cluster = try Server.makeCluster(config, loop: loop)
         trust = config.auth == .token ? try Server.makeTrust(config, cluster: cluster) : nil
         kept = try KeptStores.open(config, cluster: cluster, now: WallClock.milliseconds())
+        localKept = kept as? LocalKeptStore
         deflatePolicy = config.deflate ? DeflatePolicy() : nil
         inflater = config.deflate ? MessageInflater(maxMessageBytes: config.maxMessageBytes) : nil
         if let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile {

@@ -229,6 +229,28 @@ final class LocalKeptStoreTests: XCTestCase {
 }
 
 /// A journal whose commits fail while `failing` is set.
+extension LocalKeptStoreTests {
+    func testAFailedCommitRefusesTheTicksNewKeepsGivenAsParts() throws {
+        let journal = FailingJournal()
+        let store = try LocalKeptStore(limits: KeptLimits(), journal: journal, now: 0)
+        func keepNew(_ text: String) -> KeptRefusal? {
+            Array(text.utf8).withUnsafeBytes { payload in
+                Array("phone-1".utf8).withUnsafeBytes { store.keepNew(KeptParts(payload: payload, sender: $0, id: nil, expiry: 1000), for: "box-1") }
+            }
+        }
+        journal.failing = true
+        XCTAssertNil(keepNew("lost"))
+        store.commit()
+        XCTAssertFalse(store.lastCommitSucceeded)
+        XCTAssertEqual(store.holding(for: "box-1"), KeptAmount())
+        journal.failing = false
+        XCTAssertNil(keepNew("kept"))
+        store.commit()
+        XCTAssertTrue(store.lastCommitSucceeded)
+        XCTAssertEqual(take(store), ["kept"])
+    }
+}
+
 private final class FailingJournal: KeptJournal {
     var failing = false
     func load() throws(StorageError) -> [(String, KeptMessage)] { [] }
