@@ -62,24 +62,43 @@ public struct KeptQueues: ~Copyable {
                                blocks: inout KeptBlocks, extras: inout [UInt8]) -> (KeptRefusal?, isNewChain: Bool, due: Bool) {
         let isNewChain = chain.count == 0
         let size = parts.payload.count
-        if !force {
-            if Int(chain.count) >= limits.messagesPerRecipient { return (.recipientMessages, isNewChain, false) }
-            if chain.bytes + size > limits.bytesPerRecipient { return (.recipientBytes, isNewChain, false) }
-            if total.bytes + size > limits.totalBytes { return (.totalBytes, isNewChain, false) }
+        if !force, let refusal = refusal(holding: Int(chain.count), chain.bytes, adding: size, limits: limits, total: total) {
+            return (refusal, isNewChain, false)
         }
         if expiryBase == nil { expiryBase = parts.expiry }
         parts.sequence = nextSequence
         nextSequence += 1
-        write(parts, to: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
+        writeAtEnd(parts, of: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
+        // An earlier expiry than the chain's: the caller files it in the expiry heap.
+        return (nil, isNewChain, counted(parts, in: &chain, total: &total))
+    }
+
+    /// Writes `parts` after the chain's last message.
+    private static func writeAtEnd(_ parts: KeptParts, of chain: inout KeptChain, blocks: inout KeptBlocks,
+                                   extras: inout [UInt8], expiryBase: Int64) {
+        write(parts, to: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase)
         chain.last = parts.sequence
         chain.count += 1
-        chain.bytes += size
+        chain.bytes += parts.payload.count
+    }
+
+    /// Counts a written message in the totals; true when its expiry is earlier than the chain's.
+    private static func counted(_ parts: KeptParts, in chain: inout KeptChain, total: inout KeptAmount) -> Bool {
         total.messages += 1
-        total.bytes += size
-        // An earlier expiry than the chain's: the caller files it in the expiry heap.
+        total.bytes += parts.payload.count
         let due = parts.expiry < chain.scheduled
         if due { chain.scheduled = parts.expiry }
-        return (nil, isNewChain, due)
+        return due
+    }
+
+    /// The bound a message of `size` bytes would pass, for a recipient holding `count` messages
+    /// of `bytes`; nil when it fits.
+    private static func refusal(holding count: Int, _ bytes: Int, adding size: Int, limits: KeptLimits,
+                                total: KeptAmount) -> KeptRefusal? {
+        if count >= limits.messagesPerRecipient { return .recipientMessages }
+        if bytes + size > limits.bytesPerRecipient { return .recipientBytes }
+        if total.bytes + size > limits.totalBytes { return .totalBytes }
+        return nil
     }
 
     /// A message already numbered (promised, coming back or loaded): kept in its place by number.
@@ -88,9 +107,9 @@ public struct KeptQueues: ~Copyable {
         let size = parts.payload.count
         if !force {
             let held = found.map { chains.values[$0] }
-            if Int(held?.count ?? 0) >= limits.messagesPerRecipient { return .recipientMessages }
-            if (held?.bytes ?? 0) + size > limits.bytesPerRecipient { return .recipientBytes }
-            if total.bytes + size > limits.totalBytes { return .totalBytes }
+            if let refusal = Self.refusal(holding: Int(held?.count ?? 0), held?.bytes ?? 0, adding: size, limits: limits, total: total) {
+                return refusal
+            }
         }
         if expiryBase == nil { expiryBase = parts.expiry }
         nextSequence = max(nextSequence, parts.sequence + 1)
@@ -98,15 +117,9 @@ public struct KeptQueues: ~Copyable {
         if chain.count > 0, chain.last > parts.sequence {
             _ = rewrite(&chain, inserting: parts) { _, _, _ in false }
         } else {
-            Self.write(parts, to: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
-            chain.last = parts.sequence
-            chain.count += 1
-            chain.bytes += size
+            Self.writeAtEnd(parts, of: &chain, blocks: &blocks, extras: &extras, expiryBase: expiryBase!)
         }
-        total.messages += 1
-        total.bytes += size
-        let due = parts.expiry < chain.scheduled
-        if due { chain.scheduled = parts.expiry }
+        let due = Self.counted(parts, in: &chain, total: &total)
         if let found { chains.values[found] = chain } else { chains[recipient] = chain }
         if due { expiries.push(recipient, at: parts.expiry) }
         return nil
