@@ -30,7 +30,8 @@ struct JournalRows {
         case stray(Int64, Int64?)
     }
 
-    /// The highest sequence in any row committed (written or discarded): a higher one is new.
+    /// The highest sequence in any row committed (written or discarded) or given up by a failed
+    /// commit: a higher one is new.
     private(set) var lastWritten: Int64 = 0
     /// The row the current commit fills.
     private(set) var tick: Int64 = 1
@@ -180,6 +181,12 @@ struct JournalRows {
         tick += 1
         undo.removeAll(keepingCapacity: true)
         compact()
+    }
+
+    /// A failed commit gave up new messages numbered up to `sequence`: those numbers count as
+    /// written, like a discarded row's, so one of them handed back later is a stray.
+    mutating func giveUp(through sequence: Int64) {
+        lastWritten = max(lastWritten, sequence)
     }
 
     /// The transaction failed: every change since `begin` is undone.

@@ -190,14 +190,22 @@ public final class SQLiteKeptJournal: KeptJournal {
             try? rollback.run()
             rows.rollBack()
             // New additions are forgotten (with their records); promised ones are written again next time.
+            // A forgotten one may still come back (taken before the commit, its delivery failed):
+            // its number must not then fall inside a later row's range without its record.
             blob.removeAll()
+            var given = Int64.min
             changes.removeAll {
                 switch $0 {
-                case .add(_, _, let promised): !promised
-                case .new: true
-                case .remove: false
+                case .add(let message, _, let promised):
+                    if !promised { given = max(given, message.sequence) }
+                    return !promised
+                case .new(let sequence):
+                    given = max(given, sequence)
+                    return true
+                case .remove: return false
                 }
             }
+            rows.giveUp(through: given)
             throw error
         }
         rows.committed()
