@@ -184,7 +184,8 @@ public final class Server {
             connectionCount += 1   // counted from creation, as connectionDidClose uncounts it
             return connection
         }
-        listener.onConnection = { [unowned self] in accept($0 as! Connection) }
+        // The peer comes from accept4: no getpeername for the per-address limits.
+        listener.onConnectionFrom = { [unowned self] in accept($0 as! Connection, peer: $1.ip) }
         listener.onAcceptError = { [logger] error in
             logger.warning("accept failed, still serving open connections", metadata: ["error": "\(error)"])
         }
@@ -256,7 +257,7 @@ public final class Server {
 
     private var refusing = false
 
-    private func accept(_ connection: Connection) {
+    private func accept(_ connection: Connection, peer: IPAddress?) {
         metrics.connectionsTotal += 1
         if connectionCount > config.maxConnections {
             connection.refusal = .serverFull
@@ -264,7 +265,7 @@ public final class Server {
             refusing = true
         } else {
             refusing = false
-            admitByAddress(connection)
+            admitByAddress(connection, peer: peer)
         }
         // The request deadline first; once upgraded, the heartbeat takes over. The one wheel entry
         // may only move later (postponeCheck), so it starts no later than the first ping is due.
@@ -280,15 +281,19 @@ public final class Server {
         }
     }
 
-    /// Counts the connection against its address, or marks it to be refused (503 or 429).
     /// The address per-address limits count `connection` under; nil when it is exempt (or unknown).
     func limitedAddress(of connection: Connection) -> IPAddress? {
-        guard let address = connection.peerIP, !config.limitExempt.contains(where: { $0.contains(address) }) else { return nil }
+        limited(connection.peerIP)
+    }
+
+    private func limited(_ address: IPAddress?) -> IPAddress? {
+        guard let address, !config.limitExempt.contains(where: { $0.contains(address) }) else { return nil }
         return address
     }
 
-    private func admitByAddress(_ connection: Connection) {
-        guard addressLimits != nil, let address = limitedAddress(of: connection) else { return }
+    /// Counts the connection against its address, or marks it to be refused (503 or 429).
+    private func admitByAddress(_ connection: Connection, peer: IPAddress?) {
+        guard addressLimits != nil, let address = limited(peer) else { return }
         switch addressLimits!.admit(address, now: loop.now) {
         case .allow:
             countedAddress[ObjectIdentifier(connection)] = address
