@@ -79,6 +79,8 @@ open class TCPConnection: Handle {
         static let finSent = SocketState(rawValue: 1 << 2)
         /// The peer's FIN was read.
         static let peerEnded = SocketState(rawValue: 1 << 3)
+        /// `close` was called (uv_close may wait for the end of the I/O callbacks: `startClosing`).
+        static let closing = SocketState(rawValue: 1 << 4)
     }
 
     /// True once the peer sent its FIN: it sends nothing more, though it may still read.
@@ -89,6 +91,23 @@ open class TCPConnection: Handle {
     public init(loop: Loop, socket: Int32) throws(UVError) {
         try super.init(loop: loop, type: UV_POLL) { memory in
             uv_poll_init_socket(loop.raw, memory.assumingMemoryBound(to: uv_poll_t.self), socket)
+        }
+        loop.makeOwnHook()
+    }
+
+    /// True once `close` was called, whether or not libuv has been told yet.
+    override public final var isClosing: Bool { socketState.contains(.closing) || uv_is_closing(handle) != 0 }
+
+    /// During I/O callbacks uv_close waits for their end (see `Loop.closeAfterIO`): the close
+    /// callback still comes in this loop iteration, and until then the socket is ignored.
+    override func startClosing() {
+        socketState.insert(.closing)
+        withLoop { loop in
+            if loop.inIOCallbacks {
+                loop.closesAfterIO.append(self)
+            } else {
+                uv_close(handle, handleDidClose)
+            }
         }
     }
 
@@ -117,7 +136,7 @@ open class TCPConnection: Handle {
             var reset = linger(l_onoff: 1, l_linger: 0)
             setsockopt(socket, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
         }
-        uv_close(handle, handleDidClose)
+        startClosing()
     }
 
     // MARK: Events (subclasses override what they need)
@@ -170,6 +189,7 @@ open class TCPConnection: Handle {
     @inline(__always)
     final func socketReady(status: Int32, events: Int32) {
         let state = socketState
+        guard !state.contains(.closing) else { return }   // closed earlier in these callbacks
         let readable = events & Int32(UV_READABLE.rawValue) != 0
         let writable = events & Int32(UV_WRITABLE.rawValue) != 0
         // A hang-up comes without either: both sides look.
