@@ -5,6 +5,14 @@
 public enum SHA1Digest {
     /// The 20-byte digest of `message`.
     public static func hash(_ message: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 20) { digest, count in
+            hash(message, into: UnsafeMutableRawPointer(digest.baseAddress!))
+            count = 20
+        }
+    }
+
+    /// Writes the 20-byte digest of `message` to `digest` (no array: the handshake's path).
+    public static func hash(_ message: UnsafeRawBufferPointer, into digest: UnsafeMutableRawPointer) {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
         // The padded message: the bytes, 0x80, zeros, the bit length (big-endian) ending a block.
         let length = ((message.count + 8) / 64 + 1) * 64
@@ -27,13 +35,11 @@ public enum SHA1Digest {
                 h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
             }
         }
-        var digest = [UInt8](repeating: 0, count: 20)
-        digest.withUnsafeMutableBytes { out in
-            for (index, word) in [h.0, h.1, h.2, h.3, h.4].enumerated() {
-                out.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
-            }
-        }
-        return digest
+        digest.storeBytes(of: h.0.bigEndian, toByteOffset: 0, as: UInt32.self)
+        digest.storeBytes(of: h.1.bigEndian, toByteOffset: 4, as: UInt32.self)
+        digest.storeBytes(of: h.2.bigEndian, toByteOffset: 8, as: UInt32.self)
+        digest.storeBytes(of: h.3.bigEndian, toByteOffset: 12, as: UInt32.self)
+        digest.storeBytes(of: h.4.bigEndian, toByteOffset: 16, as: UInt32.self)
     }
 
     @inline(__always)
