@@ -182,24 +182,27 @@ public struct RequestHeadParser {
     /// The lower-case literal for a name every handshake sends: no string to build, and lookups
     /// with the same literal compare equal at once.
     private static func knownName(_ name: Slice<UnsafeRawBufferPointer>) -> String? {
-        let candidate: String
-        switch name.count {
-        case 4: candidate = "host"
-        case 6: candidate = "origin"
-        case 7: candidate = "upgrade"
-        case 10: candidate = name.first.map(asciiLowercased) == UInt8(ascii: "c") ? "connection" : "user-agent"
-        case 17: candidate = "sec-websocket-key"
-        case 21: candidate = "sec-websocket-version"
-        case 24: candidate = "sec-websocket-extensions"
+        let bytes = UnsafeRawBufferPointer(rebasing: name)
+        switch bytes.count {
+        case 4: return matches(bytes, "host") ? "host" : nil
+        case 6: return matches(bytes, "origin") ? "origin" : nil
+        case 7: return matches(bytes, "upgrade") ? "upgrade" : nil
+        case 10:
+            if matches(bytes, "connection") { return "connection" }
+            return matches(bytes, "user-agent") ? "user-agent" : nil
+        case 17: return matches(bytes, "sec-websocket-key") ? "sec-websocket-key" : nil
+        case 21: return matches(bytes, "sec-websocket-version") ? "sec-websocket-version" : nil
+        case 24: return matches(bytes, "sec-websocket-extensions") ? "sec-websocket-extensions" : nil
         default: return nil
         }
-        let bytes = UnsafeRawBufferPointer(rebasing: name)
-        var index = 0
-        for expected in candidate.utf8 {
-            guard asciiLowercased(bytes[index]) == expected else { return nil }
-            index += 1
-        }
-        return candidate
+    }
+
+    /// Whether `bytes`, lower-cased, are `name` (of the same length).
+    @inline(__always)
+    private static func matches(_ bytes: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
+        let expected = name.utf8Start
+        for index in 0..<bytes.count where asciiLowercased(bytes[index]) != expected[index] { return false }
+        return true
     }
 
     /// A header name, lower-cased (names are token bytes: ASCII).
