@@ -13,7 +13,11 @@ public struct HTTPRequestHead: Sendable {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
+        // As given first: callers pass lower-case names, which is how the parser keeps them (a
+        // name with an upper-case letter matches nothing as given, and is lower-cased below).
+        for header in headers where sameName(header.name, name) { return header.value }
         let wanted = lowercasedName(name)
+        guard !sameName(wanted, name) else { return nil }
         return headers.first { sameName($0.name, wanted) }?.value
     }
 
@@ -57,7 +61,14 @@ public struct HTTPRequestHead: Sendable {
         var end = bytes.count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return token.utf8.elementsEqual(bytes[start..<end].lazy.map(asciiLowercased))
+        guard token.utf8.count == end - start else { return false }
+        // Byte by byte over the token's buffer (a generic elementsEqual over a lazy map cost more
+        // than the rest of the lookup).
+        var token = token
+        return token.withUTF8 { expected in
+            for index in 0..<expected.count where expected[index] != asciiLowercased(bytes[start + index]) { return false }
+            return true
+        }
     }
 
     /// Callers mostly pass lower-case literals: those are used as they are, without a copy.

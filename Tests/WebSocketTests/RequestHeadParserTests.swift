@@ -102,6 +102,19 @@ private func allChunkingsAgree(_ text: String) -> Bool {
         #expect(head.headers.map(\.value) == ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
     }
 
+    @Test func tokensMatchWholeAndCaseBlindAndHeadersByAnyCase() throws {
+        let text = "GET / HTTP/1.1\r\nUpgrade: h2c, WebSocket \r\nX-Long-Header-Name: v\r\n\r\n"
+        var parser = RequestHeadParser()
+        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(head.hasToken("upgrade", "websocket") && head.hasToken("UPGRADE", "h2c"))
+        #expect(!head.hasToken("upgrade", "websocke") && !head.hasToken("upgrade", "websockets") && !head.hasToken("upgrade", ""))
+        #expect(head.header("x-long-header-name") == "v" && head.header("X-Long-Header-NAME") == "v")
+        #expect(head.header("x-long-header-nam") == nil && head.header("Host") == nil)
+    }
+
     @Test func emptyQueryPairsAreSkippedAsSplitDid() {
         #expect(parse("GET /?&&a=1&&b&=2& HTTP/1.1\r\n\r\n") == .head(method: "GET", path: "/", query: ["a=1", "b=", "=2"], headers: 0, consumed: 31))
         #expect(parse("GET /? HTTP/1.1\r\n\r\n") == .head(method: "GET", path: "/", query: [], headers: 0, consumed: 19))
