@@ -225,7 +225,24 @@ public struct RequestHeadParser {
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
         guard let base = bytes.baseAddress, start < end else { return "" }
+        let trimmed = UnsafeRawBufferPointer(start: base + start, count: end - start)
+        if let known = knownValue(trimmed) { return known }
         return String(decoding: UnsafeBufferPointer(start: (base + start).assumingMemoryBound(to: UInt8.self), count: end - start), as: UTF8.self)
+    }
+
+    /// The literal for a value every handshake sends, spelled exactly so (values keep their case).
+    private static func knownValue(_ bytes: UnsafeRawBufferPointer) -> String? {
+        switch bytes.count {
+        case 2: return same(bytes, "13") ? "13" : nil
+        case 7: return same(bytes, "Upgrade") ? "Upgrade" : nil
+        case 9: return same(bytes, "websocket") ? "websocket" : nil
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    private static func same(_ bytes: UnsafeRawBufferPointer, _ value: StaticString) -> Bool {
+        memcmp(bytes.baseAddress!, value.utf8Start, bytes.count) == 0
     }
 
     /// The head's lines (split at LF, a CR before it dropped), front to back.

@@ -102,6 +102,17 @@ private func allChunkingsAgree(_ text: String) -> Bool {
         #expect(head.headers.map(\.value) == ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
     }
 
+    @Test func valuesKeepTheirBytesWhetherCommonOrNot() throws {
+        let text = "GET / HTTP/1.1\r\nA: 13\r\nB: 14\r\nC: Upgrade\r\nD: upgrade\r\nE: websocket\r\nF: WebSocket\r\nG:  websocket \r\n\r\n"
+        var parser = RequestHeadParser()
+        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(head.headers.map(\.value) == ["13", "14", "Upgrade", "upgrade", "websocket", "WebSocket", "websocket"])
+        #expect(head.headers.map { Array($0.value.utf8) } == ["13", "14", "Upgrade", "upgrade", "websocket", "WebSocket", "websocket"].map { Array($0.utf8) })
+    }
+
     @Test func tokensMatchWholeAndCaseBlindAndHeadersByAnyCase() throws {
         let text = "GET / HTTP/1.1\r\nUpgrade: h2c, WebSocket \r\nX-Long-Header-Name: v\r\n\r\n"
         var parser = RequestHeadParser()
