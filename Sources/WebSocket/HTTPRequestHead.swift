@@ -39,8 +39,7 @@ public struct HTTPRequestHead: Sendable {
     public func hasToken(_ name: String, _ token: String) -> Bool {
         let wanted = lowercasedName(name)
         for header in headers where sameName(header.name, wanted) {
-            var value = header.value
-            let found = value.withUTF8 { bytes -> Bool? in
+            let found = header.value.withBytes { bytes -> Bool? in
                 guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
                 var start = 0
                 while start <= bytes.count {
@@ -64,8 +63,7 @@ public struct HTTPRequestHead: Sendable {
         guard token.utf8.count == end - start else { return false }
         // Byte by byte over the token's buffer (a generic elementsEqual over a lazy map cost more
         // than the rest of the lookup).
-        var token = token
-        return token.withUTF8 { expected in
+        return token.withBytes { expected in
             for index in 0..<expected.count where expected[index] != asciiLowercased(bytes[start + index]) { return false }
             return true
         }
@@ -73,8 +71,7 @@ public struct HTTPRequestHead: Sendable {
 
     /// Callers mostly pass lower-case literals: those are used as they are, without a copy.
     private func lowercasedName(_ name: String) -> String {
-        var name = name
-        let hasUpper = name.withUTF8 { bytes in
+        let hasUpper = name.withBytes { bytes in
             for byte in bytes where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
             return false
         }

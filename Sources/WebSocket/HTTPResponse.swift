@@ -75,8 +75,7 @@ public struct HTTPResponse: Sendable, Error {
         }
 
         mutating func put(_ text: String) {
-            var text = text
-            text.withUTF8 { put(bytes: UnsafeRawBufferPointer($0)) }
+            text.withBytes { put(bytes: UnsafeRawBufferPointer($0)) }
         }
 
         mutating func put(bytes: UnsafeRawBufferPointer) {

@@ -41,8 +41,7 @@ public enum Handshake {
     /// base64(SHA-1(key + GUID)).
     public static func acceptValue(forKey key: String) -> String {
         // On the stack: the key and GUID side by side, then the digest (no arrays per handshake).
-        var key = key
-        return key.withUTF8 { keyBytes in
+        return key.withBytes { keyBytes in
             let total = keyBytes.count + guid.utf8CodeUnitCount
             return withUnsafeTemporaryAllocation(byteCount: total + 20, alignment: 8) { scratch in
                 let base = scratch.baseAddress!
@@ -80,8 +79,7 @@ public enum Handshake {
 
     /// The decoded length of canonical padded base64, or nil when it is not base64.
     static func decodedLength(ofBase64 text: String) -> Int? {
-        var text = text
-        return text.withUTF8(decodedLength)
+        text.withBytes(decodedLength)
     }
 
     /// Every character from the alphabet, '=' only as the last one or two.
