@@ -19,6 +19,8 @@ public final class Loop {
     var inIOCallbacks = false
     /// Connections closed during I/O callbacks, to be handed to uv_close once those are done.
     var closesAfterIO: [TCPConnection] = []
+    /// Connections that began to be watched during I/O callbacks (see `TCPConnection.watchSocket`).
+    var watchesAfterIO: [TCPConnection] = []
     var spareCorkBuffers: [[UInt8]] = []
     /// What owns the loop (a server), unretained: its handles reach it here instead of each keeping
     /// a reference (8 bytes an idle connection).
@@ -68,9 +70,18 @@ public final class Loop {
             inIOCallbacks = true
         }, afterIO: { [unowned self] in
             inIOCallbacks = false
+            watchAfterIO()
             closeAfterIO()
             flushCorked()
         })
+    }
+
+    /// uv_poll_start for the connections that began to be watched during I/O callbacks (for the
+    /// same walk as uv_close's below: every uv_poll_start forgets the descriptor's pending events).
+    func watchAfterIO() {
+        guard !watchesAfterIO.isEmpty else { return }
+        for connection in watchesAfterIO { connection.startPendingWatch() }
+        watchesAfterIO.removeAll(keepingCapacity: true)
     }
 
     /// uv_close for the connections closed during I/O callbacks. Inside them libuv's uv_close
@@ -117,6 +128,7 @@ public final class Loop {
             if uv_is_closing(handle) == 0 { uv_close(handle, handleDidClose) }
         }, nil)
         uv_run(raw, UV_RUN_DEFAULT)
+        watchesAfterIO.removeAll()
         closesAfterIO.removeAll()   // closed by the walk above
         try UVError.check(uv_loop_close(raw))
     }

@@ -81,6 +81,8 @@ open class TCPConnection: Handle {
         static let peerEnded = SocketState(rawValue: 1 << 3)
         /// `close` was called (uv_close may wait for the end of the I/O callbacks: `startClosing`).
         static let closing = SocketState(rawValue: 1 << 4)
+        /// libuv is told what to watch when the I/O callbacks are done (`watchSocket`).
+        static let watchPending = SocketState(rawValue: 1 << 5)
     }
 
     /// True once the peer sent its FIN: it sends nothing more, though it may still read.
@@ -167,7 +169,37 @@ open class TCPConnection: Handle {
     }
 
     /// Has libuv watch the socket for what `socketState` asks (for nothing: it stops watching).
+    ///
+    /// A socket not watched yet (a connection just accepted) that is to be watched from inside the
+    /// I/O callbacks is handed to libuv once they are done: uv_poll_start there walks the current
+    /// epoll batch (up to 1,024 events) to forget the descriptor's, and a socket not watched has
+    /// none; libuv registers it with epoll at the next poll either way. Later changes before then
+    /// are folded into that one call.
     func watchSocket() throws(UVError) {
+        if socketState.contains(.watchPending) { return }
+        if uv_is_active(handle) == 0 && !socketState.isDisjoint(with: [.reading, .awaitingWritable]) {
+            let deferred: Bool = withLoop { loop in
+                guard loop.inIOCallbacks else { return false }
+                loop.watchesAfterIO.append(self)
+                return true
+            }
+            if deferred {
+                socketState.insert(.watchPending)
+                return
+            }
+        }
+        try startWatch()
+    }
+
+    /// The watch asked for during the I/O callbacks (the connection may have closed since).
+    func startPendingWatch() {
+        guard socketState.contains(.watchPending) else { return }
+        socketState.remove(.watchPending)
+        guard !isClosing, !socketState.isDisjoint(with: [.reading, .awaitingWritable]) else { return }
+        do { try startWatch() } catch { close() }   // uv_poll_start fails only for a descriptor watched twice
+    }
+
+    private func startWatch() throws(UVError) {
         var events: Int32 = 0
         if socketState.contains(.reading) { events |= Int32(UV_READABLE.rawValue) }
         if socketState.contains(.awaitingWritable) { events |= Int32(UV_WRITABLE.rawValue) }

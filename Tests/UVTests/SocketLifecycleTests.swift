@@ -105,6 +105,36 @@ import UV
         try loop.close()
     }
 
+    @Test func watchChangesMadeDuringIOCallbacksAreFoldedIntoOneAfterThem() throws {
+        let loop = try Loop()
+        let (listener, address) = try listen(loop)
+        var readsWhilePaused = 0
+        var reads = 0
+        var accepted: DelegatingConnection?
+        let serverSide = Probe()
+        serverSide.onRead = { _, _ in reads += 1 }
+        listener.onConnection = { connection in   // inside the listener's I/O callback
+            let connection = connection as! DelegatingConnection
+            connection.delegate = serverSide
+            try? connection.startReading()
+            connection.stopReading()
+            accepted = connection
+        }
+        var client: DelegatingConnection?
+        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        run(loop, limit: 1000) { accepted != nil && client != nil }
+        [UInt8](repeating: 7, count: 10).withUnsafeBytes { _ = client!.write($0) }
+        for _ in 0..<20 { loop.runOnce(wait: false) }
+        readsWhilePaused = reads
+        try accepted!.startReading()
+        run(loop, limit: 1000) { reads > 0 }
+        #expect(readsWhilePaused == 0 && reads == 1)
+        client!.close()
+        accepted!.close()
+        listener.close()
+        try loop.close()
+    }
+
     /// A client and the server side of its connection, both delegating (to nobody yet).
     private func connectedPair(_ loop: Loop) throws -> (DelegatingConnection, DelegatingConnection, TCPListener) {
         let (listener, address) = try listen(loop)
