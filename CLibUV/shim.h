@@ -60,4 +60,20 @@ static inline int tether_socket_error(int fd) {
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return -errno;
     return -error;
 }
+
+#ifndef __USE_GNU
+/* In libc, but declared only under _GNU_SOURCE, which would change other structs' definitions
+   against Swift's Glibc module. */
+extern int accept4(int fd, struct sockaddr* address, socklen_t* length, int flags);
+#endif
+
+/* accept4 with the peer's address (no getpeername later): the new descriptor, or -errno. */
+static inline int tether_accept(int fd, struct sockaddr_storage* address) {
+    int accepted;
+    do {
+        socklen_t length = sizeof(*address);
+        accepted = accept4(fd, (struct sockaddr*)address, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    } while (accepted == -1 && errno == EINTR);
+    return accepted >= 0 ? accepted : -errno;
+}
 #endif

@@ -171,18 +171,19 @@ public final class Switchboard<Peer: SwitchboardPeer> {
         guard sameBytes(envelope.from, senderID) else {
             return .reply(Reply(.forbidden, "\"from\" must be your own device id", idJSON: envelope.idJSON))
         }
-        switch envelope.to {
-        case "server":
+        // Lengths first: most messages go to a device, and String's == on two different ids
+        // calls into the runtime (neither word has a canonically equivalent non-ASCII spelling).
+        let toLength = envelope.to.utf8.count
+        if toLength == 6 && envelope.to == "server" {
             if clustered, JSONString.plain(payload, envelope.msgRange) == "\"queryStatus\"",
                let range = envelope.dataRange, let ids = JSONString.stringArray(payload, range) {
                 return .query(ids)
             }
             return .reply(command(envelope, payload: payload, sender: sender))
-        case "all":
+        }
+        if toLength == 3 && envelope.to == "all" {
             if allowClientBroadcast { return .broadcast }
             return .reply(Reply(.forbidden, "broadcast to \"all\" is not allowed", idJSON: envelope.idJSON))
-        default:
-            break
         }
         if let ttl = envelope.ttl, !keep.allows(ttl) {
             return .reply(Reply(.malformed, keep.rangeProblem, idJSON: envelope.idJSON))

@@ -4,11 +4,7 @@
 /// write; at low load it costs nothing, since the iteration ends at once.
 extension Loop {
     func cork(_ connection: TCPConnection) {
-        if corked.isEmpty && corkFlusher == nil {
-            // The open handle keeps the hook alive; the loop only needs to know it exists.
-            let hook = try? TickHook(loop: self) { [unowned self] in flushCorked() }
-            corkFlusher = hook
-        }
+        if corked.isEmpty { makeOwnHook() }
         corked.append(connection)
     }
 

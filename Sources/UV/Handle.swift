@@ -44,8 +44,11 @@ open class Handle {
     public func close() {
         guard !isClosing else { return }
         willClose()
-        uv_close(handle, handleDidClose)
+        startClosing()
     }
+
+    /// Hands the handle to uv_close (a connection may wait until the I/O callbacks are done).
+    func startClosing() { uv_close(handle, handleDidClose) }
 
     /// Called just before the handle starts closing (pending writes are still known here).
     open func willClose() {}

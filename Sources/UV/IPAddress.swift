@@ -30,26 +30,28 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
     }
 
+    /// Read straight from the sockaddr (no arrays: this runs for every accepted connection).
     init?(_ storage: sockaddr_storage) {
         var copy = storage
-        let bytes: [UInt8]? = withUnsafePointer(to: &copy) { pointer in
+        let address: IPAddress? = withUnsafePointer(to: &copy) { pointer in
             switch Int32(storage.ss_family) {
             case AF_INET:
                 return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                    let address = UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
-                    return [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF, UInt8(address >> 24), UInt8(address >> 16 & 0xFF),
-                                                                  UInt8(address >> 8 & 0xFF), UInt8(address & 0xFF)]
+                    IPAddress(high: 0, low: 0xFFFF << 32 | UInt64(UInt32(bigEndian: $0.pointee.sin_addr.s_addr)))
                 }
             case AF_INET6:
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                    withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+                    withUnsafeBytes(of: $0.pointee.sin6_addr) { bytes in
+                        IPAddress(high: UInt64(bigEndian: bytes.loadUnaligned(as: UInt64.self)),
+                                  low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                    }
                 }
             default:
                 return nil
             }
         }
-        guard let bytes else { return nil }
-        self.init(bytes: bytes)
+        guard let address else { return nil }
+        self = address
     }
 
     public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
@@ -89,6 +91,11 @@ public struct IPRange: Sendable, Equatable {
         let lowMask: UInt64 = prefix <= 64 ? 0 : (prefix >= 128 ? ~0 : ~0 << (128 - UInt64(prefix)))
         return IPAddress(high: address.high & highMask, low: address.low & lowMask)
     }
+}
+
+extension SocketAddress {
+    /// The address without its port (nil for a family other than IPv4 and IPv6).
+    public var ip: IPAddress? { IPAddress(storage) }
 }
 
 extension TCPConnection {

@@ -12,9 +12,17 @@ public final class Loop {
     var corked: [TCPConnection] = []
     /// The list `flushCorked` last emptied, kept for its capacity.
     var spareCorked: [TCPConnection] = []
-    weak var corkFlusher: TickHook?
     /// Sockets read since the cork was last flushed (see `Loop.flushAfterReads`).
     var readsSinceFlush = 0
+    /// The loop's own per-iteration hook: flushes corked bytes, and closes what was closed during
+    /// I/O callbacks. Made with the first connection; its two handles are not counted as open.
+    weak var ownHook: TickHook?
+    /// True from the hook's run before poll to its run after: I/O callbacks run in between.
+    var inIOCallbacks = false
+    /// Connections closed during I/O callbacks, to be handed to uv_close once those are done.
+    var closesAfterIO: [TCPConnection] = []
+    /// Connections that began to be watched during I/O callbacks (see `TCPConnection.watchSocket`).
+    var watchesAfterIO: [TCPConnection] = []
     var spareCorkBuffers: [[UInt8]] = []
     /// What owns the loop (a server), unretained: its handles reach it here instead of each keeping
     /// a reference (8 bytes an idle connection).
@@ -55,11 +63,50 @@ public final class Loop {
     /// The loop's cached clock in milliseconds, updated once per iteration.
     public var now: UInt64 { uv_now(raw) }
 
-    /// Number of handles still open (closing ones included).
+    /// Makes the loop's own hook if it is not there yet.
+    @inline(__always)
+    func makeOwnHook() {
+        guard ownHook == nil else { return }
+        ownHook = try? TickHook(loop: self, beforePoll: { [unowned self] in
+            flushCorked()
+            inIOCallbacks = true
+        }, afterIO: { [unowned self] in
+            inIOCallbacks = false
+            watchAfterIO()
+            closeAfterIO()
+            flushCorked()
+        })
+    }
+
+    /// uv_poll_start for the connections that began to be watched during I/O callbacks (for the
+    /// same walk as uv_close's below: every uv_poll_start forgets the descriptor's pending events).
+    func watchAfterIO() {
+        guard !watchesAfterIO.isEmpty else { return }
+        for connection in watchesAfterIO { connection.startPendingWatch() }
+        watchesAfterIO.removeAll(keepingCapacity: true)
+    }
+
+    /// uv_close for the connections closed during I/O callbacks. Inside them libuv's uv_close
+    /// walks every event of the current epoll batch (up to 1,024) to forget the descriptor's;
+    /// after them it has no batch to walk (about 3,900 instructions a close when many close at once).
+    func closeAfterIO() {
+        guard !closesAfterIO.isEmpty else { return }
+        for connection in closesAfterIO where uv_is_closing(connection.handle) == 0 {
+            uv_close(connection.handle, handleDidClose)
+        }
+        closesAfterIO.removeAll(keepingCapacity: true)
+    }
+
+    /// Number of handles still open (closing ones included), not counting the loop's own hook.
     public var openHandleCount: Int {
-        var count = 0
-        uv_walk(raw, { _, arg in arg!.assumingMemoryBound(to: Int.self).pointee += 1 }, &count)
-        return count
+        var walk = (count: 0, own: ownHook?.handles ?? (nil, nil))
+        withUnsafeMutablePointer(to: &walk) { walk in
+            uv_walk(raw, { handle, arg in
+                let walk = arg!.assumingMemoryBound(to: (count: Int, own: (UnsafeMutablePointer<uv_handle_t>?, UnsafeMutablePointer<uv_handle_t>?)).self)
+                if handle != walk.pointee.own.0 && handle != walk.pointee.own.1 { walk.pointee.count += 1 }
+            }, walk)
+        }
+        return walk.count
     }
 
     /// Calls `body` for every open handle owned by a `Handle` (collected first, so `body` may close them).
@@ -68,7 +115,9 @@ public final class Loop {
         withUnsafeMutablePointer(to: &handles) { list in
             uv_walk(raw, { handle, list in
                 guard let data = handle?.pointee.data, uv_is_closing(handle) == 0 else { return }
-                list!.assumingMemoryBound(to: [Handle].self).pointee.append(Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue())
+                let owner = Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue()
+                guard !owner.isClosing else { return }   // closed, uv_close still to come
+                list!.assumingMemoryBound(to: [Handle].self).pointee.append(owner)
             }, list)
         }
         handles.forEach(body)
@@ -81,6 +130,8 @@ public final class Loop {
             if uv_is_closing(handle) == 0 { uv_close(handle, handleDidClose) }
         }, nil)
         uv_run(raw, UV_RUN_DEFAULT)
+        watchesAfterIO.removeAll()
+        closesAfterIO.removeAll()   // closed by the walk above
         try UVError.check(uv_loop_close(raw))
     }
 }

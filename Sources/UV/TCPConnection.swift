@@ -79,6 +79,10 @@ open class TCPConnection: Handle {
         static let finSent = SocketState(rawValue: 1 << 2)
         /// The peer's FIN was read.
         static let peerEnded = SocketState(rawValue: 1 << 3)
+        /// `close` was called (uv_close may wait for the end of the I/O callbacks: `startClosing`).
+        static let closing = SocketState(rawValue: 1 << 4)
+        /// libuv is told what to watch when the I/O callbacks are done (`watchSocket`).
+        static let watchPending = SocketState(rawValue: 1 << 5)
     }
 
     /// True once the peer sent its FIN: it sends nothing more, though it may still read.
@@ -89,6 +93,23 @@ open class TCPConnection: Handle {
     public init(loop: Loop, socket: Int32) throws(UVError) {
         try super.init(loop: loop, type: UV_POLL) { memory in
             uv_poll_init_socket(loop.raw, memory.assumingMemoryBound(to: uv_poll_t.self), socket)
+        }
+        loop.makeOwnHook()
+    }
+
+    /// True once `close` was called, whether or not libuv has been told yet.
+    override public final var isClosing: Bool { socketState.contains(.closing) || uv_is_closing(handle) != 0 }
+
+    /// During I/O callbacks uv_close waits for their end (see `Loop.closeAfterIO`): the close
+    /// callback still comes in this loop iteration, and until then the socket is ignored.
+    override func startClosing() {
+        socketState.insert(.closing)
+        withLoop { loop in
+            if loop.inIOCallbacks {
+                loop.closesAfterIO.append(self)
+            } else {
+                uv_close(handle, handleDidClose)
+            }
         }
     }
 
@@ -117,7 +138,7 @@ open class TCPConnection: Handle {
             var reset = linger(l_onoff: 1, l_linger: 0)
             setsockopt(socket, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
         }
-        uv_close(handle, handleDidClose)
+        startClosing()
     }
 
     // MARK: Events (subclasses override what they need)
@@ -148,7 +169,37 @@ open class TCPConnection: Handle {
     }
 
     /// Has libuv watch the socket for what `socketState` asks (for nothing: it stops watching).
+    ///
+    /// A socket not watched yet (a connection just accepted) that is to be watched from inside the
+    /// I/O callbacks is handed to libuv once they are done: uv_poll_start there walks the current
+    /// epoll batch (up to 1,024 events) to forget the descriptor's, and a socket not watched has
+    /// none; libuv registers it with epoll at the next poll either way. Later changes before then
+    /// are folded into that one call.
     func watchSocket() throws(UVError) {
+        if socketState.contains(.watchPending) { return }
+        if uv_is_active(handle) == 0 && !socketState.isDisjoint(with: [.reading, .awaitingWritable]) {
+            let deferred: Bool = withLoop { loop in
+                guard loop.inIOCallbacks else { return false }
+                loop.watchesAfterIO.append(self)
+                return true
+            }
+            if deferred {
+                socketState.insert(.watchPending)
+                return
+            }
+        }
+        try startWatch()
+    }
+
+    /// The watch asked for during the I/O callbacks (the connection may have closed since).
+    func startPendingWatch() {
+        guard socketState.contains(.watchPending) else { return }
+        socketState.remove(.watchPending)
+        guard !isClosing, !socketState.isDisjoint(with: [.reading, .awaitingWritable]) else { return }
+        do { try startWatch() } catch { close() }   // uv_poll_start fails only for a descriptor watched twice
+    }
+
+    private func startWatch() throws(UVError) {
         var events: Int32 = 0
         if socketState.contains(.reading) { events |= Int32(UV_READABLE.rawValue) }
         if socketState.contains(.awaitingWritable) { events |= Int32(UV_WRITABLE.rawValue) }
@@ -170,6 +221,7 @@ open class TCPConnection: Handle {
     @inline(__always)
     final func socketReady(status: Int32, events: Int32) {
         let state = socketState
+        guard !state.contains(.closing) else { return }   // closed earlier in these callbacks
         let readable = events & Int32(UV_READABLE.rawValue) != 0
         let writable = events & Int32(UV_WRITABLE.rawValue) != 0
         // A hang-up comes without either: both sides look.

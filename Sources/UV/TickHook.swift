@@ -8,12 +8,17 @@ public final class TickHook: Handle {
     private var callback: (() -> Void)?
     private var beforePoll: BeforePoll?
 
-    public init(loop: Loop, _ callback: @escaping () -> Void) throws(UVError) {
+    public convenience init(loop: Loop, _ callback: @escaping () -> Void) throws(UVError) {
+        try self.init(loop: loop, beforePoll: callback, afterIO: callback)
+    }
+
+    /// Different work before poll and after the I/O callbacks (the loop's own hook).
+    init(loop: Loop, beforePoll before: @escaping () -> Void, afterIO callback: @escaping () -> Void) throws(UVError) {
         try super.init(loop: loop, type: UV_CHECK) { memory in
             uv_check_init(loop.raw, memory.assumingMemoryBound(to: uv_check_t.self))
         }
         self.callback = callback
-        beforePoll = try BeforePoll(loop: loop, callback)
+        beforePoll = try BeforePoll(loop: loop, before)
         uv_check_start(UnsafeMutablePointer(OpaquePointer(handle))) { check in
             // Once per loop iteration: the owner is borrowed (it lives until its close callback), not cast.
             Unmanaged<TickHook>.fromOpaque(check!.pointee.data)._withUnsafeGuaranteedRef { $0.callback?() }
@@ -21,6 +26,9 @@ public final class TickHook: Handle {
         // A check handle alone must not keep the loop alive.
         uv_unref(handle)
     }
+
+    /// Its check and prepare handles.
+    var handles: (UnsafeMutablePointer<uv_handle_t>?, UnsafeMutablePointer<uv_handle_t>?) { (handle, beforePoll?.handle) }
 
     override public func willClose() {
         beforePoll?.close()

@@ -13,7 +13,11 @@ public struct HTTPRequestHead: Sendable {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
+        // As given first: callers pass lower-case names, which is how the parser keeps them (a
+        // name with an upper-case letter matches nothing as given, and is lower-cased below).
+        for header in headers where sameName(header.name, name) { return header.value }
         let wanted = lowercasedName(name)
+        guard !sameName(wanted, name) else { return nil }
         return headers.first { sameName($0.name, wanted) }?.value
     }
 
@@ -35,8 +39,7 @@ public struct HTTPRequestHead: Sendable {
     public func hasToken(_ name: String, _ token: String) -> Bool {
         let wanted = lowercasedName(name)
         for header in headers where sameName(header.name, wanted) {
-            var value = header.value
-            let found = value.withUTF8 { bytes -> Bool? in
+            let found = header.value.withBytes { bytes -> Bool? in
                 guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
                 var start = 0
                 while start <= bytes.count {
@@ -57,13 +60,18 @@ public struct HTTPRequestHead: Sendable {
         var end = bytes.count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return token.utf8.elementsEqual(bytes[start..<end].lazy.map(asciiLowercased))
+        guard token.utf8.count == end - start else { return false }
+        // Byte by byte over the token's buffer (a generic elementsEqual over a lazy map cost more
+        // than the rest of the lookup).
+        return token.withBytes { expected in
+            for index in 0..<expected.count where expected[index] != asciiLowercased(bytes[start + index]) { return false }
+            return true
+        }
     }
 
     /// Callers mostly pass lower-case literals: those are used as they are, without a copy.
     private func lowercasedName(_ name: String) -> String {
-        var name = name
-        let hasUpper = name.withUTF8 { bytes in
+        let hasUpper = name.withBytes { bytes in
             for byte in bytes where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
             return false
         }

@@ -17,36 +17,83 @@ public struct HTTPResponse: Sendable, Error {
     }
 
     public func serialized(keepAlive: Bool) -> [UInt8] {
-        // Appended as bytes, each string copied whole: string interpolation, or appending a
-        // String's UTF-8 view element by element, cost more than the rest of a handshake's answer.
-        var out: [UInt8] = []
-        out.reserveCapacity(160 + body.count)
-        HTTPResponse.append("HTTP/1.1 ", to: &out)
-        HTTPResponse.append(String(status), to: &out)
-        out.append(UInt8(ascii: " "))
-        HTTPResponse.append(HTTPResponse.reasonPhrase(status), to: &out)
-        HTTPResponse.append("\r\n", to: &out)
-        for (name, value) in headers {
-            HTTPResponse.append(name, to: &out)
-            HTTPResponse.append(": ", to: &out)
-            HTTPResponse.append(value, to: &out)
-            HTTPResponse.append("\r\n", to: &out)
+        // Measured first, then copied into place: appending piece by piece (each a capacity and
+        // uniqueness check) and String(Int) cost more than the rest of a handshake's answer.
+        let reason = HTTPResponse.reasonPhrase(status)
+        let hasLength = status != 101
+        var size = 9 + HTTPResponse.digits(status) + 1 + reason.utf8.count + 2 + 2 + body.count
+        for (name, value) in headers { size += name.utf8.count + 2 + value.utf8.count + 2 }
+        if hasLength { size += 16 + HTTPResponse.digits(body.count) + 2 + (keepAlive ? 0 : 19) }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var writer = Writer(base: buffer.baseAddress!)
+            writer.put("HTTP/1.1 ")
+            writer.put(number: status)
+            writer.put(" ")
+            writer.put(reason)
+            writer.put("\r\n")
+            for (name, value) in headers {
+                writer.put(name)
+                writer.put(": ")
+                writer.put(value)
+                writer.put("\r\n")
+            }
+            if hasLength {
+                writer.put("Content-Length: ")
+                writer.put(number: body.count)
+                writer.put("\r\n")
+                if !keepAlive { writer.put("Connection: close\r\n") }
+            }
+            writer.put("\r\n")
+            body.withUnsafeBytes { writer.put(bytes: $0) }
+            count = writer.offset
         }
-        if status != 101 {
-            HTTPResponse.append("Content-Length: ", to: &out)
-            HTTPResponse.append(String(body.count), to: &out)
-            HTTPResponse.append("\r\n", to: &out)
-            if !keepAlive { HTTPResponse.append("Connection: close\r\n", to: &out) }
-        }
-        HTTPResponse.append("\r\n", to: &out)
-        out += body
-        return out
     }
 
-    @inline(__always)
-    private static func append(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { out.append(contentsOf: $0) }
+    /// Characters of `value` in decimal (a minus sign counted).
+    private static func digits(_ value: Int) -> Int {
+        (value < 0 ? 1 : 0) + digits(magnitude: value.magnitude)
+    }
+
+    private static func digits(magnitude: UInt) -> Int {
+        var count = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        return count
+    }
+
+    /// Copies into memory sized for everything put (see `serialized`).
+    private struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        var offset = 0
+
+        mutating func put(_ text: StaticString) {
+            (base + offset).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+            offset += text.utf8CodeUnitCount
+        }
+
+        mutating func put(_ text: String) {
+            text.withBytes { put(bytes: UnsafeRawBufferPointer($0)) }
+        }
+
+        mutating func put(bytes: UnsafeRawBufferPointer) {
+            guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+            UnsafeMutableRawPointer(base + offset).copyMemory(from: source, byteCount: bytes.count)
+            offset += bytes.count
+        }
+
+        mutating func put(number: Int) {
+            if number < 0 { put("-") }
+            let count = HTTPResponse.digits(magnitude: number.magnitude)
+            var rest = number.magnitude
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                base[offset + index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            offset += count
+        }
     }
 
     public static func reasonPhrase(_ status: Int) -> String {

@@ -5,7 +5,7 @@ import SHA1
 
 /// The server side of the opening handshake (RFC 6455 section 4.2).
 public enum Handshake {
-    static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    static let guid: StaticString = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     /// A request that asks for a WebSocket, well-formed or not: it gets a handshake answer,
     /// never a plain HTTP route.
@@ -40,15 +40,27 @@ public enum Handshake {
 
     /// base64(SHA-1(key + GUID)).
     public static func acceptValue(forKey key: String) -> String {
-        var input = Array(key.utf8)
-        input += guid.utf8
-        return base64(input.withUnsafeBytes { SHA1Digest.hash($0) })
+        // On the stack: the key and GUID side by side, then the digest (no arrays per handshake).
+        return key.withBytes { keyBytes in
+            let total = keyBytes.count + guid.utf8CodeUnitCount
+            return withUnsafeTemporaryAllocation(byteCount: total + 20, alignment: 8) { scratch in
+                let base = scratch.baseAddress!
+                if let start = keyBytes.baseAddress { base.copyMemory(from: start, byteCount: keyBytes.count) }
+                (base + keyBytes.count).copyMemory(from: guid.utf8Start, byteCount: guid.utf8CodeUnitCount)
+                SHA1Digest.hash(UnsafeRawBufferPointer(start: base, count: total), into: base + total)
+                return base64(UnsafeRawBufferPointer(start: base + total, count: 20))
+            }
+        }
     }
 
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
     /// Padded base64 (RFC 4648 section 4).
     public static func base64(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { base64($0) }
+    }
+
+    static func base64(_ bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: (bytes.count + 2) / 3 * 4) { output in
             var out = 0
             var index = 0
@@ -56,7 +68,7 @@ public enum Handshake {
                 let count = min(3, bytes.count - index)
                 let group = UInt32(bytes[index]) << 16 | (count > 1 ? UInt32(bytes[index + 1]) << 8 : 0) | (count > 2 ? UInt32(bytes[index + 2]) : 0)
                 for k in 0..<4 {
-                    output[out + k] = k <= count ? alphabet[Int(group >> UInt32(18 - 6 * k) & 0x3F)] : UInt8(ascii: "=")
+                    output[out + k] = k <= count ? alphabet.utf8Start[Int(group >> UInt32(18 - 6 * k) & 0x3F)] : UInt8(ascii: "=")
                 }
                 out += 4
                 index += 3
@@ -67,8 +79,7 @@ public enum Handshake {
 
     /// The decoded length of canonical padded base64, or nil when it is not base64.
     static func decodedLength(ofBase64 text: String) -> Int? {
-        var text = text
-        return text.withUTF8(decodedLength)
+        text.withBytes(decodedLength)
     }
 
     /// Every character from the alphabet, '=' only as the last one or two.

@@ -76,6 +76,65 @@ import UV
         try loop.close()
     }
 
+    @Test func aCloseDuringIOCallbacksIsClosingAtOnceAndFinishesInTheSameIteration() throws {
+        let loop = try Loop()
+        let (client, server, listener) = try connectedPair(loop)
+        var reads = 0
+        var closingAtOnce = false
+        var writeRefused = false
+        let serverSide = Probe()
+        serverSide.onRead = { connection, _ in
+            reads += 1
+            connection.close()
+            closingAtOnce = connection.isClosing
+            writeRefused = [UInt8](repeating: 1, count: 4).withUnsafeBytes { !connection.write($0) }
+        }
+        server.delegate = serverSide
+        try server.startReading()
+        [UInt8](repeating: 7, count: 10).withUnsafeBytes { _ = client.write($0) }
+        var iterations = 0
+        while reads == 0 && iterations < 1000 {
+            loop.runOnce(wait: true)
+            iterations += 1
+        }
+        #expect(reads == 1)
+        #expect(closingAtOnce && writeRefused)
+        #expect(serverSide.closed == 1)   // uv_close after the I/O callbacks, its callback this same iteration
+        client.close()
+        listener.close()
+        try loop.close()
+    }
+
+    @Test func watchChangesMadeDuringIOCallbacksAreFoldedIntoOneAfterThem() throws {
+        let loop = try Loop()
+        let (listener, address) = try listen(loop)
+        var readsWhilePaused = 0
+        var reads = 0
+        var accepted: DelegatingConnection?
+        let serverSide = Probe()
+        serverSide.onRead = { _, _ in reads += 1 }
+        listener.onConnection = { connection in   // inside the listener's I/O callback
+            let connection = connection as! DelegatingConnection
+            connection.delegate = serverSide
+            try? connection.startReading()
+            connection.stopReading()
+            accepted = connection
+        }
+        var client: DelegatingConnection?
+        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        run(loop, limit: 1000) { accepted != nil && client != nil }
+        [UInt8](repeating: 7, count: 10).withUnsafeBytes { _ = client!.write($0) }
+        for _ in 0..<20 { loop.runOnce(wait: false) }
+        readsWhilePaused = reads
+        try accepted!.startReading()
+        run(loop, limit: 1000) { reads > 0 }
+        #expect(readsWhilePaused == 0 && reads == 1)
+        client!.close()
+        accepted!.close()
+        listener.close()
+        try loop.close()
+    }
+
     /// A client and the server side of its connection, both delegating (to nobody yet).
     private func connectedPair(_ loop: Loop) throws -> (DelegatingConnection, DelegatingConnection, TCPListener) {
         let (listener, address) = try listen(loop)

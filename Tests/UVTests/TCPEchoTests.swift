@@ -64,6 +64,25 @@ import Testing
         try loop.close()
     }
 
+    @Test(arguments: ["127.0.0.1", "::1"])
+    func acceptHandsOverThePeersAddressAsGetpeernameReportsIt(host: String) throws {
+        let loop = try Loop()
+        let listener = try TCPListener(loop: loop, host: host, port: 0)
+        let address = try SocketAddress(host: host, port: listener.localAddress!.port)
+        var accepted: (connection: TCPConnection, peer: SocketAddress)?
+        listener.onConnectionFrom = { accepted = ($0, $1) }
+        var client: DelegatingConnection?
+        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
+        run(loop, limit: 1000) { accepted != nil && client != nil }
+
+        #expect(accepted?.peer.description == accepted?.connection.peerAddress)
+        #expect(accepted?.peer.ip == accepted?.connection.peerIP)
+        #expect(accepted?.peer.ip == IPAddress(host))
+        accepted?.connection.close()
+        client?.close()
+        try loop.close()
+    }
+
     @Test func queuedBytesGrowWhileThePeerPausesAndDrainIntact() throws {
         let loop = try Loop()
         let (listener, address) = try listen(loop)

@@ -89,6 +89,61 @@ private func allChunkingsAgree(_ text: String) -> Bool {
         #expect(head.headerTokens("connection") == ["keep-alive", "upgrade"])
     }
 
+    @Test func namesOfAKnownNamesLengthAreLowerCasedWhetherKnownOrNot() throws {
+        let text = "GET / HTTP/1.1\r\nHOST: a\r\nHosT-: b\r\nX-HoSt: c\r\nUser-Agent: d\r\nCONNECTION: e\r\nConnectioN: f\r\n"
+            + "X-Connect1: g\r\nSec-WebSocket-KEY: h\r\nSec-WebSocket-Kez: i\r\n\r\n"
+        var parser = RequestHeadParser()
+        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(head.headers.map(\.name) == ["host", "host-", "x-host", "user-agent", "connection", "connection", "x-connect1",
+                                             "sec-websocket-key", "sec-websocket-kez"])
+        #expect(head.headers.map(\.value) == ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
+    }
+
+    @Test func valuesKeepTheirBytesWhetherCommonOrNot() throws {
+        let text = "GET / HTTP/1.1\r\nA: 13\r\nB: 14\r\nC: Upgrade\r\nD: upgrade\r\nE: websocket\r\nF: WebSocket\r\nG:  websocket \r\n\r\n"
+        var parser = RequestHeadParser()
+        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(head.headers.map(\.value) == ["13", "14", "Upgrade", "upgrade", "websocket", "WebSocket", "websocket"])
+        #expect(head.headers.map { Array($0.value.utf8) } == ["13", "14", "Upgrade", "upgrade", "websocket", "WebSocket", "websocket"].map { Array($0.utf8) })
+    }
+
+    @Test func tokensMatchWholeAndCaseBlindAndHeadersByAnyCase() throws {
+        let text = "GET / HTTP/1.1\r\nUpgrade: h2c, WebSocket \r\nX-Long-Header-Name: v\r\n\r\n"
+        var parser = RequestHeadParser()
+        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(head.hasToken("upgrade", "websocket") && head.hasToken("UPGRADE", "h2c"))
+        #expect(!head.hasToken("upgrade", "websocke") && !head.hasToken("upgrade", "websockets") && !head.hasToken("upgrade", ""))
+        #expect(head.header("x-long-header-name") == "v" && head.header("X-Long-Header-NAME") == "v")
+        #expect(head.header("x-long-header-nam") == nil && head.header("Host") == nil)
+    }
+
+    @Test func emptyQueryPairsAreSkippedAsSplitDid() {
+        #expect(parse("GET /?&&a=1&&b&=2& HTTP/1.1\r\n\r\n") == .head(method: "GET", path: "/", query: ["a=1", "b=", "=2"], headers: 0, consumed: 31))
+        #expect(parse("GET /? HTTP/1.1\r\n\r\n") == .head(method: "GET", path: "/", query: [], headers: 0, consumed: 19))
+    }
+
+    @Test("the version is HTTP/1. and one digit", arguments: [
+        ("HTTP/1.1", 200), ("HTTP/1.0", 200), ("HTTP/1.9", 200), ("HTTP/1.x", 505), ("HTTP/1.10", 505), ("http/1.1", 400),
+        ("HTTP/1/1", 505), ("HTTP-1.1", 400),
+    ])
+    func versions(_ version: String, _ status: Int) {
+        let outcome = parse("GET / \(version)\r\n\r\n")
+        if status == 200 {
+            guard case .head = outcome else { return #expect(Bool(false), "\(version) refused") }
+        } else {
+            #expect(outcome == .failure(status))
+        }
+    }
+
     @Test func moreThan64HeadersIs431() {
         let many = "GET / HTTP/1.1\r\n" + (0..<65).map { "H\($0): v\r\n" }.joined() + "\r\n"
         #expect(parse(many) == .failure(431))
