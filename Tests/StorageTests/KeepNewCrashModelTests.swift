@@ -44,7 +44,7 @@ final class KeepNewCrashModelTests: XCTestCase {
         }
     }
 
-    private struct Held: Equatable {
+    private struct Held: Equatable, ModelMessage {
         /// The order of making (the message's text ends with it).
         var made: Int
         var text: String
@@ -55,10 +55,7 @@ final class KeepNewCrashModelTests: XCTestCase {
     private func replay(seed: UInt64, state: String) throws {
         var random = SplitMix(seed: seed)
         var now: Int64 = 1_000
-        let open = { (now: Int64) in
-            try LocalKeptStore(limits: KeptLimits(messagesPerRecipient: 10_000, bytesPerRecipient: 1 << 30, totalBytes: 1 << 40),
-                               journal: SQLiteKeptJournal(directory: state, sync: .normal), now: now)
-        }
+        let open = { (now: Int64) in try openModelStore(state, now: now) }
         var store = try open(now)
         var model: [String: [Held]] = [:]
         var committed: [String: [Held]] = [:]
@@ -66,9 +63,6 @@ final class KeepNewCrashModelTests: XCTestCase {
         var newThisTick: Set<Int> = []
         var tick = 0
         var made = 0
-        func live(_ held: [String: [Held]], at now: Int64) -> [String: [Held]] {
-            held.mapValues { $0.filter { $0.expiry > now } }.filter { !$0.value.isEmpty }
-        }
         func commit(failing: Bool, _ context: String) {
             if failing { withFullDisk { store.commit() } } else { store.commit() }
             if !failing { XCTAssertTrue(store.lastCommitSucceeded, context) }   // (one with nothing to write cannot fail)

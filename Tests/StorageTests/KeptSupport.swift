@@ -8,3 +8,20 @@ func kept(_ text: String, from sender: String = "phone-1", id: String? = nil, ex
 func texts(_ messages: [KeptMessage]) -> [String] {
     messages.map { String(decoding: $0.payload, as: UTF8.self) }
 }
+
+/// A store for the crash models: bounds no history reaches, journaled in `state` (synced at
+/// checkpoints: the models kill the process, they do not cut the power).
+func openModelStore(_ state: String, now: Int64) throws -> LocalKeptStore {
+    try LocalKeptStore(limits: KeptLimits(messagesPerRecipient: 10_000, bytesPerRecipient: 1 << 30, totalBytes: 1 << 40),
+                       journal: SQLiteKeptJournal(directory: state, sync: .normal), now: now)
+}
+
+/// A message as a crash model expects the store to hold it.
+protocol ModelMessage {
+    var expiry: Int64 { get }
+}
+
+/// What of `held` is still within its time at `now`.
+func live<Held: ModelMessage>(_ held: [String: [Held]], at now: Int64) -> [String: [Held]] {
+    held.mapValues { $0.filter { $0.expiry > now } }.filter { !$0.value.isEmpty }
+}

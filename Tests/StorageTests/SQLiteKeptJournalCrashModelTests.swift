@@ -14,7 +14,7 @@ final class SQLiteKeptJournalCrashModelTests: XCTestCase {
         }
     }
 
-    private struct Held: Equatable {
+    private struct Held: Equatable, ModelMessage {
         var sequence: Int64
         var text: String
         var sender: String
@@ -24,18 +24,12 @@ final class SQLiteKeptJournalCrashModelTests: XCTestCase {
     private func replay(seed: UInt64, state: String) throws {
         var random = SplitMix(seed: seed)
         var now: Int64 = 1_000
-        let open = { (now: Int64) in
-            try LocalKeptStore(limits: KeptLimits(messagesPerRecipient: 10_000, bytesPerRecipient: 1 << 30, totalBytes: 1 << 40),
-                               journal: SQLiteKeptJournal(directory: state, sync: .normal), now: now)
-        }
+        let open = { (now: Int64) in try openModelStore(state, now: now) }
         var store = try open(now)
         var model: [String: [Held]] = [:]
         var committed: [String: [Held]] = [:]
         var inHand: [(box: String, message: KeptMessage)] = []
         var made = 0
-        func live(_ held: [String: [Held]], at now: Int64) -> [String: [Held]] {
-            held.mapValues { $0.filter { $0.expiry > now } }.filter { !$0.value.isEmpty }
-        }
         for step in 0..<600 {
             let box = "box-\(random.next() % 4)"
             let context = "seed \(seed) step \(step)"
