@@ -186,7 +186,7 @@ each_kept() { EXTRA=("${KEPT_FLAGS[@]}"); for server in "${kept_servers[@]}"; do
 # Kept messages: their rate at window 16 (compare route-w16), and 10,000 devices holding 10 each
 # reconnecting at once (every message delivered; connect to last message; memory per message).
 kept_rows() {
-    each_kept off keep-w16 keep --pairs 50 --window 16 --recipients 1000 --seconds "$SECONDS_PER_ROUTE"
+    each_kept off keep-w16 keep --pairs 50 --window 16 --recipients 2000 --seconds "$SECONDS_PER_ROUTE"
     each_kept off drain drain --recipients 10000 --per-recipient 10 --senders 50 --window 32
 }
 

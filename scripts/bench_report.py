@@ -57,7 +57,7 @@ lines += [
     "| presence | `tether-bench presence --conns 2000 --devices 50 --cycles 3` | all |",
     "| churn | `tether-bench churn --conns 5000 --fraction 0.02 --pairs 100 --rate 20 --seconds 10` | off |",
     "| cluster-route-w1/w64/paced | the route rows with phones on node A and boxes on node B (`--port-b`), one redis-server between them | off |",
-    "| keep-w16 | `tether-bench keep --pairs 50 --window 16 --recipients 1000 --seconds 10` (kept messages; docs/benchmarks-kept.md) | off |",
+    "| keep-w16 | `tether-bench keep --pairs 50 --window 16 --recipients 2000 --seconds 10` (kept messages; docs/benchmarks-kept.md) | off |",
     "| drain | `tether-bench drain --recipients 10000 --per-recipient 10 --senders 50 --window 32` | off |",
     "",
     "Servers: `tether` (this build, `--limit-exempt 127.0.0.0/8`); `tether-before` (with `BASELINE=REV`: the",
