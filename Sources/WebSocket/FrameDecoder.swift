@@ -195,6 +195,11 @@ public struct FrameDecoder {
             return fail(.invalidPayload, "text is not valid UTF-8", emit)
         }
         if whole && fin && message.isEmpty { return finishFrame(slice, whole: true, emit) }
+        let needed = message.count + slice.count
+        if needed > message.capacity {
+            // Doubling alone could hold up to twice the message limit for a message just under it.
+            message.reserveCapacity(min(max(needed, message.capacity * 2), maxMessageBytes))
+        }
         message.append(contentsOf: slice)
         if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: false, emit) }
     }
