@@ -24,7 +24,8 @@ public struct Envelope {
     }
 
     /// Scans and validates `bytes` (the whole payload must be valid JSON, nesting at most 64).
-    public static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<Envelope, Problem> {
+    /// A `from` of `sender`'s bytes is `sender` itself: making a String costs more than the scan.
+    public static func scan(_ bytes: UnsafeRawBufferPointer, sender: String? = nil) -> Result<Envelope, Problem> {
         var scanner = JSONScanner(bytes)
         var from: String?
         var to: String?
@@ -42,8 +43,14 @@ public struct Envelope {
                 case .from:
                     guard from == nil else { throw .invalid("duplicate \"from\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"from\" must be a string") }
-                    from = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
-                    if from!.utf8.count == value.count - 2 { fromAt = value.lowerBound + 1 }   // escapes always shorten
+                    let raw = value.lowerBound + 1..<value.upperBound - 1
+                    if let sender, sameBytes(sender, UnsafeRawBufferPointer(rebasing: bytes[raw])) {
+                        from = sender   // ids have no backslash: these bytes are the value as it is
+                        fromAt = raw.lowerBound
+                    } else {
+                        from = JSONString.decode(bytes, raw)
+                        if from!.utf8.count == raw.count { fromAt = raw.lowerBound }   // escapes always shorten
+                    }
                 case .to:
                     guard to == nil else { throw .invalid("duplicate \"to\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"to\" must be a string") }
