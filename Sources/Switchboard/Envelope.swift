@@ -24,7 +24,8 @@ public struct Envelope {
     }
 
     /// Scans and validates `bytes` (the whole payload must be valid JSON, nesting at most 64).
-    public static func scan(_ bytes: UnsafeRawBufferPointer) -> Result<Envelope, Problem> {
+    /// A `from` of `sender`'s bytes is `sender` itself: making a String costs more than the scan.
+    public static func scan(_ bytes: UnsafeRawBufferPointer, sender: String? = nil) -> Result<Envelope, Problem> {
         var scanner = JSONScanner(bytes)
         var from: String?
         var to: String?
@@ -42,8 +43,14 @@ public struct Envelope {
                 case .from:
                     guard from == nil else { throw .invalid("duplicate \"from\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"from\" must be a string") }
-                    from = JSONString.decode(bytes, value.lowerBound + 1..<value.upperBound - 1)
-                    if from!.utf8.count == value.count - 2 { fromAt = value.lowerBound + 1 }   // escapes always shorten
+                    let raw = value.lowerBound + 1..<value.upperBound - 1
+                    if let sender, sameBytes(sender, UnsafeRawBufferPointer(rebasing: bytes[raw])) {
+                        from = sender   // ids have no backslash: these bytes are the value as it is
+                        fromAt = raw.lowerBound
+                    } else {
+                        from = JSONString.decode(bytes, raw)
+                        if from!.utf8.count == raw.count { fromAt = raw.lowerBound }   // escapes always shorten
+                    }
                 case .to:
                     guard to == nil else { throw .invalid("duplicate \"to\"") }
                     guard kind == UInt8(ascii: "\"") else { throw .invalid("\"to\" must be a string") }
@@ -121,6 +128,17 @@ enum Field {
 
 /// Strings inside scanned JSON.
 enum JSONString {
+    /// `String(decoding:as:)` checks the bytes twice before it makes a String; this way a short
+    /// ASCII id (most of them) is checked once, as the small String is formed (invalid UTF-8 is
+    /// repaired alike).
+    @inline(__always)
+    static func make(_ raw: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: raw.count) { buffer in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
+            return raw.count
+        }
+    }
+
     static func plain(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
@@ -128,7 +146,7 @@ enum JSONString {
     /// The string's value with escapes resolved (the scanner has validated them).
     static func decode(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
         let raw = UnsafeRawBufferPointer(rebasing: bytes[range])
-        guard raw.contains(UInt8(ascii: "\\")) else { return String(decoding: raw, as: UTF8.self) }
+        guard raw.contains(UInt8(ascii: "\\")) else { return JSONString.make(raw) }
         var out = ""
         // \u escapes gather here first: a surrogate pair is two escapes in a row.
         var units: [UInt16] = []

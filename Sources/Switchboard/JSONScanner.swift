@@ -20,6 +20,7 @@ struct JSONScanner {
 
     /// Validates the whole text; for a top-level object calls `member(keyRange, keyHasEscapes, valueRange, valueKind)`
     /// for each member. Returns whether the top level is an object.
+    @inline(__always)   // the envelope's member closure is inlined with it: its fields are the hot path
     mutating func scan(member: (Range<Int>, Bool, Range<Int>, UInt8) throws(Failure) -> Void) throws(Failure) -> Bool {
         skipSpace()
         guard index < end else { throw .invalid("empty message") }
@@ -49,6 +50,7 @@ struct JSONScanner {
         }
     }
 
+    @inline(__always)
     private mutating func object(depth: Int, member: (Range<Int>, Bool, Range<Int>, UInt8) throws(Failure) -> Void) throws(Failure) {
         guard depth <= JSONScanner.maxDepth else { throw .tooDeep }
         index += 1

@@ -23,3 +23,12 @@ func sameBytes(_ stored: String?, _ id: String) -> Bool {
     guard let stored else { return false }
     return sameBytes(stored, id)
 }
+
+/// Whether `string` holds exactly `bytes`.
+@inline(__always)
+func sameBytes(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var string = string
+    return string.withUTF8 { utf8 in
+        utf8.count == bytes.count && (bytes.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+    }
+}

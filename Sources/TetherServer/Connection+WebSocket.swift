@@ -35,7 +35,7 @@ extension Connection {
             if server.switchboard.hasPendingPresence { server.flushPresence() }
         }
         let envelope: Envelope
-        switch Envelope.scan(payload) {
+        switch Envelope.scan(payload, sender: sender) {
         case .success(let scanned): envelope = scanned
         case .failure(.malformed(let why)):
             return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
