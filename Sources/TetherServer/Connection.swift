@@ -359,9 +359,9 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     claims = verified
                 }
             }
-            guard server.cluster != nil else { return admit(request, response, claims, host: head.header("host"), fleet: nil) }
+            guard server.cluster != nil else { return admit(request, response, claims, host: claims == nil ? nil : head.header("host"), fleet: nil) }
             server.claimDevice(self, as: request.deviceID, query: request.queryStatus) { [self] fleet in
-                admit(request, response, claims, host: head.header("host"), fleet: fleet)
+                admit(request, response, claims, host: claims == nil ? nil : head.header("host"), fleet: fleet)
             }
         }
     }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// A parsed HTTP/1.1 request head: request line, headers, and the decoded path and query.
 public struct HTTPRequestHead: Sendable {
     public var method: String
@@ -8,28 +10,145 @@ public struct HTTPRequestHead: Sendable {
     /// Query parameters in order, percent-decoded ('+' is a space).
     public var query: [(name: String, value: String)]
     public var versionMinor: Int
+    /// The header lines as sent, names lower-cased in place, then a table of 8 bytes a header
+    /// (name start, name end, value start, value end): one buffer a head instead of two Strings
+    /// a header (building and freeing them was a sixth of a handshake's cost).
+    private let storage: [UInt8]
+    private let tableStart: Int32
+    private let fieldCount: Int32
+
+    /// Value ends with this bit: the value has non-ASCII bytes and is kept untrimmed (trimmed by
+    /// Character when read, as it always was). Offsets are below 8 KiB, so the bit is free.
+    static let nonASCIIBit: UInt16 = 0x8000
+
+    init(method: String, target: String, path: String, query: [(name: String, value: String)], versionMinor: Int,
+         storage: [UInt8], tableStart: Int, fieldCount: Int) {
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.versionMinor = versionMinor
+        self.storage = storage
+        self.tableStart = Int32(tableStart)
+        self.fieldCount = Int32(fieldCount)
+    }
+
     /// Header lines in order; names are lower-cased by the parser.
-    public var headers: [(name: String, value: String)]
+    public var headers: [(name: String, value: String)] {
+        (0..<Int(fieldCount)).map { index in
+            storage.withUnsafeBytes { bytes in
+                let field = Field(bytes, tableStart: Int(tableStart), index: index)
+                return (String(decoding: bytes[field.name], as: UTF8.self), field.value(in: bytes))
+            }
+        }
+    }
+
+    /// One header's place in `storage`.
+    private struct Field {
+        let name: Range<Int>
+        let valueStart: Int
+        let valueEnd: Int
+        let isASCII: Bool
+
+        @inline(__always)
+        init(_ bytes: UnsafeRawBufferPointer, tableStart: Int, index: Int) {
+            let entry = tableStart + 8 * index
+            name = Int(bytes.loadUnaligned(fromByteOffset: entry, as: UInt16.self))..<Int(bytes.loadUnaligned(fromByteOffset: entry + 2, as: UInt16.self))
+            valueStart = Int(bytes.loadUnaligned(fromByteOffset: entry + 4, as: UInt16.self))
+            let end = bytes.loadUnaligned(fromByteOffset: entry + 6, as: UInt16.self)
+            valueEnd = Int(end & ~HTTPRequestHead.nonASCIIBit)
+            isASCII = end & HTTPRequestHead.nonASCIIBit == 0
+        }
+
+        func valueBytes(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+        }
+
+        func value(in bytes: UnsafeRawBufferPointer) -> String {
+            let text = String(decoding: bytes[valueStart..<valueEnd], as: UTF8.self)
+            return isASCII ? text : String(text[...].trimmingSpaces())
+        }
+
+        @inline(__always)
+        func hasName(_ wanted: UnsafeBufferPointer<UInt8>, in bytes: UnsafeRawBufferPointer) -> Bool {
+            name.count == wanted.count && memcmp(bytes.baseAddress! + name.lowerBound, wanted.baseAddress!, wanted.count) == 0
+        }
+    }
+
+    /// Calls `body` for each header named `name` (lower-case ASCII), in order, until it returns true.
+    @inline(__always)
+    private func forEachField(named name: String, _ body: (Field, UnsafeRawBufferPointer) -> Bool) -> Bool {
+        guard fieldCount > 0 else { return false }
+        return name.withBytes { wanted in
+            storage.withUnsafeBytes { bytes in
+                for index in 0..<Int(fieldCount) {
+                    let field = Field(bytes, tableStart: Int(tableStart), index: index)
+                    if field.hasName(wanted, in: bytes), body(field, bytes) { return true }
+                }
+                return false
+            }
+        }
+    }
+
+    /// The name to look up: lower-cased (callers mostly pass lower-case literals, used as they are),
+    /// or nil when it is not ASCII (compared as Strings then, as it always was).
+    private func lookupName(_ name: String) -> String? {
+        let (hasUpper, isASCII) = name.withBytes { bytes in
+            var upper = false
+            for byte in bytes {
+                if byte >= 0x80 { return (upper, false) }
+                if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { upper = true }
+            }
+            return (upper, true)
+        }
+        guard isASCII else { return nil }
+        return hasUpper ? name.lowercased() : name
+    }
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
-        // As given first: callers pass lower-case names, which is how the parser keeps them (a
-        // name with an upper-case letter matches nothing as given, and is lower-cased below).
-        for header in headers where sameName(header.name, name) { return header.value }
-        let wanted = lowercasedName(name)
-        guard !sameName(wanted, name) else { return nil }
-        return headers.first { sameName($0.name, wanted) }?.value
+        guard let wanted = lookupName(name) else {
+            let all = headers
+            let lowered = name.lowercased()
+            return (all.first { $0.name == name } ?? all.first { $0.name == lowered })?.value
+        }
+        var found: String?
+        _ = forEachField(named: wanted) { field, bytes in
+            found = field.value(in: bytes)
+            return true
+        }
+        return found
     }
 
-    /// Lengths first: most names differ in length, and a length is stored (no compare call).
-    @inline(__always)
-    private func sameName(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a == b
+    /// Whether a header (by lower-case ASCII name) was sent, without making its value a String.
+    public func hasHeader(_ name: String) -> Bool {
+        forEachField(named: name) { _, _ in true }
+    }
+
+    /// The first value of a header (by lower-case ASCII name) as bytes, for `body`; nil when that
+    /// header is absent or its value is not ASCII (callers want base64 or tokens).
+    public func withASCIIHeader<Result>(_ name: String, _ body: (UnsafeRawBufferPointer) -> Result?) -> Result? {
+        var result: Result?
+        _ = forEachField(named: name) { field, bytes in
+            if field.isASCII { result = body(field.valueBytes(in: bytes)) }
+            return true
+        }
+        return result
+    }
+
+    /// Every value of a header (by lower-case ASCII name), in order; only those are made Strings.
+    public func values(of name: String) -> [String] {
+        var values: [String] = []
+        _ = forEachField(named: name) { field, bytes in
+            values.append(field.value(in: bytes))
+            return false
+        }
+        return values
     }
 
     /// Every comma-separated token of every instance of a header, lowercased.
     public func headerTokens(_ name: String) -> [Substring] {
-        let wanted = lowercasedName(name)
+        let wanted = name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
         return headers.filter { $0.name == wanted }
             .flatMap { $0.value.lowercased().split(separator: ",") }
             .map { $0.trimmingSpaces() }
@@ -37,25 +156,24 @@ public struct HTTPRequestHead: Sendable {
 
     /// Whether `token` (lower-case) is one of `headerTokens(name)`, found without copying values.
     public func hasToken(_ name: String, _ token: String) -> Bool {
-        let wanted = lowercasedName(name)
-        for header in headers where sameName(header.name, wanted) {
-            let found = header.value.withBytes { bytes -> Bool? in
-                guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-                var start = 0
-                while start <= bytes.count {
-                    let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.count
-                    if Self.equalsIgnoringSpacesAndCase(UnsafeBufferPointer(rebasing: bytes[start..<end]), token) { return true }
-                    start = end + 1
-                }
-                return false
+        guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
+        return forEachField(named: wanted) { field, bytes in
+            guard field.isASCII else {
+                // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
+                return field.value(in: bytes).lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token })
             }
-            // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
-            if found ?? header.value.lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token }) { return true }
+            let value = field.valueBytes(in: bytes)
+            var start = 0
+            while start <= value.count {
+                let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
+                if Self.equalsIgnoringSpacesAndCase(UnsafeRawBufferPointer(rebasing: value[start..<end]), token) { return true }
+                start = end + 1
+            }
+            return false
         }
-        return false
     }
 
-    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafeBufferPointer<UInt8>, _ token: String) -> Bool {
+    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafeRawBufferPointer, _ token: String) -> Bool {
         var start = 0
         var end = bytes.count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
@@ -67,15 +185,6 @@ public struct HTTPRequestHead: Sendable {
             for index in 0..<expected.count where expected[index] != asciiLowercased(bytes[start + index]) { return false }
             return true
         }
-    }
-
-    /// Callers mostly pass lower-case literals: those are used as they are, without a copy.
-    private func lowercasedName(_ name: String) -> String {
-        let hasUpper = name.withBytes { bytes in
-            for byte in bytes where byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
-            return false
-        }
-        return hasUpper ? name.lowercased() : name
     }
 
     /// The credential of `Authorization: Bearer ...`, when present.
