@@ -3,17 +3,14 @@ import Glibc
 /// A parsed HTTP/1.1 request head: request line, headers, and the decoded path and query.
 public struct HTTPRequestHead: Sendable {
     public var method: String
-    /// The raw request target, as sent.
-    public var target: String
     /// The target's path, percent-decoded.
     public var path: String
-    /// Query parameters in order, percent-decoded ('+' is a space).
-    public var query: [(name: String, value: String)]
     public var versionMinor: Int
-    /// The header lines as sent, names lower-cased in place, then a table of 8 bytes a header
-    /// (name start, name end, value start, value end): one buffer a head instead of two Strings
-    /// a header (building and freeing them was a sixth of a handshake's cost).
-    private let storage: [UInt8]
+    /// The target as sent, then the header lines as sent (names lower-cased in place), then a
+    /// table of 8 bytes a header (name start, name end, value start, value end): one buffer a head
+    /// instead of Strings and arrays (building and freeing them was a sixth of a handshake).
+    private let storage: SharedHeadBytes
+    private let targetCount: Int32
     private let tableStart: Int32
     private let fieldCount: Int32
 
@@ -21,22 +18,64 @@ public struct HTTPRequestHead: Sendable {
     /// Character when read, as it always was). Offsets are below 8 KiB, so the bit is free.
     static let nonASCIIBit: UInt16 = 0x8000
 
-    init(method: String, target: String, path: String, query: [(name: String, value: String)], versionMinor: Int,
-         storage: [UInt8], tableStart: Int, fieldCount: Int) {
+    init(method: String, path: String, versionMinor: Int, storage: HeadBytes, targetCount: Int, tableStart: Int, fieldCount: Int) {
         self.method = method
-        self.target = target
         self.path = path
-        self.query = query
         self.versionMinor = versionMinor
-        self.storage = storage
+        self.storage = SharedHeadBytes(buffer: storage)
+        self.targetCount = Int32(targetCount)
         self.tableStart = Int32(tableStart)
         self.fieldCount = Int32(fieldCount)
+    }
+
+    /// The raw request target, as sent.
+    public var target: String {
+        storage.withBytes { String(decoding: $0[..<Int(targetCount)], as: UTF8.self) }
+    }
+
+    /// Query parameters in order, percent-decoded ('+' is a space).
+    public var query: [(name: String, value: String)] {
+        storage.withBytes { bytes in
+            var query: [(name: String, value: String)] = []
+            _ = RequestHeadParser.forEachQueryPair(in: bytes[..<Int(targetCount)]) { name, value in
+                // The parser checked the encoding: decoding cannot fail here.
+                query.append((RequestHeadParser.percentDecode(name, plusIsSpace: true) ?? "",
+                              RequestHeadParser.percentDecode(value, plusIsSpace: true) ?? ""))
+                return false
+            }
+            return query
+        }
+    }
+
+    /// The first query value named `name`, decoded from the target (no list of parameters made).
+    public func queryValue(_ name: String) -> String? {
+        name.withBytes { wanted in
+            let wantedIsASCII = wanted.allSatisfy { $0 < 0x80 }
+            return storage.withBytes { bytes -> String? in
+                var found: String?
+                _ = RequestHeadParser.forEachQueryPair(in: bytes[..<Int(targetCount)]) { rawName, value in
+                    // Decoding never lengthens, and nothing shorter equals an ASCII name; one sent
+                    // without escapes is its own bytes.
+                    if wantedIsASCII && rawName.count < wanted.count { return false }
+                    let matches: Bool
+                    if wantedIsASCII && !rawName.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) {
+                        matches = rawName.count == wanted.count && memcmp(bytes.baseAddress! + rawName.startIndex, wanted.baseAddress!, wanted.count) == 0
+                    } else {
+                        matches = RequestHeadParser.percentDecode(rawName, plusIsSpace: true) == name
+                    }
+                    guard matches else { return false }
+                    found = RequestHeadParser.percentDecode(value, plusIsSpace: true) ?? ""
+                    return true
+                }
+                return found
+            }
+        }
     }
 
     /// Header lines in order; names are lower-cased by the parser.
     public var headers: [(name: String, value: String)] {
         (0..<Int(fieldCount)).map { index in
-            storage.withUnsafeBytes { bytes in
+            storage.withBytes { bytes in
                 let field = Field(bytes, tableStart: Int(tableStart), index: index)
                 return (String(decoding: bytes[field.name], as: UTF8.self), field.value(in: bytes))
             }
@@ -80,7 +119,7 @@ public struct HTTPRequestHead: Sendable {
     private func forEachField(named name: String, _ body: (Field, UnsafeRawBufferPointer) -> Bool) -> Bool {
         guard fieldCount > 0 else { return false }
         return name.withBytes { wanted in
-            storage.withUnsafeBytes { bytes in
+            storage.withBytes { bytes in
                 for index in 0..<Int(fieldCount) {
                     let field = Field(bytes, tableStart: Int(tableStart), index: index)
                     if field.hasName(wanted, in: bytes), body(field, bytes) { return true }
@@ -107,12 +146,16 @@ public struct HTTPRequestHead: Sendable {
 
     /// The first value of a header, by case-insensitive name.
     public func header(_ name: String) -> String? {
+        var found: String?
+        // As given first: callers pass lower-case names, which is how the parser keeps them (a
+        // name that matches as given is already lower-case ASCII, so nothing else could match).
+        if forEachField(named: name, { field, bytes in found = field.value(in: bytes); return true }) { return found }
         guard let wanted = lookupName(name) else {
             let all = headers
             let lowered = name.lowercased()
             return (all.first { $0.name == name } ?? all.first { $0.name == lowered })?.value
         }
-        var found: String?
+        guard wanted.utf8.count != name.utf8.count || wanted != name else { return nil }
         _ = forEachField(named: wanted) { field, bytes in
             found = field.value(in: bytes)
             return true
@@ -156,21 +199,31 @@ public struct HTTPRequestHead: Sendable {
 
     /// Whether `token` (lower-case) is one of `headerTokens(name)`, found without copying values.
     public func hasToken(_ name: String, _ token: String) -> Bool {
-        guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
-        return forEachField(named: wanted) { field, bytes in
-            guard field.isASCII else {
-                // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
-                return field.value(in: bytes).lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token })
-            }
-            let value = field.valueBytes(in: bytes)
-            var start = 0
-            while start <= value.count {
-                let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
-                if Self.equalsIgnoringSpacesAndCase(UnsafeRawBufferPointer(rebasing: value[start..<end]), token) { return true }
-                start = end + 1
-            }
-            return false
+        // As given first (see `header`): a name that matches so is already lower-case ASCII.
+        var matched = false
+        let found = forEachField(named: name) { field, bytes in
+            matched = true
+            return Self.has(token, field, bytes)
         }
+        if matched { return found }
+        guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
+        guard wanted.utf8.count != name.utf8.count || wanted != name else { return false }
+        return forEachField(named: wanted) { field, bytes in Self.has(token, field, bytes) }
+    }
+
+    private static func has(_ token: String, _ field: Field, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard field.isASCII else {
+            // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
+            return field.value(in: bytes).lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token })
+        }
+        let value = field.valueBytes(in: bytes)
+        var start = 0
+        while start <= value.count {
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
+            if equalsIgnoringSpacesAndCase(UnsafeRawBufferPointer(rebasing: value[start..<end]), token) { return true }
+            start = end + 1
+        }
+        return false
     }
 
     private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafeRawBufferPointer, _ token: String) -> Bool {
@@ -193,10 +246,6 @@ public struct HTTPRequestHead: Sendable {
         return String(value.dropFirst(7).trimmingSpaces())
     }
 
-    public func queryValue(_ name: String) -> String? {
-        query.first { $0.name == name }?.value
-    }
-
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless told to keep it.
     public var keepAlive: Bool {
         if versionMinor >= 1 { return !hasToken("connection", "close") }
@@ -211,5 +260,28 @@ extension Substring {
         while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
         while let last = result.last, last == " " || last == "\t" { result.removeLast() }
         return result
+    }
+}
+
+/// A parsed head's bytes (see HTTPRequestHead); never changed once the parser has filled them.
+final class HeadBytes: ManagedBuffer<Int, UInt8> {
+    static func make(capacity: Int) -> HeadBytes {
+        unsafeDowncast(HeadBytes.create(minimumCapacity: capacity) { _ in 0 }, to: HeadBytes.self)
+    }
+
+    @inline(__always)
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withUnsafeMutablePointers { count, elements in try body(UnsafeRawBufferPointer(start: elements, count: count.pointee)) }
+    }
+}
+
+/// Sendable: the bytes are never changed once the parser has filled them (ManagedBuffer itself
+/// cannot be marked so).
+struct SharedHeadBytes: @unchecked Sendable {
+    let buffer: HeadBytes
+
+    @inline(__always)
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try buffer.withBytes(body)
     }
 }

@@ -107,41 +107,32 @@ public struct RequestHeadParser {
         guard targetBytes.first == UInt8(ascii: "/"), targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             return .failure(.bad("request target must be an absolute path"))
         }
-        let target = String(decoding: targetBytes, as: UTF8.self)
         // The target is printable ASCII (checked above): split and decoded as bytes.
         let question = targetBytes.firstIndex(of: UInt8(ascii: "?"))
         guard let path = percentDecode(targetBytes[..<(question ?? targetBytes.endIndex)], plusIsSpace: false) else {
             return .failure(.bad("bad percent-encoding in path"))
         }
-        var query: [(name: String, value: String)] = []
-        if let question {
-            // Split at '&' in place (empty pairs skipped, as split does), without an array of slices.
-            var start = question + 1
-            while start < targetBytes.endIndex {
-                let end = find(UInt8(ascii: "&"), in: targetBytes[start...]) ?? targetBytes.endIndex
-                let pair = targetBytes[start..<end]
-                start = end + 1
-                if pair.isEmpty { continue }
-                let equals = find(UInt8(ascii: "="), in: pair)
-                guard let name = percentDecode(pair[..<(equals ?? pair.endIndex)], plusIsSpace: true),
-                      let value = percentDecode(equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...], plusIsSpace: true) else {
-                    return .failure(.bad("bad percent-encoding in query"))
-                }
-                query.append((name, value))
-            }
+        // The query is decoded when asked for (HTTPRequestHead.queryValue); checked here.
+        let queryIsValid = !forEachQueryPair(in: targetBytes) { name, value in
+            !isPercentEncoded(name) || !isPercentEncoded(value)
         }
-        // The header lines copied as they are into one buffer, names lower-cased there, and a
-        // table of offsets after them (see HTTPRequestHead).
+        guard queryIsValid else { return .failure(.bad("bad percent-encoding in query")) }
+        // The target, then the header lines, copied as they are into one buffer, names lower-cased
+        // there, and a table of offsets after them (see HTTPRequestHead).
         let linesStart = lines.start
         let rawCount = lines.end - linesStart   // -1 when there are no header lines
         let textCount = max(0, rawCount)
         var fieldCount = 0
-        let storage: [UInt8]
+        let targetCount = targetBytes.count
+        let textStart = targetCount
+        let tableStart = targetCount + textCount
+        let storage = HeadBytes.make(capacity: tableStart + 8 * (maxHeaders + 1))
         do {
-            storage = try [UInt8](unsafeUninitializedCapacity: textCount + 8 * (maxHeaders + 1)) { output, count in
-                let out = output.baseAddress!
+            try storage.withUnsafeMutablePointers { count, elements in
+                UnsafeMutableRawPointer(elements).copyMemory(from: head.baseAddress! + targetBytes.startIndex, byteCount: targetCount)
+                let out = elements + textStart
                 if textCount > 0 { UnsafeMutableRawPointer(out).copyMemory(from: head.baseAddress! + linesStart, byteCount: textCount) }
-                count = textCount
+                count.pointee = tableStart
                 // Line by line over the copy (split at LF, a CR before it dropped), as `Lines` does.
                 var start = 0
                 while start <= rawCount {
@@ -163,13 +154,13 @@ public struct RequestHeadParser {
                         while valueStart < valueEnd, out[valueStart] == 0x20 || out[valueStart] == 0x09 { valueStart += 1 }
                         while valueEnd > valueStart, out[valueEnd - 1] == 0x20 || out[valueEnd - 1] == 0x09 { valueEnd -= 1 }
                     }
-                    let entry = UnsafeMutableRawPointer(out + textCount + 8 * fieldCount)
-                    entry.storeBytes(of: UInt16(start), as: UInt16.self)
-                    entry.storeBytes(of: UInt16(colon), toByteOffset: 2, as: UInt16.self)
-                    entry.storeBytes(of: UInt16(valueStart), toByteOffset: 4, as: UInt16.self)
-                    entry.storeBytes(of: UInt16(valueEnd) | (isASCII ? 0 : HTTPRequestHead.nonASCIIBit), toByteOffset: 6, as: UInt16.self)
+                    let entry = UnsafeMutableRawPointer(elements + tableStart + 8 * fieldCount)
+                    entry.storeBytes(of: UInt16(textStart + start), as: UInt16.self)
+                    entry.storeBytes(of: UInt16(textStart + colon), toByteOffset: 2, as: UInt16.self)
+                    entry.storeBytes(of: UInt16(textStart + valueStart), toByteOffset: 4, as: UInt16.self)
+                    entry.storeBytes(of: UInt16(textStart + valueEnd) | (isASCII ? 0 : HTTPRequestHead.nonASCIIBit), toByteOffset: 6, as: UInt16.self)
                     fieldCount += 1
-                    count = textCount + 8 * fieldCount
+                    count.pointee = tableStart + 8 * fieldCount
                 }
             }
         } catch let failure as Failure {
@@ -177,8 +168,8 @@ public struct RequestHeadParser {
         } catch {
             return .failure(.bad("malformed header"))
         }
-        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), target: target, path: path, query: query,
-                                        versionMinor: minor, storage: storage, tableStart: textCount, fieldCount: fieldCount))
+        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), path: path, versionMinor: minor,
+                                        storage: storage, targetCount: targetCount, tableStart: tableStart, fieldCount: fieldCount))
     }
 
     /// Lower-cases a header name in place; false when a byte is not a tchar.
@@ -288,6 +279,37 @@ public struct RequestHeadParser {
             default: return false
             }
         }
+    }
+
+    /// Calls `body` with each `name=value` pair of the target's query (split at '&', empty pairs
+    /// skipped as split does; no '=' is an empty value) until it returns true; whether one did.
+    static func forEachQueryPair(in target: Slice<UnsafeRawBufferPointer>,
+                                 _ body: (Slice<UnsafeRawBufferPointer>, Slice<UnsafeRawBufferPointer>) -> Bool) -> Bool {
+        guard let question = find(UInt8(ascii: "?"), in: target) else { return false }
+        var start = question + 1
+        while start < target.endIndex {
+            let end = find(UInt8(ascii: "&"), in: target[start...]) ?? target.endIndex
+            let pair = target[start..<end]
+            start = end + 1
+            if pair.isEmpty { continue }
+            let equals = find(UInt8(ascii: "="), in: pair)
+            if body(pair[..<(equals ?? pair.endIndex)], equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...]) { return true }
+        }
+        return false
+    }
+
+    /// Whether `percentDecode` accepts `text`: every '%' starts two hex digits.
+    static func isPercentEncoded(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index] == UInt8(ascii: "%") {
+                guard index + 2 < text.endIndex, hexValue(text[index + 1]) != nil, hexValue(text[index + 2]) != nil else { return false }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return true
     }
 
     static func percentDecode(_ text: Slice<UnsafeRawBufferPointer>, plusIsSpace: Bool) -> String? {
