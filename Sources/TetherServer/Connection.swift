@@ -321,7 +321,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     private func finish(_ head: HTTPRequestHead, _ response: HTTPResponse, served: Int) {
         let keepAlive = head.keepAlive && served < server.config.maxRequestsPerConnection
-        response.serialized(keepAlive: keepAlive).withUnsafeBytes { _ = write($0) }
+        response.withSerialized(keepAlive: keepAlive) { _ = write($0) }
         if keepAlive {
             requestSince = server.loop.now
         } else {
@@ -359,9 +359,9 @@ final class Connection: TCPConnection, SwitchboardPeer {
                     claims = verified
                 }
             }
-            guard server.cluster != nil else { return admit(request, response, claims, host: head.header("host"), fleet: nil) }
+            guard server.cluster != nil else { return admit(request, response, claims, host: claims == nil ? nil : head.header("host"), fleet: nil) }
             server.claimDevice(self, as: request.deviceID, query: request.queryStatus) { [self] fleet in
-                admit(request, response, claims, host: head.header("host"), fleet: fleet)
+                admit(request, response, claims, host: claims == nil ? nil : head.header("host"), fleet: fleet)
             }
         }
     }
@@ -423,12 +423,12 @@ final class Connection: TCPConnection, SwitchboardPeer {
         upgraded = true
 
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
-        response.serialized(keepAlive: true).withUnsafeBytes { _ = write($0) }
+        response.withSerialized(keepAlive: true) { _ = write($0) }
     }
 
     private func respondAndClose(_ response: HTTPResponse) {
         if response.status >= 400 { server.metrics.handshakesFailed[response.status, default: 0] += 1 }
-        response.serialized(keepAlive: false).withUnsafeBytes { _ = write($0) }
+        response.withSerialized(keepAlive: false) { _ = write($0) }
         finishClosing()
     }
 

@@ -10,9 +10,9 @@ struct DeviceRequest {
     let token: String?
 
     static func parse(_ head: HTTPRequestHead) -> Result<DeviceRequest, HTTPResponse> {
+        // The path only when the query names no id (counting Characters is not free).
         let fromQuery = head.queryValue("device_id") ?? head.queryValue("deviceid")
-        let fromPath = head.path.count > 1 ? String(head.path.dropFirst()) : nil
-        guard let id = fromQuery ?? fromPath else {
+        guard let id = fromQuery ?? (head.path.count > 1 ? String(head.path.dropFirst()) : nil) else {
             return .failure(badRequest("missing device id: connect to /?device_id=ID or /ID"))
         }
         if let problem = DeviceID.problem(with: id) { return .failure(badRequest(problem)) }

@@ -7,11 +7,12 @@ import WebSocket
 enum RequestBody {
     /// The body's length, or the answer that refuses the request.
     static func length(of head: HTTPRequestHead, limit: Int) -> Result<Int, HTTPResponse> {
-        if head.header("transfer-encoding") != nil {
+        if head.hasHeader("transfer-encoding") {
             return .failure(.json(501, HTTPRoutes.text(Reply(.malformed, "Transfer-Encoding is not supported; send Content-Length"))))
         }
-        // Length first: String's == calls into the runtime for each header a request sends.
-        let values = head.headers.filter { $0.name.utf8.count == 14 && $0.name == "content-length" }.flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
+        let found = head.values(of: "content-length")
+        if found.isEmpty { return .success(0) }
+        let values = found.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
         if values.isEmpty { return .success(0) }
         let texts = Set(values.map { String($0.trimmingSpaces()) })
         guard texts.count == 1, let text = texts.first, !text.isEmpty, text.utf8.count <= 12,

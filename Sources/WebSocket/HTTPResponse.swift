@@ -17,15 +17,21 @@ public struct HTTPResponse: Sendable, Error {
     }
 
     public func serialized(keepAlive: Bool) -> [UInt8] {
+        withSerialized(keepAlive: keepAlive) { Array($0) }
+    }
+
+    /// The serialized response for `body`, in temporary memory (on the stack when small: making
+    /// an array of bytes looks its type up in the runtime, about 500 instructions).
+    public func withSerialized<Result>(keepAlive: Bool, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         // Measured first, then copied into place: appending piece by piece (each a capacity and
         // uniqueness check) and String(Int) cost more than the rest of a handshake's answer.
         let reason = HTTPResponse.reasonPhrase(status)
         let hasLength = status != 101
-        var size = 9 + HTTPResponse.digits(status) + 1 + reason.utf8.count + 2 + 2 + body.count
+        var size = 9 + HTTPResponse.digits(status) + 1 + reason.utf8.count + 2 + 2 + self.body.count
         for (name, value) in headers { size += name.utf8.count + 2 + value.utf8.count + 2 }
-        if hasLength { size += 16 + HTTPResponse.digits(body.count) + 2 + (keepAlive ? 0 : 19) }
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            var writer = Writer(base: buffer.baseAddress!)
+        if hasLength { size += 16 + HTTPResponse.digits(self.body.count) + 2 + (keepAlive ? 0 : 19) }
+        return withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { buffer in
+            var writer = Writer(base: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self))
             writer.put("HTTP/1.1 ")
             writer.put(number: status)
             writer.put(" ")
@@ -39,13 +45,13 @@ public struct HTTPResponse: Sendable, Error {
             }
             if hasLength {
                 writer.put("Content-Length: ")
-                writer.put(number: body.count)
+                writer.put(number: self.body.count)
                 writer.put("\r\n")
                 if !keepAlive { writer.put("Connection: close\r\n") }
             }
             writer.put("\r\n")
-            body.withUnsafeBytes { writer.put(bytes: $0) }
-            count = writer.offset
+            self.body.withUnsafeBytes { writer.put(bytes: $0) }
+            return body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: writer.offset))
         }
     }
 

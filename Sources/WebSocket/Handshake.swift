@@ -10,7 +10,7 @@ public enum Handshake {
     /// A request that asks for a WebSocket, well-formed or not: it gets a handshake answer,
     /// never a plain HTTP route.
     public static func isUpgradeRequest(_ head: HTTPRequestHead) -> Bool {
-        head.header("upgrade") != nil || head.header("sec-websocket-key") != nil
+        head.hasHeader("upgrade") || head.hasHeader("sec-websocket-key")
     }
 
     /// The 101 response for a valid upgrade request, or the error response for an invalid one.
@@ -22,34 +22,39 @@ public enum Handshake {
         }
         guard head.method == "GET" else { return reject(405, "only GET can upgrade", [("Allow", "GET")]) }
         guard head.versionMinor >= 1 else { return reject(400, "WebSocket needs HTTP/1.1") }
-        guard head.header("host") != nil else { return reject(400, "missing Host header") }
+        guard head.hasHeader("host") else { return reject(400, "missing Host header") }
         guard head.hasToken("upgrade", "websocket") else { return reject(400, "Upgrade header must name websocket") }
         guard head.hasToken("connection", "upgrade") else { return reject(400, "Connection header must include upgrade") }
         guard head.header("sec-websocket-version") == "13" else {
             return reject(426, "only WebSocket version 13 is supported", [("Sec-WebSocket-Version", "13")])
         }
-        guard let key = head.header("sec-websocket-key"), decodedLength(ofBase64: key) == 16 else {
+        // From the head's bytes: the key is never made a String.
+        guard let accept = head.withASCIIHeader("sec-websocket-key", { key in
+            decodedLength(key.assumingMemoryBound(to: UInt8.self)) == 16 ? acceptValue(forKey: key) : nil
+        }) else {
             return reject(400, "Sec-WebSocket-Key must be 16 bytes in base64")
         }
         return HTTPResponse(status: 101, headers: [
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", acceptValue(forKey: key)),
+            ("Sec-WebSocket-Accept", accept),
         ])
     }
 
     /// base64(SHA-1(key + GUID)).
     public static func acceptValue(forKey key: String) -> String {
+        key.withBytes { acceptValue(forKey: UnsafeRawBufferPointer($0)) }
+    }
+
+    static func acceptValue(forKey keyBytes: UnsafeRawBufferPointer) -> String {
         // On the stack: the key and GUID side by side, then the digest (no arrays per handshake).
-        return key.withBytes { keyBytes in
-            let total = keyBytes.count + guid.utf8CodeUnitCount
-            return withUnsafeTemporaryAllocation(byteCount: total + 20, alignment: 8) { scratch in
-                let base = scratch.baseAddress!
-                if let start = keyBytes.baseAddress { base.copyMemory(from: start, byteCount: keyBytes.count) }
-                (base + keyBytes.count).copyMemory(from: guid.utf8Start, byteCount: guid.utf8CodeUnitCount)
-                SHA1Digest.hash(UnsafeRawBufferPointer(start: base, count: total), into: base + total)
-                return base64(UnsafeRawBufferPointer(start: base + total, count: 20))
-            }
+        let total = keyBytes.count + guid.utf8CodeUnitCount
+        return withUnsafeTemporaryAllocation(byteCount: total + 20, alignment: 8) { scratch in
+            let base = scratch.baseAddress!
+            if let start = keyBytes.baseAddress { base.copyMemory(from: start, byteCount: keyBytes.count) }
+            (base + keyBytes.count).copyMemory(from: guid.utf8Start, byteCount: guid.utf8CodeUnitCount)
+            SHA1Digest.hash(UnsafeRawBufferPointer(start: base, count: total), into: base + total)
+            return base64(UnsafeRawBufferPointer(start: base + total, count: 20))
         }
     }
 

@@ -107,52 +107,113 @@ public struct RequestHeadParser {
         guard targetBytes.first == UInt8(ascii: "/"), targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             return .failure(.bad("request target must be an absolute path"))
         }
-        let target = String(decoding: targetBytes, as: UTF8.self)
         // The target is printable ASCII (checked above): split and decoded as bytes.
         let question = targetBytes.firstIndex(of: UInt8(ascii: "?"))
         guard let path = percentDecode(targetBytes[..<(question ?? targetBytes.endIndex)], plusIsSpace: false) else {
             return .failure(.bad("bad percent-encoding in path"))
         }
-        var query: [(name: String, value: String)] = []
-        if let question {
-            // Split at '&' in place (empty pairs skipped, as split does), without an array of slices.
-            var start = question + 1
-            while start < targetBytes.endIndex {
-                let end = find(UInt8(ascii: "&"), in: targetBytes[start...]) ?? targetBytes.endIndex
-                let pair = targetBytes[start..<end]
-                start = end + 1
-                if pair.isEmpty { continue }
-                let equals = find(UInt8(ascii: "="), in: pair)
-                guard let name = percentDecode(pair[..<(equals ?? pair.endIndex)], plusIsSpace: true),
-                      let value = percentDecode(equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...], plusIsSpace: true) else {
-                    return .failure(.bad("bad percent-encoding in query"))
+        // The query is decoded when asked for (HTTPRequestHead.queryValue); checked here.
+        let queryIsValid = !forEachQueryPair(in: targetBytes) { name, value in
+            !isPercentEncoded(name) || !isPercentEncoded(value)
+        }
+        guard queryIsValid else { return .failure(.bad("bad percent-encoding in query")) }
+        // The target, then the header lines, copied as they are into one buffer, names lower-cased
+        // there, and a table of offsets after them (see HTTPRequestHead).
+        let linesStart = lines.start
+        let rawCount = lines.end - linesStart   // -1 when there are no header lines
+        let textCount = max(0, rawCount)
+        var fieldCount = 0
+        let targetCount = targetBytes.count
+        let textStart = targetCount
+        let tableStart = targetCount + textCount
+        let storage = HeadBytes.make(capacity: tableStart + 8 * (maxHeaders + 1))
+        do {
+            try storage.withUnsafeMutablePointers { count, elements in
+                UnsafeMutableRawPointer(elements).copyMemory(from: head.baseAddress! + targetBytes.startIndex, byteCount: targetCount)
+                let out = elements + textStart
+                if textCount > 0 { UnsafeMutableRawPointer(out).copyMemory(from: head.baseAddress! + linesStart, byteCount: textCount) }
+                count.pointee = tableStart
+                // Line by line over the copy (split at LF, a CR before it dropped), as `Lines` does.
+                var start = 0
+                while start <= rawCount {
+                    let lineEnd = memchr(out + start, 0x0A, rawCount - start).map { out.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? rawCount
+                    var end = lineEnd
+                    if end > start, out[end - 1] == 0x0D { end -= 1 }
+                    defer { start = lineEnd + 1 }
+                    guard end > start else { throw Failure.bad("empty header line") }
+                    if out[start] == 0x20 || out[start] == 0x09 { throw Failure.bad("obsolete line folding is not accepted") }
+                    guard let found = memchr(out + start, 0x3A, end - start) else { throw Failure.bad("header without a colon") }
+                    let colon = out.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    // Names are case-insensitive: lower-cased once here, so lookups compare bytes.
+                    guard colon > start, lowercaseToken(out + start, count: colon - start) else { throw Failure.bad("malformed header name") }
+                    let isASCII = try checkValue(out + colon + 1, count: end - colon - 1)
+                    if fieldCount == maxHeaders { throw Failure(status: 431, reason: "more than \(maxHeaders) headers") }
+                    var valueStart = colon + 1
+                    var valueEnd = end
+                    if isASCII {   // a value that is not ASCII is trimmed by Character when read
+                        while valueStart < valueEnd, out[valueStart] == 0x20 || out[valueStart] == 0x09 { valueStart += 1 }
+                        while valueEnd > valueStart, out[valueEnd - 1] == 0x20 || out[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+                    }
+                    let entry = UnsafeMutableRawPointer(elements + tableStart + 8 * fieldCount)
+                    entry.storeBytes(of: UInt16(textStart + start), as: UInt16.self)
+                    entry.storeBytes(of: UInt16(textStart + colon), toByteOffset: 2, as: UInt16.self)
+                    entry.storeBytes(of: UInt16(textStart + valueStart), toByteOffset: 4, as: UInt16.self)
+                    entry.storeBytes(of: UInt16(textStart + valueEnd) | (isASCII ? 0 : HTTPRequestHead.nonASCIIBit), toByteOffset: 6, as: UInt16.self)
+                    fieldCount += 1
+                    count.pointee = tableStart + 8 * fieldCount
                 }
-                query.append((name, value))
             }
+        } catch let failure as Failure {
+            return .failure(failure)
+        } catch {
+            return .failure(.bad("malformed header"))
         }
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(8)
-        while let line = lines.next() {
-            guard let first = line.first else { return .failure(.bad("empty header line")) }
-            if first == 0x20 || first == 0x09 { return .failure(.bad("obsolete line folding is not accepted")) }
-            guard let colon = find(0x3A, in: line) else { return .failure(.bad("header without a colon")) }
-            let name = line[line.startIndex..<colon]
-            guard !name.isEmpty, UnsafeRawBufferPointer(rebasing: name).allSatisfy(isTokenByte) else {
-                return .failure(.bad("malformed header name"))
-            }
-            let value = line[(colon + 1)...]
-            // Checked as a plain buffer: a slice's iteration checks every index.
-            guard UnsafeRawBufferPointer(rebasing: value).allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }) else {
-                return .failure(.bad("control character in header value"))
-            }
-            // Names are case-insensitive: kept lower-cased once here, so lookups need no copies.
-            headers.append((knownName(name) ?? lowercasedString(name), trimmedString(value)))
-            if headers.count > maxHeaders {
-                return .failure(Failure(status: 431, reason: "more than \(maxHeaders) headers"))
-            }
+        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), path: path, versionMinor: minor,
+                                        storage: storage, targetCount: targetCount, tableStart: tableStart, fieldCount: fieldCount))
+    }
+
+    /// Lower-cases a header name in place; false when a byte is not a tchar.
+    @inline(__always)
+    private static func lowercaseToken(_ name: UnsafeMutablePointer<UInt8>, count: Int) -> Bool {
+        let table = lowerTokenBytes   // one look-up a byte (a range test and a switch cost three times that)
+        for index in 0..<count {
+            let lowered = table[Int(name[index])]
+            guard lowered != 0 else { return false }
+            name[index] = lowered
         }
-        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), target: target,
-                                        path: path, query: query, versionMinor: minor, headers: headers))
+        return true
+    }
+
+    /// For each byte: its lower case when it is a tchar, else 0. Made once, never freed.
+    nonisolated(unsafe) private static let lowerTokenBytes: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for byte in 0..<256 { table[byte] = isTokenByte(UInt8(byte)) ? asciiLowercased(UInt8(byte)) : 0 }
+        return UnsafePointer(table)
+    }()
+
+    /// Checks a header value (tabs and visible bytes, no other controls); true when it is ASCII.
+    @inline(__always)
+    private static func checkValue(_ value: UnsafeMutablePointer<UInt8>, count: Int) throws(Failure) -> Bool {
+        // Eight bytes at a time while none is a control, DEL or above ASCII (the usual value).
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var index = 0
+        while index + 8 <= count {
+            let word = UnsafeRawPointer(value + index).loadUnaligned(as: UInt64.self)
+            let below32 = (word &- ones &* 0x20) & ~word & highs
+            let del = word ^ (ones &* 0x7F)
+            let isDEL = (del &- ones) & ~del & highs
+            if (word & highs) | below32 | isDEL != 0 { break }
+            index += 8
+        }
+        var isASCII = true
+        while index < count {
+            let byte = value[index]
+            guard byte == 0x09 || (byte >= 0x20 && byte != 0x7F) else { throw Failure.bad("control character in header value") }
+            if byte >= 0x80 { isASCII = false }
+            index += 1
+        }
+        return isASCII
     }
 
     /// The index of the first `byte` in `bytes` (memchr: heads are scanned a line at a time).
@@ -179,77 +240,11 @@ public struct RequestHeadParser {
         return Int(last - UInt8(ascii: "0"))
     }
 
-    /// The lower-case literal for a name every handshake sends: no string to build, and lookups
-    /// with the same literal compare equal at once.
-    private static func knownName(_ name: Slice<UnsafeRawBufferPointer>) -> String? {
-        let bytes = UnsafeRawBufferPointer(rebasing: name)
-        switch bytes.count {
-        case 4: return matches(bytes, "host") ? "host" : nil
-        case 6: return matches(bytes, "origin") ? "origin" : nil
-        case 7: return matches(bytes, "upgrade") ? "upgrade" : nil
-        case 10:
-            if matches(bytes, "connection") { return "connection" }
-            return matches(bytes, "user-agent") ? "user-agent" : nil
-        case 17: return matches(bytes, "sec-websocket-key") ? "sec-websocket-key" : nil
-        case 21: return matches(bytes, "sec-websocket-version") ? "sec-websocket-version" : nil
-        case 24: return matches(bytes, "sec-websocket-extensions") ? "sec-websocket-extensions" : nil
-        default: return nil
-        }
-    }
-
-    /// Whether `bytes`, lower-cased, are `name` (of the same length).
-    @inline(__always)
-    private static func matches(_ bytes: UnsafeRawBufferPointer, _ name: StaticString) -> Bool {
-        let expected = name.utf8Start
-        for index in 0..<bytes.count where asciiLowercased(bytes[index]) != expected[index] { return false }
-        return true
-    }
-
-    /// A header name, lower-cased (names are token bytes: ASCII).
-    private static func lowercasedString(_ name: Slice<UnsafeRawBufferPointer>) -> String {
-        let bytes = UnsafeRawBufferPointer(rebasing: name)
-        return String(unsafeUninitializedCapacity: bytes.count) { output in
-            for index in 0..<bytes.count { output[index] = asciiLowercased(bytes[index]) }
-            return bytes.count
-        }
-    }
-
-    /// A header value without the spaces and tabs around it.
-    private static func trimmedString(_ value: Slice<UnsafeRawBufferPointer>) -> String {
-        let bytes = UnsafeRawBufferPointer(rebasing: value)
-        guard bytes.allSatisfy({ $0 < 0x80 }) else {   // rare: trimmed by Character, as it always was
-            return String(String(decoding: value, as: UTF8.self)[...].trimmingSpaces())
-        }
-        var start = 0
-        var end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        guard let base = bytes.baseAddress, start < end else { return "" }
-        let trimmed = UnsafeRawBufferPointer(start: base + start, count: end - start)
-        if let known = knownValue(trimmed) { return known }
-        return String(decoding: UnsafeBufferPointer(start: (base + start).assumingMemoryBound(to: UInt8.self), count: end - start), as: UTF8.self)
-    }
-
-    /// The literal for a value every handshake sends, spelled exactly so (values keep their case).
-    private static func knownValue(_ bytes: UnsafeRawBufferPointer) -> String? {
-        switch bytes.count {
-        case 2: return same(bytes, "13") ? "13" : nil
-        case 7: return same(bytes, "Upgrade") ? "Upgrade" : nil
-        case 9: return same(bytes, "websocket") ? "websocket" : nil
-        default: return nil
-        }
-    }
-
-    @inline(__always)
-    private static func same(_ bytes: UnsafeRawBufferPointer, _ value: StaticString) -> Bool {
-        memcmp(bytes.baseAddress!, value.utf8Start, bytes.count) == 0
-    }
-
     /// The head's lines (split at LF, a CR before it dropped), front to back.
     private struct Lines {
         let bytes: UnsafeRawBufferPointer
-        var start = 0
-        var end: Int
+        private(set) var start = 0
+        private(set) var end: Int
 
         init(_ bytes: UnsafeRawBufferPointer) {
             self.bytes = bytes
@@ -292,6 +287,37 @@ public struct RequestHeadParser {
             default: return false
             }
         }
+    }
+
+    /// Calls `body` with each `name=value` pair of the target's query (split at '&', empty pairs
+    /// skipped as split does; no '=' is an empty value) until it returns true; whether one did.
+    static func forEachQueryPair(in target: Slice<UnsafeRawBufferPointer>,
+                                 _ body: (Slice<UnsafeRawBufferPointer>, Slice<UnsafeRawBufferPointer>) -> Bool) -> Bool {
+        guard let question = find(UInt8(ascii: "?"), in: target) else { return false }
+        var start = question + 1
+        while start < target.endIndex {
+            let end = find(UInt8(ascii: "&"), in: target[start...]) ?? target.endIndex
+            let pair = target[start..<end]
+            start = end + 1
+            if pair.isEmpty { continue }
+            let equals = find(UInt8(ascii: "="), in: pair)
+            if body(pair[..<(equals ?? pair.endIndex)], equals.map { pair[($0 + 1)...] } ?? pair[pair.endIndex...]) { return true }
+        }
+        return false
+    }
+
+    /// Whether `percentDecode` accepts `text`: every '%' starts two hex digits.
+    static func isPercentEncoded(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index] == UInt8(ascii: "%") {
+                guard index + 2 < text.endIndex, hexValue(text[index + 1]) != nil, hexValue(text[index + 2]) != nil else { return false }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return true
     }
 
     static func percentDecode(_ text: Slice<UnsafeRawBufferPointer>, plusIsSpace: Bool) -> String? {

@@ -24,7 +24,8 @@ public struct DeflatePolicy: Sendable, Equatable {
     /// The agreed parameters for the first acceptable permessage-deflate offer among a request's
     /// `Sec-WebSocket-Extensions` headers, or nil when there is none (the connection goes uncompressed).
     public func negotiate(_ head: HTTPRequestHead) -> DeflateParameters? {
-        negotiate(headerValues: head.headers.filter { $0.name == "sec-websocket-extensions" }.map(\.value))
+        let offers = head.values(of: "sec-websocket-extensions")
+        return offers.isEmpty ? nil : negotiate(headerValues: offers)
     }
 
     /// As `negotiate(_:)`, from the header values in order.
