@@ -37,11 +37,7 @@ func keepNew(_ store: LocalKeptStore, _ text: String, from sender: String = "pho
 /// what the store holds.
 final class KeepNewCrashModelTests: XCTestCase {
     func testRandomHistoriesOfNewKeepsWithFailedCommitsMatchTheLastCommit() throws {
-        for seed in 1...40 as ClosedRange<UInt64> {
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try replay(seed: seed, state: directory.path + "/state")
-        }
+        try replayEachSeed(1...40) { seed, state in try replay(seed: seed, state: state) }
     }
 
     private struct Held: Equatable, ModelMessage {

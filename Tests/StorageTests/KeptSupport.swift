@@ -25,3 +25,12 @@ protocol ModelMessage {
 func live<Held: ModelMessage>(_ held: [String: [Held]], at now: Int64) -> [String: [Held]] {
     held.mapValues { $0.filter { $0.expiry > now } }.filter { !$0.value.isEmpty }
 }
+
+/// Runs a crash model's `replay` once per seed, each on a state directory of its own.
+func replayEachSeed(_ seeds: ClosedRange<UInt64>, _ replay: (_ seed: UInt64, _ state: String) throws -> Void) throws {
+    for seed in seeds {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try replay(seed, directory.path + "/state")
+    }
+}

@@ -7,11 +7,7 @@ import XCTest
 /// must then hold exactly what the last commit held).
 final class SQLiteKeptJournalCrashModelTests: XCTestCase {
     func testRandomHistoriesWithExpiryDropsAndKillsMatchTheLastCommit() throws {
-        for seed in 1...40 as ClosedRange<UInt64> {
-            let directory = try TemporaryDirectory()
-            defer { directory.remove() }
-            try replay(seed: seed, state: directory.path + "/state")
-        }
+        try replayEachSeed(1...40) { seed, state in try replay(seed: seed, state: state) }
     }
 
     private struct Held: Equatable, ModelMessage {
