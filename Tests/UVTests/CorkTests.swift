@@ -4,19 +4,11 @@ import UV
 @Suite struct CorkTests {
     @Test func sendsInOneIterationGoOutTogetherInOrderWithDirectWrites() throws {
         let loop = try Loop()
-        let (listener, address) = try listen(loop)
         var received: [UInt8] = []
         var reads = 0
         let serverSide = Probe()
         serverSide.onRead = { _, bytes in received.append(contentsOf: bytes); reads += 1 }
-        listener.onConnection = { connection in
-            (connection as! DelegatingConnection).delegate = serverSide
-            try? connection.startReading()
-        }
-        var client: DelegatingConnection?
-        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
-        run(loop, limit: 1000) { client != nil }
-        let sender = try #require(client)
+        let sender = try connectedClients(loop, serverSide: serverSide).clients[0]
 
         [UInt8]([1, 2]).withUnsafeBytes { a in [UInt8]([3]).withUnsafeBytes { b in sender.send(a, b) } }
         [UInt8]([4]).withUnsafeBytes { sender.send($0) }
@@ -40,20 +32,10 @@ import UV
     /// A timer's sends go out before the loop waits for I/O, not when the next wake-up comes.
     @Test func bytesSentFromATimerLeaveBeforeTheLoopWaits() throws {
         let loop = try Loop()
-        let (listener, address) = try listen(loop)
         var received: [UInt8] = []
         let serverSide = Probe()
         serverSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
-        var accepted = false
-        listener.onConnection = { connection in
-            (connection as! DelegatingConnection).delegate = serverSide
-            try? connection.startReading()
-            accepted = true
-        }
-        var client: DelegatingConnection?
-        DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
-        run(loop, limit: 1000) { client != nil && accepted }
-        let sender = try #require(client)
+        let sender = try connectedClients(loop, serverSide: serverSide).clients[0]
 
         var timedOut = false
         let guardTimer = try watchdog(loop, ms: 5_000) { timedOut = true }
@@ -72,18 +54,8 @@ import UV
     /// them (`Loop.flushAfterReads`), not after all.
     @Test func gatheredBytesLeaveAfterAFewSocketsReads() throws {
         let loop = try Loop()
-        let (listener, address) = try listen(loop)
         let serverSide = Probe()
-        var accepted: [TCPConnection] = []
-        listener.onConnection = { connection in
-            (connection as! DelegatingConnection).delegate = serverSide
-            try? connection.startReading()
-            accepted.append(connection)
-        }
-        var clients: [DelegatingConnection] = []
-        for _ in 0..<6 { DelegatingConnection.connect(loop: loop, to: address) { if let c = try? $0.get() { clients.append(c) } } }
-        run(loop, limit: 1000) { clients.count == 6 && accepted.count == 6 }
-        try #require(clients.count == 6)
+        let (clients, accepted) = try connectedClients(loop, count: 6, serverSide: serverSide)
         let peer = accepted[0]   // gathers what the other sockets' reads "route"
         var corkedSeen: [Int] = []
         serverSide.onRead = { _, _ in

@@ -34,3 +34,21 @@ func watchdog(_ loop: Loop, ms: UInt64 = 20_000, fired: @escaping () -> Void) th
     timer.start(afterMilliseconds: ms) { fired() }
     return timer
 }
+
+/// `count` clients connected to a new listener on `loop`; each accepted socket reads into `serverSide`.
+func connectedClients(_ loop: Loop, count: Int = 1, serverSide: Probe) throws -> (clients: [DelegatingConnection], accepted: [TCPConnection]) {
+    let (listener, address) = try listen(loop)
+    var accepted: [TCPConnection] = []
+    listener.onConnection = { connection in
+        (connection as! DelegatingConnection).delegate = serverSide
+        try? connection.startReading()
+        accepted.append(connection)
+    }
+    var clients: [DelegatingConnection] = []
+    for _ in 0..<count { DelegatingConnection.connect(loop: loop, to: address) { if let client = try? $0.get() { clients.append(client) } } }
+    run(loop, limit: 1000) { clients.count == count && accepted.count == count }
+    guard clients.count == count, accepted.count == count else { throw NotConnected() }
+    return (clients, accepted)
+}
+
+struct NotConnected: Error {}
