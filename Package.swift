@@ -58,7 +58,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: hotPath),
-        .target(name: "SHA1", swiftSettings: hotPath),
+        .target(name: "SHA1", dependencies: ["CCrypto"], swiftSettings: hotPath),
         .target(name: "WebSocket", dependencies: ["SHA1"], swiftSettings: hotPath),
         .target(name: "Switchboard", swiftSettings: hotPath),
         .target(name: "Auth", dependencies: ["CCrypto"]),
