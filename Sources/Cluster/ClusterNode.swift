@@ -401,7 +401,7 @@ public final class ClusterNode {
         guard let delegate else { return }
         switch entry {
         case .messages(let senderNode, let records):
-            records.withUnsafeBytes { raw in
+            _ = records.withUnsafeBytes { raw in
                 InboxRecord.forEach(in: raw) { device, sender, payload in
                     routedIn += 1
                     delegate.cluster(deliver: payload, to: device, from: sender, senderNode: senderNode)
