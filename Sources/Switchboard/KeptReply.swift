@@ -77,7 +77,7 @@ public struct KeptReply {
             let count = Self.count(kind, recipientCount: id.count, idCount: idJSON?.count)
             return withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { buffer in
                 if let idJSON {
-                    idJSON.withUnsafeBytes { Self.write(kind, recipient: UnsafeRawBufferPointer(id), id: $0, into: buffer.baseAddress!) }
+                    _ = idJSON.withUnsafeBytes { Self.write(kind, recipient: UnsafeRawBufferPointer(id), id: $0, into: buffer.baseAddress!) }
                 } else {
                     Self.write(kind, recipient: UnsafeRawBufferPointer(id), id: nil, into: buffer.baseAddress!)
                 }

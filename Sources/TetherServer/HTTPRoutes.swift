@@ -81,7 +81,7 @@ enum HTTPRoutes {
         guard let list = head.queryValue("deviceid") ?? head.queryValue("device_id"), !list.isEmpty else {
             return .failure(Refusal(response: .json(400, text(Reply(.malformed, "missing deviceid")))))
         }
-        var ids = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let ids = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         if let trust = server.trust, !APIRoutes.hasAPIKey(head, server: server) {
             let token = head.queryValue("token") ?? head.bearerToken
             guard let token else { return .failure(Refusal(response: Server.unauthorized(.missing))) }
