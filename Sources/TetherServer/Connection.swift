@@ -330,13 +330,16 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     private func upgrade(_ head: HTTPRequestHead) {
-        var response = Handshake.respond(to: head)
-        guard response.status == 101 else { return respondAndClose(response) }
+        var response: SwitchingProtocols
+        switch Handshake.accept(head) {
+        case .failure(let refusal): return respondAndClose(refusal)
+        case .success(let answer): response = answer
+        }
         if let origin = head.header("origin"), !OriginPolicy.allows(origin, head: head, config: server.config) {
             return respondAndClose(.json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed"))))
         }
         if let policy = server.deflatePolicy, let agreed = policy.negotiate(head) {
-            response.headers.append(("Sec-WebSocket-Extensions", agreed.responseHeaderValue))
+            response.extensions = agreed.responseHeaderValue
             deflates = true
             serverWindowBits = UInt8(agreed.serverWindowBits)
         }
@@ -367,7 +370,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     /// Upgrades and registers a device whose handshake passed (and whose claim the fleet answered).
-    private func admit(_ request: DeviceRequest, _ response: HTTPResponse, _ claims: TokenClaims?, host: String?, fleet: FleetStates?) {
+    private func admit(_ request: DeviceRequest, _ response: SwitchingProtocols, _ claims: TokenClaims?, host: String?, fleet: FleetStates?) {
         accept(response)
         server.register(self, as: request.deviceID)
         if let claims {
@@ -417,13 +420,13 @@ final class Connection: TCPConnection, SwitchboardPeer {
         return decoder
     }
 
-    private func accept(_ response: HTTPResponse) {
+    private func accept(_ response: SwitchingProtocols) {
         state = .webSocket(nil)
         isOpen = true
         upgraded = true
 
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
-        response.withSerialized(keepAlive: true) { _ = write($0) }
+        response.withSerialized { _ = write($0) }
     }
 
     private func respondAndClose(_ response: HTTPResponse) {
