@@ -353,7 +353,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case .success(let request):
             var claims: TokenClaims?
             if let trust = server.trust {
-                switch trust.verify(request.token, for: request.deviceID) {
+                switch trust.verify(DeviceRequest.token(in: head), for: request.deviceID) {
                 case .failure(let problem):
                     server.metrics.authFailures[problem.reason, default: 0] += 1
                     server.console?.record(.authFailure, device: request.deviceID, detail: problem.reason)

@@ -6,9 +6,10 @@ public struct HTTPRequestHead: Sendable {
     /// The target's path, percent-decoded.
     public var path: String
     public var versionMinor: Int
-    /// The target as sent, then the header lines as sent (names lower-cased in place), then a
-    /// table of 8 bytes a header (name start, name end, value start, value end): one buffer a head
-    /// instead of Strings and arrays (building and freeing them was a sixth of a handshake).
+    /// The target as sent, then the header lines as sent (names lower-cased in place), then the
+    /// index of each known header's first field (`KnownHeader.noteBytes`), then a table of 8 bytes
+    /// a header (name start, name end, value start, value end): one buffer a head instead of
+    /// Strings and arrays (building and freeing them was a sixth of a handshake).
     private let storage: SharedHeadBytes
     private let targetCount: Int32
     private let tableStart: Int32
@@ -120,7 +121,13 @@ public struct HTTPRequestHead: Sendable {
         guard fieldCount > 0 else { return false }
         return name.withBytes { wanted in
             storage.withBytes { bytes in
-                for index in 0..<Int(fieldCount) {
+                var first = 0
+                if let known = KnownHeader(wanted) {   // starts at its first field, if it was sent at all
+                    let noted = bytes[Int(tableStart) - KnownHeader.noteBytes + known.rawValue]
+                    if noted == KnownHeader.absent { return false }
+                    first = Int(noted)
+                }
+                for index in first..<Int(fieldCount) {
                     let field = Field(bytes, tableStart: Int(tableStart), index: index)
                     if field.hasName(wanted, in: bytes), body(field, bytes) { return true }
                 }
@@ -217,27 +224,31 @@ public struct HTTPRequestHead: Sendable {
             return field.value(in: bytes).lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token })
         }
         let value = field.valueBytes(in: bytes)
-        var start = 0
-        while start <= value.count {
-            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
-            if equalsIgnoringSpacesAndCase(UnsafeRawBufferPointer(rebasing: value[start..<end]), token) { return true }
-            start = end + 1
+        guard let base = value.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return token.isEmpty }
+        let count = value.count
+        // Each comma-separated part (an empty one after a trailing comma too), compared as bytes.
+        return token.withBytes { expected in
+            var start = 0
+            while true {
+                var end = start
+                while end < count && base[end] != UInt8(ascii: ",") { end += 1 }
+                if equalsIgnoringSpacesAndCase(base + start, end - start, expected) { return true }
+                if end == count { return false }
+                start = end + 1
+            }
         }
-        return false
     }
 
-    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafeRawBufferPointer, _ token: String) -> Bool {
+    @inline(__always)
+    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafePointer<UInt8>, _ count: Int, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = 0
-        var end = bytes.count
+        var end = count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        guard token.utf8.count == end - start else { return false }
-        // Byte by byte over the token's buffer (a generic elementsEqual over a lazy map cost more
-        // than the rest of the lookup).
-        return token.withBytes { expected in
-            for index in 0..<expected.count where expected[index] != asciiLowercased(bytes[start + index]) { return false }
-            return true
-        }
+        guard expected.count == end - start else { return false }
+        guard let wanted = expected.baseAddress else { return true }
+        for index in 0..<expected.count where wanted[index] != asciiLowercased(bytes[start + index]) { return false }
+        return true
     }
 
     /// The credential of `Authorization: Bearer ...`, when present.

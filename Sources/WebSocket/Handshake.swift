@@ -35,7 +35,8 @@ public enum Handshake {
         guard head.hasHeader("host") else { return reject(400, "missing Host header") }
         guard head.hasToken("upgrade", "websocket") else { return reject(400, "Upgrade header must name websocket") }
         guard head.hasToken("connection", "upgrade") else { return reject(400, "Connection header must include upgrade") }
-        guard head.header("sec-websocket-version") == "13" else {
+        // As bytes: a value that is not ASCII cannot be "13" (no String made for it).
+        guard head.withASCIIHeader("sec-websocket-version", { $0.count == 2 && $0[0] == UInt8(ascii: "1") && $0[1] == UInt8(ascii: "3") }) == true else {
             return reject(426, "only WebSocket version 13 is supported", [("Sec-WebSocket-Version", "13")])
         }
         // From the head's bytes: the key is never made a String.
