@@ -2,9 +2,9 @@ import Testing
 @testable import Switchboard
 
 @Suite struct DeviceTableTests {
-    @Test func slotsAreOneReferenceWide() {
-        #expect(MemoryLayout<DeviceTable<FakeConnection>>.size <= 24)
-        #expect(DeviceTable<FakeConnection>.slotSize == 8)
+    @Test func slotsAreOneReferenceAndATagWide() {
+        #expect(MemoryLayout<DeviceTable<FakeConnection>>.size <= 32)
+        #expect(DeviceTable<FakeConnection>.slotSize == 9)
     }
 
     /// Random registrations, replacements and removals agree with a Dictionary at every step,
