@@ -490,7 +490,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     private func leaveSwitchboard(code: UInt16, reason: String) {
         guard let id = deviceID else { return }   // the switchboard clears it
-        server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
+        if server.logsDebug { server.logger.debug("device disconnected", metadata: ["device": "\(id)"]) }
         if server.switchboard.unregister(id, self) && server.cluster != nil { server.leaveCluster(id) }
         server.trust?.forget(id)
         server.deviceLeft(id, code: code, reason: reason)
