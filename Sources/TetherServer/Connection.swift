@@ -335,7 +335,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case .failure(let refusal): return respondAndClose(refusal)
         case .success(let answer): response = answer
         }
-        if let origin = head.header("origin"), !OriginPolicy.allows(origin, head: head, config: server.config) {
+        if let origin = head.header(.origin), !OriginPolicy.allows(origin, head: head, config: server.config) {
             return respondAndClose(.json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed"))))
         }
         if let policy = server.deflatePolicy, let agreed = policy.negotiate(head) {

@@ -120,20 +120,74 @@ public struct HTTPRequestHead: Sendable {
     private func forEachField(named name: String, _ body: (Field, UnsafeRawBufferPointer) -> Bool) -> Bool {
         guard fieldCount > 0 else { return false }
         return name.withBytes { wanted in
-            storage.withBytes { bytes in
-                var first = 0
-                if let known = KnownHeader(wanted) {   // starts at its first field, if it was sent at all
-                    let noted = bytes[Int(tableStart) - KnownHeader.noteBytes + known.rawValue]
-                    if noted == KnownHeader.absent { return false }
-                    first = Int(noted)
-                }
-                for index in first..<Int(fieldCount) {
+            if let known = KnownHeader(wanted) { return forEachField(known, body) }
+            return storage.withBytes { bytes in
+                for index in 0..<Int(fieldCount) {
                     let field = Field(bytes, tableStart: Int(tableStart), index: index)
                     if field.hasName(wanted, in: bytes), body(field, bytes) { return true }
                 }
                 return false
             }
         }
+    }
+
+    /// `forEachField(named:)` for a known header: from its first field, which the parser noted
+    /// (nothing to walk when it was not sent).
+    @inline(__always)
+    private func forEachField(_ known: KnownHeader, _ body: (Field, UnsafeRawBufferPointer) -> Bool) -> Bool {
+        storage.withBytes { bytes in
+            let noted = bytes[Int(tableStart) - KnownHeader.noteBytes + known.rawValue]
+            guard noted != KnownHeader.absent else { return false }
+            let first = Field(bytes, tableStart: Int(tableStart), index: Int(noted))
+            if body(first, bytes) { return true }
+            // The same header sent again further down.
+            let name = UnsafeBufferPointer(start: (bytes.baseAddress! + first.name.lowerBound).assumingMemoryBound(to: UInt8.self), count: first.name.count)
+            for index in (Int(noted) + 1)..<Int(fieldCount) {
+                let field = Field(bytes, tableStart: Int(tableStart), index: index)
+                if field.hasName(name, in: bytes), body(field, bytes) { return true }
+            }
+            return false
+        }
+    }
+
+    // MARK: Known headers: what `header`, `hasHeader`, `values`, `withASCIIHeader` and `hasToken`
+    // answer for the name, without a String for it (the handshake's lookups).
+
+    public func header(_ known: KnownHeader) -> String? {
+        var found: String?
+        _ = forEachField(known) { field, bytes in
+            found = field.value(in: bytes)
+            return true
+        }
+        return found
+    }
+
+    public func hasHeader(_ known: KnownHeader) -> Bool {
+        forEachField(known) { _, _ in true }
+    }
+
+    public func values(of known: KnownHeader) -> [String] {
+        var values: [String] = []
+        _ = forEachField(known) { field, bytes in
+            values.append(field.value(in: bytes))
+            return false
+        }
+        return values
+    }
+
+    public func withASCIIHeader<Result>(_ known: KnownHeader, _ body: (UnsafeRawBufferPointer) -> Result?) -> Result? {
+        var result: Result?
+        _ = forEachField(known) { field, bytes in
+            if field.isASCII { result = body(field.valueBytes(in: bytes)) }
+            return true
+        }
+        return result
+    }
+
+    /// Whether `token` (lower-case) is one of the header's comma-separated tokens.
+    public func hasToken(_ known: KnownHeader, _ token: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount)
+        return forEachField(known) { field, bytes in Self.has(expected, field, bytes) }
     }
 
     /// The name to look up: lower-cased (callers mostly pass lower-case literals, used as they are),
@@ -206,36 +260,38 @@ public struct HTTPRequestHead: Sendable {
 
     /// Whether `token` (lower-case) is one of `headerTokens(name)`, found without copying values.
     public func hasToken(_ name: String, _ token: String) -> Bool {
-        // As given first (see `header`): a name that matches so is already lower-case ASCII.
-        var matched = false
-        let found = forEachField(named: name) { field, bytes in
-            matched = true
-            return Self.has(token, field, bytes)
+        token.withBytes { expected in
+            // As given first (see `header`): a name that matches so is already lower-case ASCII.
+            var matched = false
+            let found = forEachField(named: name) { field, bytes in
+                matched = true
+                return Self.has(expected, field, bytes)
+            }
+            if matched { return found }
+            guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
+            guard wanted.utf8.count != name.utf8.count || wanted != name else { return false }
+            return forEachField(named: wanted) { field, bytes in Self.has(expected, field, bytes) }
         }
-        if matched { return found }
-        guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
-        guard wanted.utf8.count != name.utf8.count || wanted != name else { return false }
-        return forEachField(named: wanted) { field, bytes in Self.has(token, field, bytes) }
     }
 
-    private static func has(_ token: String, _ field: Field, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Whether the token whose bytes are `expected` is among `field`'s comma-separated tokens.
+    private static func has(_ expected: UnsafeBufferPointer<UInt8>, _ field: Field, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard field.isASCII else {
             // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
+            let token = String(decoding: expected, as: UTF8.self)
             return field.value(in: bytes).lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token })
         }
         let value = field.valueBytes(in: bytes)
-        guard let base = value.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return token.isEmpty }
+        guard let base = value.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return expected.isEmpty }
         let count = value.count
         // Each comma-separated part (an empty one after a trailing comma too), compared as bytes.
-        return token.withBytes { expected in
-            var start = 0
-            while true {
-                var end = start
-                while end < count && base[end] != UInt8(ascii: ",") { end += 1 }
-                if equalsIgnoringSpacesAndCase(base + start, end - start, expected) { return true }
-                if end == count { return false }
-                start = end + 1
-            }
+        var start = 0
+        while true {
+            var end = start
+            while end < count && base[end] != UInt8(ascii: ",") { end += 1 }
+            if equalsIgnoringSpacesAndCase(base + start, end - start, expected) { return true }
+            if end == count { return false }
+            start = end + 1
         }
     }
 
@@ -253,14 +309,14 @@ public struct HTTPRequestHead: Sendable {
 
     /// The credential of `Authorization: Bearer ...`, when present.
     public var bearerToken: String? {
-        guard let value = header("authorization"), value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
+        guard let value = header(.authorization), value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
         return String(value.dropFirst(7).trimmingSpaces())
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless told to keep it.
     public var keepAlive: Bool {
-        if versionMinor >= 1 { return !hasToken("connection", "close") }
-        return hasToken("connection", "keep-alive")
+        if versionMinor >= 1 { return !hasToken(.connection, "close") }
+        return hasToken(.connection, "keep-alive")
     }
 }
 

@@ -10,7 +10,7 @@ public enum Handshake {
     /// A request that asks for a WebSocket, well-formed or not: it gets a handshake answer,
     /// never a plain HTTP route.
     public static func isUpgradeRequest(_ head: HTTPRequestHead) -> Bool {
-        head.hasHeader("upgrade") || head.hasHeader("sec-websocket-key")
+        head.hasHeader(.upgrade) || head.hasHeader(.secWebSocketKey)
     }
 
     /// The 101 response for a valid upgrade request, or the error response for an invalid one.
@@ -32,15 +32,15 @@ public enum Handshake {
         }
         guard head.method == "GET" else { return reject(405, "only GET can upgrade", [("Allow", "GET")]) }
         guard head.versionMinor >= 1 else { return reject(400, "WebSocket needs HTTP/1.1") }
-        guard head.hasHeader("host") else { return reject(400, "missing Host header") }
-        guard head.hasToken("upgrade", "websocket") else { return reject(400, "Upgrade header must name websocket") }
-        guard head.hasToken("connection", "upgrade") else { return reject(400, "Connection header must include upgrade") }
+        guard head.hasHeader(.host) else { return reject(400, "missing Host header") }
+        guard head.hasToken(.upgrade, "websocket") else { return reject(400, "Upgrade header must name websocket") }
+        guard head.hasToken(.connection, "upgrade") else { return reject(400, "Connection header must include upgrade") }
         // As bytes: a value that is not ASCII cannot be "13" (no String made for it).
-        guard head.withASCIIHeader("sec-websocket-version", { $0.count == 2 && $0[0] == UInt8(ascii: "1") && $0[1] == UInt8(ascii: "3") }) == true else {
+        guard head.withASCIIHeader(.secWebSocketVersion, { $0.count == 2 && $0[0] == UInt8(ascii: "1") && $0[1] == UInt8(ascii: "3") }) == true else {
             return reject(426, "only WebSocket version 13 is supported", [("Sec-WebSocket-Version", "13")])
         }
         // From the head's bytes: the key is never made a String.
-        guard let answer = head.withASCIIHeader("sec-websocket-key", { key in
+        guard let answer = head.withASCIIHeader(.secWebSocketKey, { key in
             isSixteenByteKey(key) ? SwitchingProtocols(key: key) : nil
         }) else {
             return reject(400, "Sec-WebSocket-Key must be 16 bytes in base64")

@@ -3,7 +3,7 @@ import Glibc
 /// Header names looked up on every handshake. The parser notes where each is first sent, so a
 /// lookup of one starts there, or knows at once that it was not sent (walking every line for
 /// each of a handshake's dozen lookups cost more than parsing the head).
-enum KnownHeader: Int, CaseIterable {
+public enum KnownHeader: Int, CaseIterable, Sendable {
     case host, upgrade, connection, secWebSocketKey, secWebSocketVersion, secWebSocketExtensions
     case contentLength, transferEncoding, origin, authorization
 
