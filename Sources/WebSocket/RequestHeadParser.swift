@@ -109,7 +109,8 @@ public struct RequestHeadParser {
         }
         // The target is printable ASCII (checked above): split and decoded as bytes.
         let question = targetBytes.firstIndex(of: UInt8(ascii: "?"))
-        guard let path = percentDecode(targetBytes[..<(question ?? targetBytes.endIndex)], plusIsSpace: false) else {
+        let pathBytes = targetBytes[..<(question ?? targetBytes.endIndex)]
+        guard let path = pathBytes.count == 1 ? "/" : percentDecode(pathBytes, plusIsSpace: false) else {
             return .failure(.bad("bad percent-encoding in path"))
         }
         // The query is decoded when asked for (HTTPRequestHead.queryValue); checked here.
@@ -176,8 +177,18 @@ public struct RequestHeadParser {
         } catch {
             return .failure(.bad("malformed header"))
         }
-        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), path: path, versionMinor: minor,
+        return .success(HTTPRequestHead(method: methodString(method), path: path, versionMinor: minor,
                                         storage: storage, targetCount: targetCount, tableStart: tableStart, fieldCount: fieldCount))
+    }
+
+    /// The method as a String: GET, which every handshake sends, is the literal (decoding it
+    /// cost about 140 instructions); the path "/" likewise above (a target starts with '/').
+    private static func methodString(_ method: Slice<UnsafeRawBufferPointer>) -> String {
+        if method.count == 3 && method[method.startIndex] == UInt8(ascii: "G") && method[method.startIndex + 1] == UInt8(ascii: "E")
+            && method[method.startIndex + 2] == UInt8(ascii: "T") {
+            return "GET"
+        }
+        return String(decoding: method, as: UTF8.self)
     }
 
     /// Lower-cases a header name in place; false when a byte is not a tchar.
