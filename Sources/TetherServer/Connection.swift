@@ -330,13 +330,16 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     private func upgrade(_ head: HTTPRequestHead) {
-        var response = Handshake.respond(to: head)
-        guard response.status == 101 else { return respondAndClose(response) }
-        if let origin = head.header("origin"), !OriginPolicy.allows(origin, head: head, config: server.config) {
+        var response: SwitchingProtocols
+        switch Handshake.accept(head) {
+        case .failure(let refusal): return respondAndClose(refusal)
+        case .success(let answer): response = answer
+        }
+        if let origin = head.header(.origin), !OriginPolicy.allows(origin, head: head, config: server.config) {
             return respondAndClose(.json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed"))))
         }
         if let policy = server.deflatePolicy, let agreed = policy.negotiate(head) {
-            response.headers.append(("Sec-WebSocket-Extensions", agreed.responseHeaderValue))
+            response.extensions = agreed.responseHeaderValue
             deflates = true
             serverWindowBits = UInt8(agreed.serverWindowBits)
         }
@@ -350,7 +353,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
         case .success(let request):
             var claims: TokenClaims?
             if let trust = server.trust {
-                switch trust.verify(request.token, for: request.deviceID) {
+                switch trust.verify(DeviceRequest.token(in: head), for: request.deviceID) {
                 case .failure(let problem):
                     server.metrics.authFailures[problem.reason, default: 0] += 1
                     server.console?.record(.authFailure, device: request.deviceID, detail: problem.reason)
@@ -367,7 +370,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
     }
 
     /// Upgrades and registers a device whose handshake passed (and whose claim the fleet answered).
-    private func admit(_ request: DeviceRequest, _ response: HTTPResponse, _ claims: TokenClaims?, host: String?, fleet: FleetStates?) {
+    private func admit(_ request: DeviceRequest, _ response: SwitchingProtocols, _ claims: TokenClaims?, host: String?, fleet: FleetStates?) {
         accept(response)
         server.register(self, as: request.deviceID)
         if let claims {
@@ -417,13 +420,13 @@ final class Connection: TCPConnection, SwitchboardPeer {
         return decoder
     }
 
-    private func accept(_ response: HTTPResponse) {
+    private func accept(_ response: SwitchingProtocols) {
         state = .webSocket(nil)
         isOpen = true
         upgraded = true
 
         postponeCheck(to: server.loop.now + server.config.pingIntervalMilliseconds)
-        response.withSerialized(keepAlive: true) { _ = write($0) }
+        response.withSerialized { _ = write($0) }
     }
 
     private func respondAndClose(_ response: HTTPResponse) {
@@ -487,7 +490,7 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     private func leaveSwitchboard(code: UInt16, reason: String) {
         guard let id = deviceID else { return }   // the switchboard clears it
-        server.logger.debug("device disconnected", metadata: ["device": "\(id)"])
+        if server.logsDebug { server.logger.debug("device disconnected", metadata: ["device": "\(id)"]) }
         if server.switchboard.unregister(id, self) && server.cluster != nil { server.leaveCluster(id) }
         server.trust?.forget(id)
         server.deviceLeft(id, code: code, reason: reason)

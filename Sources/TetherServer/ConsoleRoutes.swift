@@ -44,7 +44,7 @@ enum ConsoleRoutes {
 
     static func post(_ head: HTTPRequestHead, body: [UInt8], from connection: Connection, server: Server) -> HTTPResponse {
         guard let console = server.console else { return off }
-        if let origin = head.header("origin"), !OriginPolicy.allows(origin, head: head, config: server.config) {
+        if let origin = head.header(.origin), !OriginPolicy.allows(origin, head: head, config: server.config) {
             return .json(403, HTTPRoutes.text(Reply(.forbidden, "origin not allowed")))
         }
         let secure = connection.isTLS || server.config.publicURL?.hasPrefix("https://") == true

@@ -6,8 +6,12 @@ import WebSocket
 struct DeviceRequest {
     let deviceID: String
     let queryStatus: [String]
+
     /// The device's token (token mode): `?token=` (browsers cannot set headers) or `Authorization: Bearer`.
-    let token: String?
+    /// Read only in token mode (looking it up cost every open-mode handshake a query walk and a header lookup).
+    static func token(in head: HTTPRequestHead) -> String? {
+        head.queryValue("token") ?? head.bearerToken
+    }
 
     static func parse(_ head: HTTPRequestHead) -> Result<DeviceRequest, HTTPResponse> {
         // The path only when the query names no id (counting Characters is not free).
@@ -26,7 +30,7 @@ struct DeviceRequest {
                 return .failure(badRequest("queryStatus: \(DeviceID.problem(with: bad)!)"))
             }
         }
-        return .success(DeviceRequest(deviceID: id, queryStatus: query, token: head.queryValue("token") ?? head.bearerToken))
+        return .success(DeviceRequest(deviceID: id, queryStatus: query))
     }
 
     static func badRequest(_ message: String) -> HTTPResponse {

@@ -7,10 +7,10 @@ import WebSocket
 enum RequestBody {
     /// The body's length, or the answer that refuses the request.
     static func length(of head: HTTPRequestHead, limit: Int) -> Result<Int, HTTPResponse> {
-        if head.hasHeader("transfer-encoding") {
+        if head.hasHeader(.transferEncoding) {
             return .failure(.json(501, HTTPRoutes.text(Reply(.malformed, "Transfer-Encoding is not supported; send Content-Length"))))
         }
-        let found = head.values(of: "content-length")
+        let found = head.values(of: .contentLength)
         if found.isEmpty { return .success(0) }
         let values = found.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
         if values.isEmpty { return .success(0) }

@@ -5,7 +5,7 @@ import WebSocket
 extension Server {
     /// Makes `connection` device `id`; a connection it replaces is closed with 4001.
     func register(_ connection: Connection, as id: String) {
-        logger.debug("device connected", metadata: ["device": "\(id)", "peer": "\(connection.peerAddress ?? "-")"])
+        if logsDebug { logger.debug("device connected", metadata: ["device": "\(id)", "peer": "\(connection.peerAddress ?? "-")"]) }
         if let replaced = switchboard.register(id, connection) {
             deviceLeft(id, code: CloseCode.replaced.rawValue, reason: "replaced")
             replaced.fail(.replaced, reason: "replaced")

@@ -15,6 +15,9 @@ public final class Server {
     public let config: ServerConfig
     public let loop: Loop
     public let logger: Logger
+    /// Whether debug lines are written, read once: asking the logger copies its handler (twice a
+    /// connection). The logger is a constant and both handlers are values, so its level is fixed.
+    let logsDebug: Bool
     let switchboard: Switchboard<Connection>
     let metrics = Metrics()
     let heartbeat: HeartbeatPolicy
@@ -125,6 +128,7 @@ public final class Server {
     public init(config: ServerConfig, logger: Logger = Logger(label: "tether")) throws {
         self.config = config
         self.logger = logger
+        logsDebug = logger.logLevel <= .debug
         loop = try Loop()
         // In token mode a device hears only about ids it may message: presence goes to watchers.
         let presence = config.auth == .token && config.presence == .all ? PresenceMode.watchers : config.presence

@@ -6,9 +6,10 @@ public struct HTTPRequestHead: Sendable {
     /// The target's path, percent-decoded.
     public var path: String
     public var versionMinor: Int
-    /// The target as sent, then the header lines as sent (names lower-cased in place), then a
-    /// table of 8 bytes a header (name start, name end, value start, value end): one buffer a head
-    /// instead of Strings and arrays (building and freeing them was a sixth of a handshake).
+    /// The target as sent, then the header lines as sent (names lower-cased in place), then the
+    /// index of each known header's first field (`KnownHeader.noteBytes`), then a table of 8 bytes
+    /// a header (name start, name end, value start, value end): one buffer a head instead of
+    /// Strings and arrays (building and freeing them was a sixth of a handshake).
     private let storage: SharedHeadBytes
     private let targetCount: Int32
     private let tableStart: Int32
@@ -119,7 +120,8 @@ public struct HTTPRequestHead: Sendable {
     private func forEachField(named name: String, _ body: (Field, UnsafeRawBufferPointer) -> Bool) -> Bool {
         guard fieldCount > 0 else { return false }
         return name.withBytes { wanted in
-            storage.withBytes { bytes in
+            if let known = KnownHeader(wanted) { return forEachField(known, body) }
+            return storage.withBytes { bytes in
                 for index in 0..<Int(fieldCount) {
                     let field = Field(bytes, tableStart: Int(tableStart), index: index)
                     if field.hasName(wanted, in: bytes), body(field, bytes) { return true }
@@ -127,6 +129,65 @@ public struct HTTPRequestHead: Sendable {
                 return false
             }
         }
+    }
+
+    /// `forEachField(named:)` for a known header: from its first field, which the parser noted
+    /// (nothing to walk when it was not sent).
+    @inline(__always)
+    private func forEachField(_ known: KnownHeader, _ body: (Field, UnsafeRawBufferPointer) -> Bool) -> Bool {
+        storage.withBytes { bytes in
+            let noted = bytes[Int(tableStart) - KnownHeader.noteBytes + known.rawValue]
+            guard noted != KnownHeader.absent else { return false }
+            let first = Field(bytes, tableStart: Int(tableStart), index: Int(noted))
+            if body(first, bytes) { return true }
+            // The same header sent again further down.
+            let name = UnsafeBufferPointer(start: (bytes.baseAddress! + first.name.lowerBound).assumingMemoryBound(to: UInt8.self), count: first.name.count)
+            for index in (Int(noted) + 1)..<Int(fieldCount) {
+                let field = Field(bytes, tableStart: Int(tableStart), index: index)
+                if field.hasName(name, in: bytes), body(field, bytes) { return true }
+            }
+            return false
+        }
+    }
+
+    // MARK: Known headers: what `header`, `hasHeader`, `values`, `withASCIIHeader` and `hasToken`
+    // answer for the name, without a String for it (the handshake's lookups).
+
+    public func header(_ known: KnownHeader) -> String? {
+        var found: String?
+        _ = forEachField(known) { field, bytes in
+            found = field.value(in: bytes)
+            return true
+        }
+        return found
+    }
+
+    public func hasHeader(_ known: KnownHeader) -> Bool {
+        forEachField(known) { _, _ in true }
+    }
+
+    public func values(of known: KnownHeader) -> [String] {
+        var values: [String] = []
+        _ = forEachField(known) { field, bytes in
+            values.append(field.value(in: bytes))
+            return false
+        }
+        return values
+    }
+
+    public func withASCIIHeader<Result>(_ known: KnownHeader, _ body: (UnsafeRawBufferPointer) -> Result?) -> Result? {
+        var result: Result?
+        _ = forEachField(known) { field, bytes in
+            if field.isASCII { result = body(field.valueBytes(in: bytes)) }
+            return true
+        }
+        return result
+    }
+
+    /// Whether `token` (lower-case) is one of the header's comma-separated tokens.
+    public func hasToken(_ known: KnownHeader, _ token: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount)
+        return forEachField(known) { field, bytes in Self.has(expected, field, bytes) }
     }
 
     /// The name to look up: lower-cased (callers mostly pass lower-case literals, used as they are),
@@ -199,57 +260,63 @@ public struct HTTPRequestHead: Sendable {
 
     /// Whether `token` (lower-case) is one of `headerTokens(name)`, found without copying values.
     public func hasToken(_ name: String, _ token: String) -> Bool {
-        // As given first (see `header`): a name that matches so is already lower-case ASCII.
-        var matched = false
-        let found = forEachField(named: name) { field, bytes in
-            matched = true
-            return Self.has(token, field, bytes)
+        token.withBytes { expected in
+            // As given first (see `header`): a name that matches so is already lower-case ASCII.
+            var matched = false
+            let found = forEachField(named: name) { field, bytes in
+                matched = true
+                return Self.has(expected, field, bytes)
+            }
+            if matched { return found }
+            guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
+            guard wanted.utf8.count != name.utf8.count || wanted != name else { return false }
+            return forEachField(named: wanted) { field, bytes in Self.has(expected, field, bytes) }
         }
-        if matched { return found }
-        guard let wanted = lookupName(name) else { return headerTokens(name).contains { $0 == token } }
-        guard wanted.utf8.count != name.utf8.count || wanted != name else { return false }
-        return forEachField(named: wanted) { field, bytes in Self.has(token, field, bytes) }
     }
 
-    private static func has(_ token: String, _ field: Field, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Whether the token whose bytes are `expected` is among `field`'s comma-separated tokens.
+    private static func has(_ expected: UnsafeBufferPointer<UInt8>, _ field: Field, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard field.isASCII else {
             // Non-ASCII values are lower-cased and trimmed by the Unicode rules, as in headerTokens.
+            let token = String(decoding: expected, as: UTF8.self)
             return field.value(in: bytes).lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == token })
         }
         let value = field.valueBytes(in: bytes)
+        guard let base = value.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return expected.isEmpty }
+        let count = value.count
+        // Each comma-separated part (an empty one after a trailing comma too), compared as bytes.
         var start = 0
-        while start <= value.count {
-            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
-            if equalsIgnoringSpacesAndCase(UnsafeRawBufferPointer(rebasing: value[start..<end]), token) { return true }
+        while true {
+            var end = start
+            while end < count && base[end] != UInt8(ascii: ",") { end += 1 }
+            if equalsIgnoringSpacesAndCase(base + start, end - start, expected) { return true }
+            if end == count { return false }
             start = end + 1
         }
-        return false
     }
 
-    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafeRawBufferPointer, _ token: String) -> Bool {
+    @inline(__always)
+    private static func equalsIgnoringSpacesAndCase(_ bytes: UnsafePointer<UInt8>, _ count: Int, _ expected: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = 0
-        var end = bytes.count
+        var end = count
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        guard token.utf8.count == end - start else { return false }
-        // Byte by byte over the token's buffer (a generic elementsEqual over a lazy map cost more
-        // than the rest of the lookup).
-        return token.withBytes { expected in
-            for index in 0..<expected.count where expected[index] != asciiLowercased(bytes[start + index]) { return false }
-            return true
-        }
+        guard expected.count == end - start else { return false }
+        guard let wanted = expected.baseAddress else { return true }
+        for index in 0..<expected.count where wanted[index] != asciiLowercased(bytes[start + index]) { return false }
+        return true
     }
 
     /// The credential of `Authorization: Bearer ...`, when present.
     public var bearerToken: String? {
-        guard let value = header("authorization"), value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
+        guard let value = header(.authorization), value.count > 7, value.prefix(7).lowercased() == "bearer " else { return nil }
         return String(value.dropFirst(7).trimmingSpaces())
     }
 
     /// HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 closes unless told to keep it.
     public var keepAlive: Bool {
-        if versionMinor >= 1 { return !hasToken("connection", "close") }
-        return hasToken("connection", "keep-alive")
+        if versionMinor >= 1 { return !hasToken(.connection, "close") }
+        return hasToken(.connection, "keep-alive")
     }
 }
 

@@ -109,7 +109,8 @@ public struct RequestHeadParser {
         }
         // The target is printable ASCII (checked above): split and decoded as bytes.
         let question = targetBytes.firstIndex(of: UInt8(ascii: "?"))
-        guard let path = percentDecode(targetBytes[..<(question ?? targetBytes.endIndex)], plusIsSpace: false) else {
+        let pathBytes = targetBytes[..<(question ?? targetBytes.endIndex)]
+        guard let path = pathBytes.count == 1 ? "/" : percentDecode(pathBytes, plusIsSpace: false) else {
             return .failure(.bad("bad percent-encoding in path"))
         }
         // The query is decoded when asked for (HTTPRequestHead.queryValue); checked here.
@@ -118,20 +119,24 @@ public struct RequestHeadParser {
         }
         guard queryIsValid else { return .failure(.bad("bad percent-encoding in query")) }
         // The target, then the header lines, copied as they are into one buffer, names lower-cased
-        // there, and a table of offsets after them (see HTTPRequestHead).
+        // there, then where each known header is first sent, and a table of offsets (see
+        // HTTPRequestHead).
         let linesStart = lines.start
         let rawCount = lines.end - linesStart   // -1 when there are no header lines
         let textCount = max(0, rawCount)
         var fieldCount = 0
         let targetCount = targetBytes.count
         let textStart = targetCount
-        let tableStart = targetCount + textCount
+        let notesStart = targetCount + textCount
+        let tableStart = notesStart + KnownHeader.noteBytes
         let storage = HeadBytes.make(capacity: tableStart + 8 * (maxHeaders + 1))
         do {
             try storage.withUnsafeMutablePointers { count, elements in
                 UnsafeMutableRawPointer(elements).copyMemory(from: head.baseAddress! + targetBytes.startIndex, byteCount: targetCount)
                 let out = elements + textStart
                 if textCount > 0 { UnsafeMutableRawPointer(out).copyMemory(from: head.baseAddress! + linesStart, byteCount: textCount) }
+                let notes = elements + notesStart
+                notes.initialize(repeating: KnownHeader.absent, count: KnownHeader.noteBytes)
                 count.pointee = tableStart
                 // Line by line over the copy (split at LF, a CR before it dropped), as `Lines` does.
                 var start = 0
@@ -148,6 +153,10 @@ public struct RequestHeadParser {
                     guard colon > start, lowercaseToken(out + start, count: colon - start) else { throw Failure.bad("malformed header name") }
                     let isASCII = try checkValue(out + colon + 1, count: end - colon - 1)
                     if fieldCount == maxHeaders { throw Failure(status: 431, reason: "more than \(maxHeaders) headers") }
+                    if let known = KnownHeader(UnsafeBufferPointer(start: out + start, count: colon - start)),
+                       notes[known.rawValue] == KnownHeader.absent {
+                        notes[known.rawValue] = UInt8(fieldCount)
+                    }
                     var valueStart = colon + 1
                     var valueEnd = end
                     if isASCII {   // a value that is not ASCII is trimmed by Character when read
@@ -168,8 +177,18 @@ public struct RequestHeadParser {
         } catch {
             return .failure(.bad("malformed header"))
         }
-        return .success(HTTPRequestHead(method: String(decoding: method, as: UTF8.self), path: path, versionMinor: minor,
+        return .success(HTTPRequestHead(method: methodString(method), path: path, versionMinor: minor,
                                         storage: storage, targetCount: targetCount, tableStart: tableStart, fieldCount: fieldCount))
+    }
+
+    /// The method as a String: GET, which every handshake sends, is the literal (decoding it
+    /// cost about 140 instructions); the path "/" likewise above (a target starts with '/').
+    private static func methodString(_ method: Slice<UnsafeRawBufferPointer>) -> String {
+        if method.count == 3 && method[method.startIndex] == UInt8(ascii: "G") && method[method.startIndex + 1] == UInt8(ascii: "E")
+            && method[method.startIndex + 2] == UInt8(ascii: "T") {
+            return "GET"
+        }
+        return String(decoding: method, as: UTF8.self)
     }
 
     /// Lower-cases a header name in place; false when a byte is not a tchar.

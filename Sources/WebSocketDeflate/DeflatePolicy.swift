@@ -24,7 +24,7 @@ public struct DeflatePolicy: Sendable, Equatable {
     /// The agreed parameters for the first acceptable permessage-deflate offer among a request's
     /// `Sec-WebSocket-Extensions` headers, or nil when there is none (the connection goes uncompressed).
     public func negotiate(_ head: HTTPRequestHead) -> DeflateParameters? {
-        let offers = head.values(of: "sec-websocket-extensions")
+        let offers = head.values(of: .secWebSocketExtensions)
         return offers.isEmpty ? nil : negotiate(headerValues: offers)
     }
 

@@ -30,6 +30,20 @@ private let validUpgrade = "GET /chat?device_id=box%201 HTTP/1.1\r\nHost: server
         #expect(!text.contains("Sec-WebSocket-Extensions"))
     }
 
+    @Test("the server's 101 is byte for byte the response's, with and without extensions") func switchingProtocolsBytes() throws {
+        guard case .success(var answer) = Handshake.accept(try #require(head(validUpgrade))) else {
+            Issue.record("a valid upgrade was refused")
+            return
+        }
+        #expect(answer.acceptValue == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        for extensions in [nil, "permessage-deflate; server_no_context_takeover"] {
+            answer.extensions = extensions
+            let written = answer.withSerialized { Array($0) }
+            #expect(written == answer.response.serialized(keepAlive: true))
+            if extensions == nil { #expect(written == Handshake.respond(to: try #require(head(validUpgrade))).serialized(keepAlive: true)) }
+        }
+    }
+
     @Test("4.2.1 invalid upgrades are refused", arguments: [
         ("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8", 426),
         ("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Key: c2hvcnQ=", 400),

@@ -25,6 +25,24 @@ import Testing
         #expect(Handshake.decodedLength(ofBase64: "Zm9vYmE=") == 5)
         for bad in ["", "Zm9", "Zm=v", "Zm9v=A==", "Zm9*", "Zm 9v"] { #expect(Handshake.decodedLength(ofBase64: bad) == nil) }
     }
+
+    @Test("the 16-byte key check says what decodedLength == 16 says") func sixteenByteKeys() {
+        let valid = "dGhlIHNhbXBsZSBub25jZQ=="
+        var keys = [valid, "", "Zm9vYmE=", valid + "AAAA", "dGhlIHNhbXBsZSBub25jZQ=A", "dGhlIHNhbXBsZSBub25jZ===", "dGhlIHNhbXBsZSBub25jZQA="]
+        // Every byte value in every position of the valid key.
+        for position in 0..<24 {
+            for byte in 0...255 {
+                var bytes = Array(valid.utf8)
+                bytes[position] = UInt8(byte)
+                keys.append(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        for key in keys {
+            let bytes = Array(key.utf8)
+            let fast = bytes.withUnsafeBytes { Handshake.isSixteenByteKey($0) }
+            #expect(fast == (Handshake.decodedLength(ofBase64: key) == 16), "\(bytes)")
+        }
+    }
 }
 
 private extension String {
