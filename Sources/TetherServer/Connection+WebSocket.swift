@@ -35,10 +35,12 @@ extension Connection {
             if server.switchboard.hasPendingPresence { server.flushPresence() }
         }
         let envelope: Envelope
-        switch Envelope.scan(payload, sender: sender) {
-        case .success(let scanned): envelope = scanned
-        case .failure(.malformed(let why)):
-            return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
+        do throws(Envelope.Problem) {
+            envelope = try Envelope.parse(payload, sender: sender)
+        } catch {
+            switch error {
+            case .malformed(let why): return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
+            }
         }
         if let trust = server.trust, sameBytes(envelope.from, sender) {
             if envelope.to == "server", server.trustCommand(envelope, payload: payload, from: self, id: sender) { return }
