@@ -1,3 +1,5 @@
+import StringBytes
+
 /// Device id -> peer, as an open-addressing table that stores only peer references (8 bytes a
 /// slot): a registered device's id is read from the peer itself. Written by hand because a
 /// standard Dictionary keeps a copy of each key beside its value (24 bytes a slot), which at
@@ -28,8 +30,7 @@ struct DeviceTable<Peer: SwitchboardPeer> {
     /// Unicode-aware `hash(into:)` around it: ids are compared as bytes anyway.
     @inline(__always)
     private static func hash(_ id: String) -> Int {
-        var id = id
-        return id.withUTF8 { utf8 in
+        id.withBytes { utf8 in
             var hasher = Hasher()
             hasher.combine(bytes: UnsafeRawBufferPointer(utf8))
             return hasher.finalize()
