@@ -9,9 +9,8 @@ public final class Loop {
     let readBuffer: UnsafeMutableRawPointer
     let readBufferSize: Int
     /// Connections with bytes gathered by `TCPConnection.send`, flushed after this iteration's I/O.
-    var corked: [TCPConnection] = []
-    /// The list `flushCorked` last emptied, kept for its capacity.
-    var spareCorked: [TCPConnection] = []
+    /// Each entry holds a reference, released by that flush.
+    var corked: [Unmanaged<TCPConnection>] = []
     /// Sockets read since the cork was last flushed (see `Loop.flushAfterReads`).
     var readsSinceFlush = 0
     /// The loop's own per-iteration hook: flushes corked bytes, and closes what was closed during
@@ -23,7 +22,7 @@ public final class Loop {
     var closesAfterIO: [TCPConnection] = []
     /// Connections that began to be watched during I/O callbacks (see `TCPConnection.watchSocket`).
     var watchesAfterIO: [TCPConnection] = []
-    var spareCorkBuffers: [[UInt8]] = []
+    var spareCorkBuffers: [CorkBuffer] = []
     /// What owns the loop (a server), unretained: its handles reach it here instead of each keeping
     /// a reference (8 bytes an idle connection).
     public var context: UnsafeMutableRawPointer?
@@ -42,6 +41,8 @@ public final class Loop {
     }
 
     deinit {
+        for var spare in spareCorkBuffers { spare.deallocate() }
+        for connection in corked { connection.release() }   // corked after the last flush
         readBuffer.deallocate()
         raw.deallocate()
     }
