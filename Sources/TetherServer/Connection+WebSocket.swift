@@ -7,7 +7,7 @@ extension Connection {
     func handle(_ event: FrameEvent) {
         switch event {
         case .text(let payload):
-            if isEcho { send(.text, payload) } else { route(payload) }
+            if isEcho { send(.text, payload) } else { withServer { route(payload, on: $0) } }
         case .binary(let payload):
             if isEcho { send(.binary, payload) } else { send(Reply(.binaryUnsupported, "binary frames are not supported; send JSON text")) }
         case .compressed(let opcode, let payload):
@@ -27,8 +27,9 @@ extension Connection {
     }
 
     /// A device's text message: forwarded byte for byte, or answered with a status reply.
-    private func route(_ payload: UnsafeRawBufferPointer) {
-        guard let sender = deviceID, withinRateLimit(payload) else { return }
+    /// `server` is borrowed (see `withServer`).
+    private func route(_ payload: UnsafeRawBufferPointer, on server: Server) {
+        guard let sender = deviceID, withinRateLimit(payload, on: server) else { return }
         if announcePending {
             // Handshake and first message in one read: the device's online goes out first.
             announcePending = false
@@ -70,7 +71,7 @@ extension Connection {
     }
 
     /// Takes a token for one message; refuses with status 6, and closes a persistent flood with 1008.
-    private func withinRateLimit(_ payload: UnsafeRawBufferPointer) -> Bool {
+    private func withinRateLimit(_ payload: UnsafeRawBufferPointer, on server: Server) -> Bool {
         guard server.rateLimiter != nil else { return true }
         switch server.rateLimiter!.admit(ObjectIdentifier(self), now: server.loop.now) {
         case .allow:
@@ -111,7 +112,7 @@ extension Connection {
             if sent { return }
         }
         let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
-        server.metrics.bytesOut += UInt64(header.count + payload.count)
+        withServer { $0.metrics.bytesOut += UInt64(header.count + payload.count) }
         header.withUnsafeBytes { send($0, payload) }
     }
 
