@@ -216,7 +216,9 @@ public final class Server {
         }
         sweepTimer = sweep
         startKeeping()
-        tickHook = try TickHook(loop: loop) { [unowned self] in
+        // Twice a loop iteration (every paced message's wakeup): the server outlives its hooks
+        // (closed with the loop), so `self` is taken without the checked unowned retain and release.
+        tickHook = try TickHook(loop: loop) { [unowned(unsafe) self] in
             flushPresence()
             settleKept()
             httpWorkThisTurn = 0

@@ -68,10 +68,11 @@ public final class Loop {
     @inline(__always)
     func makeOwnHook() {
         guard ownHook == nil else { return }
-        ownHook = try? TickHook(loop: self, beforePoll: { [unowned self] in
+        // The loop outlives its hook (`close` ends both): `self` without the checked unowned retain.
+        ownHook = try? TickHook(loop: self, beforePoll: { [unowned(unsafe) self] in
             flushCorked()
             inIOCallbacks = true
-        }, afterIO: { [unowned self] in
+        }, afterIO: { [unowned(unsafe) self] in
             inIOCallbacks = false
             watchAfterIO()
             closeAfterIO()
