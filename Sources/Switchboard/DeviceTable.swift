@@ -26,21 +26,17 @@ struct DeviceTable<Peer: SwitchboardPeer> {
         slot(for: id) { sameBytes($0.deviceID, id) }?.peer
     }
 
-    /// SipHash of the id's UTF-8 bytes, as `hashValue` (with its random seed), without String's
+    /// SipHash of the id's UTF-8 bytes under the process's random key, without String's
     /// Unicode-aware `hash(into:)` around it: ids are compared as bytes anyway.
     @inline(__always)
-    private static func hash(_ id: String) -> Int {
-        id.withBytes { utf8 in
-            var hasher = Hasher()
-            hasher.combine(bytes: UnsafeRawBufferPointer(utf8))
-            return hasher.finalize()
-        }
+    private func hash(_ id: String) -> Int {
+        id.withBytes { IDHasher.shared.hash(UnsafeRawBufferPointer($0)) }
     }
 
     /// Walks `id`'s probe sequence to the first peer that `matches`; stops at an empty slot.
     @inline(__always)
     private func slot(for id: String, where matches: (Peer) -> Bool) -> (index: Int, peer: Peer)? {
-        var index = DeviceTable.hash(id) & mask
+        var index = hash(id) & mask
         while true {
             switch slots[index] {
             case .empty:
@@ -57,7 +53,7 @@ struct DeviceTable<Peer: SwitchboardPeer> {
     /// Makes `peer` the entry for `id`; returns the peer it replaces, if any.
     mutating func insert(_ peer: Peer, for id: String) -> Peer? {
         if (count + removedCount + 1) * 4 > slots.count * 3 { rehash() }
-        var index = DeviceTable.hash(id) & mask
+        var index = hash(id) & mask
         var reusable: Int?
         while true {
             switch slots[index] {
