@@ -150,9 +150,10 @@ final class Connection: TCPConnection, SwitchboardPeer {
     override func didRead(_ bytes: UnsafeMutableRawBufferPointer) {
         lastSeen = loopNow
         withServer { $0.metrics.bytesIn += UInt64(bytes.count) }
-        if let tls {
+        // The flags first: a plain WebSocket's read (the routed message) skips both calls.
+        if isTLS, let tls {
             readTLS(tls, bytes)
-        } else if !refuseTLSOnPlainPort(bytes) {
+        } else if upgraded || !refuseTLSOnPlainPort(bytes) {   // a ClientHello can only come first
             consume(bytes)
         }
         applyBackpressure()
