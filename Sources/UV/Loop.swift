@@ -68,16 +68,25 @@ public final class Loop {
     @inline(__always)
     func makeOwnHook() {
         guard ownHook == nil else { return }
-        // The loop outlives its hook (`close` ends both): `self` without the checked unowned retain.
-        ownHook = try? TickHook(loop: self, beforePoll: { [unowned(unsafe) self] in
-            flushCorked()
-            inIOCallbacks = true
-        }, afterIO: { [unowned(unsafe) self] in
-            inIOCallbacks = false
-            watchAfterIO()
-            closeAfterIO()
-            flushCorked()
+        // The loop outlives its hook (`close` ends both): borrowed each run, not retained.
+        let loop = Unmanaged.passUnretained(self)
+        ownHook = try? TickHook(loop: self, beforePoll: {
+            loop._withUnsafeGuaranteedRef { $0.beforePoll() }
+        }, afterIO: {
+            loop._withUnsafeGuaranteedRef { $0.afterIO() }
         })
+    }
+
+    private func beforePoll() {
+        flushCorked()
+        inIOCallbacks = true
+    }
+
+    private func afterIO() {
+        inIOCallbacks = false
+        watchAfterIO()
+        closeAfterIO()
+        flushCorked()
     }
 
     /// uv_poll_start for the connections that began to be watched during I/O callbacks (for the
