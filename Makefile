@@ -9,7 +9,7 @@ BIN_RELEASE = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -sanitize=fuzzer,address -parse-as-library -O -I CCrypto
-WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift) $(wildcard Sources/SHA1/*.swift)
+WEBSOCKET_SOURCES = $(wildcard Sources/WebSocket/*.swift) $(wildcard Sources/SHA1/*.swift) $(wildcard Sources/StringBytes/*.swift)
 DEFLATE_SOURCES = $(wildcard Sources/WebSocketDeflate/*.swift)
 TLS_SOURCES = $(wildcard Sources/TLS/*.swift)
 

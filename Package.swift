@@ -59,8 +59,10 @@ let package = Package(
         ),
         .target(name: "UV", dependencies: ["CLibUV"], swiftSettings: hotPath),
         .target(name: "SHA1", dependencies: ["CCrypto"], swiftSettings: hotPath),
-        .target(name: "WebSocket", dependencies: ["SHA1"], swiftSettings: hotPath),
-        .target(name: "Switchboard", swiftSettings: hotPath),
+        // `String.withBytes`: a string's UTF-8 without copying it, for WebSocket and Switchboard.
+        .target(name: "StringBytes", swiftSettings: hotPath),
+        .target(name: "WebSocket", dependencies: ["SHA1", "StringBytes"], swiftSettings: hotPath),
+        .target(name: "Switchboard", dependencies: ["StringBytes"], swiftSettings: hotPath),
         .target(name: "Auth", dependencies: ["CCrypto"]),
         // Kept messages go through it once each (#18): built like the hot modules.
         .target(name: "Storage", dependencies: ["Auth", "CSQLite"], swiftSettings: hotPath),

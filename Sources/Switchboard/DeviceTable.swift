@@ -1,3 +1,5 @@
+import StringBytes
+
 /// Device id -> peer, as an open-addressing table that stores peer references and 32 bits of
 /// each id's hash (16 bytes a slot): a registered device's id is read from the peer itself.
 /// Written by hand because a standard Dictionary keeps a copy of each key beside its value (24
@@ -37,16 +39,11 @@ struct DeviceTable<Peer: SwitchboardPeer> {
         return tag > removed ? tag : tag &+ 2
     }
 
-    /// SipHash of the id's UTF-8 bytes, as `hashValue` (with its random seed), without String's
+    /// SipHash of the id's UTF-8 bytes under the process's random key, without String's
     /// Unicode-aware `hash(into:)` around it: ids are compared as bytes anyway.
     @inline(__always)
     private static func hash(_ id: String) -> Int {
-        var id = id
-        return id.withUTF8 { utf8 in
-            var hasher = Hasher()
-            hasher.combine(bytes: UnsafeRawBufferPointer(utf8))
-            return hasher.finalize()
-        }
+        id.withBytes { IDHasher.shared.hash(UnsafeRawBufferPointer($0)) }
     }
 
     /// Walks `id`'s probe sequence to the first peer that `matches`; stops at an empty slot.

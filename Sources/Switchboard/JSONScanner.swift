@@ -69,7 +69,8 @@ struct JSONScanner {
             let valueStart = index
             guard index < end else { throw .invalid("unexpected end") }
             let kind = base[index]
-            try value(depth: depth + 1)
+            // String members (the envelope's ids and most payloads) skip the value switch.
+            if kind == UInt8(ascii: "\"") { _ = try string() } else { try value(depth: depth + 1) }
             try member(keyRange, keyEscaped, valueStart..<index, kind)
             skipSpace()
             guard index < end else { throw .invalid("unterminated object") }
@@ -176,7 +177,8 @@ struct JSONScanner {
     }
 
     private mutating func skipSpace() {
-        while index < end {
+        // Compact JSON (what apps send) has none: one compare with the space answers.
+        while index < end && base[index] <= 0x20 {
             switch base[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
             default: return

@@ -1,4 +1,5 @@
 import Glibc
+import StringBytes
 
 /// Whether two strings hold the same bytes. Device ids are bytes: String's == would call
 /// canonically equivalent spellings (a Kelvin sign for "K") equal. Native strings are compared
@@ -8,10 +9,8 @@ public func sameBytes(_ a: String, _ b: String) -> Bool {
     // Equal representations hold equal bytes (an id of up to 15 bytes is stored inline, so equal
     // ids usually compare here without touching memory); different ones are compared as bytes.
     if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
-    var a = a
-    var b = b
-    return a.withUTF8 { left in
-        b.withUTF8 { right in
+    return a.withBytes { left in
+        b.withBytes { right in
             left.count == right.count && (left.isEmpty || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0)
         }
     }
@@ -27,8 +26,7 @@ func sameBytes(_ stored: String?, _ id: String) -> Bool {
 /// Whether `string` holds exactly `bytes`.
 @inline(__always)
 func sameBytes(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-    var string = string
-    return string.withUTF8 { utf8 in
+    string.withBytes { utf8 in
         utf8.count == bytes.count && (bytes.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
     }
 }

@@ -7,7 +7,7 @@ extension Connection {
     func handle(_ event: FrameEvent) {
         switch event {
         case .text(let payload):
-            if isEcho { send(.text, payload) } else { route(payload) }
+            if isEcho { send(.text, payload) } else { withServer { route(payload, on: $0) } }
         case .binary(let payload):
             if isEcho { send(.binary, payload) } else { send(Reply(.binaryUnsupported, "binary frames are not supported; send JSON text")) }
         case .compressed(let opcode, let payload):
@@ -27,18 +27,21 @@ extension Connection {
     }
 
     /// A device's text message: forwarded byte for byte, or answered with a status reply.
-    private func route(_ payload: UnsafeRawBufferPointer) {
-        guard let sender = deviceID, withinRateLimit(payload) else { return }
+    /// `server` is borrowed (see `withServer`).
+    private func route(_ payload: UnsafeRawBufferPointer, on server: Server) {
+        guard let sender = deviceID, withinRateLimit(payload, on: server) else { return }
         if announcePending {
             // Handshake and first message in one read: the device's online goes out first.
             announcePending = false
             if server.switchboard.hasPendingPresence { server.flushPresence() }
         }
         let envelope: Envelope
-        switch Envelope.scan(payload, sender: sender) {
-        case .success(let scanned): envelope = scanned
-        case .failure(.malformed(let why)):
-            return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
+        do throws(Envelope.Problem) {
+            envelope = try Envelope.parse(payload, sender: sender)
+        } catch {
+            switch error {
+            case .malformed(let why): return send(Reply(.malformed, why, idJSON: Envelope.idJSON(of: payload)))
+            }
         }
         if let trust = server.trust, sameBytes(envelope.from, sender) {
             if envelope.to == "server", server.trustCommand(envelope, payload: payload, from: self, id: sender) { return }
@@ -68,7 +71,7 @@ extension Connection {
     }
 
     /// Takes a token for one message; refuses with status 6, and closes a persistent flood with 1008.
-    private func withinRateLimit(_ payload: UnsafeRawBufferPointer) -> Bool {
+    private func withinRateLimit(_ payload: UnsafeRawBufferPointer, on server: Server) -> Bool {
         guard server.rateLimiter != nil else { return true }
         switch server.rateLimiter!.admit(ObjectIdentifier(self), now: server.loop.now) {
         case .allow:
@@ -109,7 +112,7 @@ extension Connection {
             if sent { return }
         }
         let header = FrameHeader(opcode: opcode, payloadLength: payload.count)
-        server.metrics.bytesOut += UInt64(header.count + payload.count)
+        withServer { $0.metrics.bytesOut += UInt64(header.count + payload.count) }
         header.withUnsafeBytes { send($0, payload) }
     }
 

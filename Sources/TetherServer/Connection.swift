@@ -12,6 +12,13 @@ final class Connection: TCPConnection, SwitchboardPeer {
     /// The server outlives every connection (it closes them all before it goes); it is the loop's
     /// context, so no connection stores it.
     var server: Server { Unmanaged<Server>.fromOpaque(loopContext.unsafelyUnwrapped).takeUnretainedValue() }
+
+    /// The server, borrowed for `body`: fields it holds (metrics, switchboard) are then read
+    /// without the retain and release each read through `server` costs (about 40 instructions).
+    @inline(__always)
+    func withServer<Result>(_ body: (Server) throws -> Result) rethrows -> Result {
+        try Unmanaged<Server>.fromOpaque(loopContext.unsafelyUnwrapped)._withUnsafeGuaranteedRef(body)
+    }
     /// Loop time of the last bytes received.
     var lastSeen: UInt64 {
         get { widen(lastSeenBits) }
@@ -142,10 +149,11 @@ final class Connection: TCPConnection, SwitchboardPeer {
 
     override func didRead(_ bytes: UnsafeMutableRawBufferPointer) {
         lastSeen = loopNow
-        server.metrics.bytesIn += UInt64(bytes.count)
-        if let tls {
+        withServer { $0.metrics.bytesIn += UInt64(bytes.count) }
+        // The flags first: a plain WebSocket's read (the routed message) skips both calls.
+        if isTLS, let tls {
             readTLS(tls, bytes)
-        } else if !refuseTLSOnPlainPort(bytes) {
+        } else if upgraded || !refuseTLSOnPlainPort(bytes) {   // a ClientHello can only come first
             consume(bytes)
         }
         applyBackpressure()

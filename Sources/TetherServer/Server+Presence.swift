@@ -6,7 +6,7 @@ extension Server {
     /// End of tick: encode the tick's presence events once and write them to their recipients,
     /// one write per recipient however many events there were.
     func flushPresence() {
-        guard let delivery = switchboard.takePresence() else { return }
+        guard switchboard.hasPendingPresence, let delivery = switchboard.takePresence() else { return }
         switch delivery {
         case .everyone(let events):
             let frames = Server.encodeFrames(events)

@@ -220,16 +220,22 @@ public final class Server {
         }
         sweepTimer = sweep
         startKeeping()
-        tickHook = try TickHook(loop: loop) { [unowned self] in
-            flushPresence()
-            settleKept()
-            httpWorkThisTurn = 0
-        }
+        // Twice a loop iteration (every paced message's wakeup): the server outlives its hooks
+        // (closed with the loop), so it is borrowed each run, not retained.
+        let server = Unmanaged.passUnretained(self)
+        tickHook = try TickHook(loop: loop) { server._withUnsafeGuaranteedRef { $0.endTick() } }
         if let cluster { startCluster(cluster) }
         let minute = try Timer(loop: loop)
         minute.start(afterMilliseconds: 60_000, repeatEvery: 60_000) { [unowned self] in logMinute() }
         minuteTimer = minute
         return listener.localAddress!
+    }
+
+    /// The tick hook's work: presence, kept messages, and the HTTP budget's reset.
+    private func endTick() {
+        flushPresence()
+        settleKept()
+        httpWorkThisTurn = 0
     }
 
     /// Runs the loop until stopped, then closes every handle.

@@ -3,9 +3,10 @@
 /// sockets' reads (uWS corks the same way). Under load many small frames to one peer become one
 /// write; at low load it costs nothing, since the iteration ends at once.
 extension Loop {
+    /// Lists `connection` for the next flush, retained until then. (The hook that flushes was made
+    /// with the first connection, and only `close` ends it.)
     func cork(_ connection: TCPConnection) {
-        if corked.isEmpty { makeOwnHook() }
-        corked.append(connection)
+        corked.append(Unmanaged.passRetained(connection))
     }
 
     /// After this many sockets' reads in one wakeup, what they routed is written before the next
@@ -23,29 +24,34 @@ extension Loop {
     public func flushCorked() {
         readsSinceFlush = 0
         guard !corked.isEmpty else { return }
-        // The list is swapped with a spare, not copied: a copy made `removeAll(keepingCapacity:)`
-        // allocate a fresh array every iteration.
-        var connections = corked
-        corked = spareCorked
-        spareCorked = []
-        for connection in connections { connection.flushCork() }
-        connections.removeAll(keepingCapacity: true)
-        spareCorked = connections
+        // Unmanaged entries: emptying the list releases nothing through the runtime's generic
+        // path (a list of references cost about 120 instructions a message to keep and clear).
+        // By index, in case a flush corks again.
+        var index = 0
+        while index < corked.count {
+            let connection = corked[index]
+            connection._withUnsafeGuaranteedRef { $0.flushCork() }
+            connection.release()
+            index += 1
+        }
+        corked.removeAll(keepingCapacity: true)
     }
 
     /// A cleared buffer for a connection to gather into; buffers are reused across iterations.
-    func takeCorkBuffer() -> [UInt8] {
-        if let spare = spareCorkBuffers.popLast() { return spare }
-        var fresh: [UInt8] = []
-        fresh.reserveCapacity(512)
-        return fresh
+    func takeCorkBuffer() -> CorkBuffer {
+        spareCorkBuffers.popLast() ?? CorkBuffer(capacity: 512)
     }
 
-    func recycle(_ buffer: inout [UInt8]) {
-        buffer.removeAll(keepingCapacity: true)
+    /// Takes back a buffer that was flushed or dropped.
+    func recycle(_ buffer: CorkBuffer) {
+        var buffer = buffer
         // Spares are for ordinary ticks: a burst's big buffer is let go, so at most 1 MiB stays.
-        if buffer.capacity <= 16 * 1024 && spareCorkBuffers.count < 64 { spareCorkBuffers.append(buffer) }
-        buffer = []
+        if buffer.capacity <= 16 * 1024 && spareCorkBuffers.count < 64 {
+            buffer.removeAll()
+            spareCorkBuffers.append(buffer)
+        } else {
+            buffer.deallocate()
+        }
     }
 }
 
@@ -61,8 +67,8 @@ extension TCPConnection {
                 loop.cork(self)
             }
         }
-        corkBuffer.append(contentsOf: first)
-        corkBuffer.append(contentsOf: second)
+        corkBuffer.append(first)
+        corkBuffer.append(second)
     }
 
     /// Bytes gathered for the end of this iteration.
@@ -75,9 +81,9 @@ extension TCPConnection {
 
     func flushCork() {
         guard hasCork else { return }
-        var buffer = corkBuffer
-        corkBuffer = []
-        if !isClosing { buffer.withUnsafeBytes { _ = writeNow($0, UnsafeRawBufferPointer(start: nil, count: 0), shared: nil) } }
-        withLoop { $0.recycle(&buffer) }
+        let buffer = corkBuffer.take()
+        // writeNow copies what the kernel does not take: the block can go back at once.
+        if !isClosing { _ = writeNow(buffer.bytes, UnsafeRawBufferPointer(start: nil, count: 0), shared: nil) }
+        withLoop { $0.recycle(buffer) }
     }
 }

@@ -9,9 +9,8 @@ public final class Loop {
     let readBuffer: UnsafeMutableRawPointer
     let readBufferSize: Int
     /// Connections with bytes gathered by `TCPConnection.send`, flushed after this iteration's I/O.
-    var corked: [TCPConnection] = []
-    /// The list `flushCorked` last emptied, kept for its capacity.
-    var spareCorked: [TCPConnection] = []
+    /// Each entry holds a reference, released by that flush.
+    var corked: [Unmanaged<TCPConnection>] = []
     /// Sockets read since the cork was last flushed (see `Loop.flushAfterReads`).
     var readsSinceFlush = 0
     /// The loop's own per-iteration hook: flushes corked bytes, and closes what was closed during
@@ -23,7 +22,7 @@ public final class Loop {
     var closesAfterIO: [TCPConnection] = []
     /// Connections that began to be watched during I/O callbacks (see `TCPConnection.watchSocket`).
     var watchesAfterIO: [TCPConnection] = []
-    var spareCorkBuffers: [[UInt8]] = []
+    var spareCorkBuffers: [CorkBuffer] = []
     /// What owns the loop (a server), unretained: its handles reach it here instead of each keeping
     /// a reference (8 bytes an idle connection).
     public var context: UnsafeMutableRawPointer?
@@ -42,6 +41,8 @@ public final class Loop {
     }
 
     deinit {
+        for var spare in spareCorkBuffers { spare.deallocate() }
+        for connection in corked { connection.release() }   // corked after the last flush
         readBuffer.deallocate()
         raw.deallocate()
     }
@@ -67,15 +68,26 @@ public final class Loop {
     @inline(__always)
     func makeOwnHook() {
         guard ownHook == nil else { return }
-        ownHook = try? TickHook(loop: self, beforePoll: { [unowned self] in
-            flushCorked()
-            inIOCallbacks = true
-        }, afterIO: { [unowned self] in
-            inIOCallbacks = false
-            watchAfterIO()
-            closeAfterIO()
-            flushCorked()
+        // The loop outlives its hook (`close` ends both): borrowed each run, not retained.
+        let loop = Unmanaged.passUnretained(self)
+        let hook = try? TickHook(loop: self, beforePoll: {
+            loop._withUnsafeGuaranteedRef { $0.beforePoll() }
+        }, afterIO: {
+            loop._withUnsafeGuaranteedRef { $0.afterIO() }
         })
+        ownHook = hook   // an open handle keeps itself alive until closed
+    }
+
+    private func beforePoll() {
+        flushCorked()
+        inIOCallbacks = true
+    }
+
+    private func afterIO() {
+        inIOCallbacks = false
+        watchAfterIO()
+        closeAfterIO()
+        flushCorked()
     }
 
     /// uv_poll_start for the connections that began to be watched during I/O callbacks (for the

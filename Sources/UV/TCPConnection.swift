@@ -61,13 +61,13 @@ public final class DelegatingConnection: TCPConnection {
 /// one object per connection; `DelegatingConnection` hands them to a delegate object instead.
 open class TCPConnection: Handle {
     /// Bytes sent with `send` during this iteration (empty, no storage, when idle).
-    var corkBuffer: [UInt8] = []
+    var corkBuffer = CorkBuffer()
     /// What the kernel did not take, in order (nil while the peer keeps up: the usual case).
     var backlog: Backlog?
     /// What libuv watches the socket for, and whether this side sent its FIN.
     var socketState = SocketState()
-    /// Corked buffers always have capacity; an uncorked connection holds an empty array.
-    var hasCork: Bool { corkBuffer.capacity != 0 }
+    /// A corked connection holds a buffer; an uncorked one none.
+    var hasCork: Bool { corkBuffer.isAllocated }
 
     struct SocketState: OptionSet {
         let rawValue: UInt8
@@ -97,6 +97,9 @@ open class TCPConnection: Handle {
         loop.makeOwnHook()
     }
 
+    /// The cork buffer went back to the loop when the handle closed; this frees one never closed.
+    deinit { corkBuffer.deallocate() }
+
     /// True once `close` was called, whether or not libuv has been told yet.
     override public final var isClosing: Bool { socketState.contains(.closing) || uv_is_closing(handle) != 0 }
 
@@ -123,7 +126,7 @@ open class TCPConnection: Handle {
     override func didClose() {
         super.didClose()
         Glibc.close(socket)   // a poll handle leaves its descriptor to its owner
-        corkBuffer = []
+        if hasCork { withLoop { $0.recycle(corkBuffer.take()) } }
         backlog = nil
         didFinishClosing()
     }
@@ -472,10 +475,8 @@ open class TCPConnection: Handle {
     /// still goes out, so a frame written after this follows it closely.
     public func dropUnsent(_ visit: (UnsafeRawBufferPointer) -> Void) {
         if hasCork {
-            corkBuffer.withUnsafeBytes { visit($0) }
-            var buffer = corkBuffer
-            corkBuffer = []
-            loop.recycle(&buffer)
+            visit(corkBuffer.bytes)
+            withLoop { $0.recycle(corkBuffer.take()) }
         }
         backlog?.dropWaiting(visit)
     }
@@ -483,7 +484,7 @@ open class TCPConnection: Handle {
     /// Shows every unit the kernel has not fully taken, with the count of its bytes it did take.
     public func forEachUnsent(_ visit: (UnsafeRawBufferPointer, Int) -> Void) {
         backlog?.forEachUnsent(visit)
-        if hasCork { corkBuffer.withUnsafeBytes { visit($0, 0) } }
+        if hasCork { visit(corkBuffer.bytes, 0) }
     }
 
     /// Sets SO_SNDBUF (the kernel doubles it), bounding what the kernel holds for a slow peer.

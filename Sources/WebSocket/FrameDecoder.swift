@@ -23,8 +23,10 @@ public struct FrameDecoder {
     // Fields are ordered by size and narrowed (lengths fit 32 bits: a message is at most
     // maxMessageBytes <= 1 GiB) so an idle connection's decoder stays at 64 bytes.
     private var header: (UInt64, UInt64) = (0, 0)   // header being assembled (at most 14 bytes)
-    private var message: [UInt8] = []                // message being assembled across reads/frames
-    private var control: [UInt8] = []                // control payload split across reads
+    // Nil while nothing is gathered (the usual case): a decoder made and dropped each read then
+    // holds no array to retain and release (about 60 instructions a read).
+    private var message: [UInt8]?                    // message being assembled across reads/frames
+    private var control: [UInt8]?                    // control payload split across reads
     private let storedMaxMessageBytes: UInt32
     private var storedFrameLength: UInt32 = 0
     private var storedRemaining: UInt32 = 0
@@ -75,11 +77,11 @@ public struct FrameDecoder {
     /// True between messages with no partial frame: the decoder then holds nothing a fresh one
     /// (same role and limit) would not, so a connection need not keep it between reads.
     public var isBetweenMessages: Bool {
-        phase == .header && storedHeaderCount == 0 && messageOpcode == nil && message.isEmpty && control.isEmpty
+        phase == .header && storedHeaderCount == 0 && messageOpcode == nil && message == nil && control == nil
     }
 
     /// Bytes this decoder holds between reads (for memory accounting).
-    public var bufferedBytes: Int { message.capacity + control.capacity }
+    public var bufferedBytes: Int { (message?.capacity ?? 0) + (control?.capacity ?? 0) }
 
     public mutating func feed(_ bytes: UnsafeMutableRawBufferPointer, _ emit: (FrameEvent) -> Void) {
         var index = 0
@@ -106,6 +108,10 @@ public struct FrameDecoder {
 
     /// Consumes header bytes; returns how many. Moves to `.payload` when the header is complete.
     private mutating func readHeader(_ bytes: UnsafeRawBufferPointer, _ emit: (FrameEvent) -> Void) -> Int {
+        if headerCount == 0 && bytes.count >= 2 {
+            let needed = FrameDecoder.headerSize(second: bytes[1])
+            if bytes.count >= needed { return readWholeHeader(bytes, needed, emit) }
+        }
         var used = 0
         var assembled = header
         while headerCount < headerNeeded && used < bytes.count && phase == .header {
@@ -119,6 +125,23 @@ public struct FrameDecoder {
         header = assembled
         if phase == .header && headerCount == headerNeeded { finishHeader(emit) }
         return used
+    }
+
+    /// A header that lies whole in `bytes` (the usual case: a frame starts a read): checked and
+    /// copied at once instead of byte by byte (about 200 instructions a frame less).
+    private mutating func readWholeHeader(_ bytes: UnsafeRawBufferPointer, _ needed: Int, _ emit: (FrameEvent) -> Void) -> Int {
+        startHeader(bytes[0], bytes[1], emit)
+        guard phase == .header else { return 2 }   // failed: the stepwise path also stops after two bytes
+        withUnsafeMutableBytes(of: &header) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<needed])) }
+        finishHeader(emit)
+        return needed
+    }
+
+    /// A header's size from its second byte: the extended length's bytes and the mask key's.
+    @inline(__always)
+    private static func headerSize(second: UInt8) -> Int {
+        let length7 = second & 0x7F
+        return 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (second & 0x80 != 0 ? 4 : 0)
     }
 
     private mutating func startHeader(_ first: UInt8, _ second: UInt8, _ emit: (FrameEvent) -> Void) {
@@ -144,7 +167,7 @@ public struct FrameDecoder {
         } else {
             guard messageOpcode == nil else { return fail(.protocolError, "new message inside a fragmented one", emit) }
         }
-        headerNeeded = 2 + (length7 == 126 ? 2 : length7 == 127 ? 8 : 0) + (masked ? 4 : 0)
+        headerNeeded = FrameDecoder.headerSize(second: second)
     }
 
     private mutating func finishHeader(_ emit: (FrameEvent) -> Void) {
@@ -169,7 +192,7 @@ public struct FrameDecoder {
         headerCount = 0
         headerNeeded = 2
         guard length >= 0 else { return fail(.protocolError, "payload length has its top bit set", emit) }
-        if !opcode.isControl && length > maxMessageBytes - message.count {
+        if !opcode.isControl && length > maxMessageBytes - (message?.count ?? 0) {
             return fail(.messageTooBig, "message exceeds \(maxMessageBytes) bytes", emit)
         }
         if opcode == .text || opcode == .binary {
@@ -187,20 +210,22 @@ public struct FrameDecoder {
     private mutating func payload(_ slice: UnsafeRawBufferPointer, whole: Bool, _ emit: (FrameEvent) -> Void) {
         if opcode.isControl {
             if whole { return finishFrame(slice, whole: true, emit) }
-            control.append(contentsOf: slice)
+            if control == nil { control = [] }
+            control!.append(contentsOf: slice)
             if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: false, emit) }
             return
         }
         if messageOpcode == .text && !messageCompressed && !utf8.validate(slice) {
             return fail(.invalidPayload, "text is not valid UTF-8", emit)
         }
-        if whole && fin && message.isEmpty { return finishFrame(slice, whole: true, emit) }
-        let needed = message.count + slice.count
-        if needed > message.capacity {
+        if whole && fin && message == nil { return finishFrame(slice, whole: true, emit) }
+        if message == nil { message = [] }
+        let needed = message!.count + slice.count
+        if needed > message!.capacity {
             // Doubling alone could hold up to twice the message limit for a message just under it.
-            message.reserveCapacity(min(max(needed, message.capacity * 2), maxMessageBytes))
+            message!.reserveCapacity(min(max(needed, message!.capacity * 2), maxMessageBytes))
         }
-        message.append(contentsOf: slice)
+        message!.append(contentsOf: slice)
         if remaining == 0 { finishFrame(UnsafeRawBufferPointer(start: nil, count: 0), whole: false, emit) }
     }
 
@@ -213,8 +238,9 @@ public struct FrameDecoder {
             if whole {
                 control(direct, emit)
             } else {
-                control.withUnsafeBytes { control($0, emit) }
-                control = []
+                let gathered = control ?? []
+                control = nil
+                gathered.withUnsafeBytes { control($0, emit) }
             }
         case .text, .binary, .continuation:
             guard fin else { return }
@@ -228,11 +254,12 @@ public struct FrameDecoder {
             func event(_ payload: UnsafeRawBufferPointer) -> FrameEvent {
                 compressed ? .compressed(kind, payload) : kind == .text ? .text(payload) : .binary(payload)
             }
-            if whole && message.isEmpty {
+            if whole && message == nil {
                 emit(event(direct))
             } else {
-                message.withUnsafeBytes { emit(event($0)) }
-                message = []
+                let gathered = message ?? []
+                message = nil
+                gathered.withUnsafeBytes { emit(event($0)) }
             }
         }
     }
@@ -261,8 +288,8 @@ public struct FrameDecoder {
 
     private mutating func fail(_ code: CloseCode, _ reason: String, _ emit: (FrameEvent) -> Void) {
         phase = .closed
-        message = []
-        control = []
+        message = nil
+        control = nil
         emit(.failure(code, reason: reason))
     }
 }

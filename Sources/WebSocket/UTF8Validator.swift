@@ -25,6 +25,11 @@ public struct UTF8Validator: Sendable {
                     index += 8
                 }
                 guard index < count else { return true }
+                // A tail shorter than a word: the buffer's last eight bytes (overlapping what was
+                // checked) read as one; all ASCII, the tail is too.
+                if count - index < 8 && count >= 8 && base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    return true
+                }
                 let byte = base.load(fromByteOffset: index, as: UInt8.self)
                 if byte < 0x80 { index += 1; continue }
                 // A whole sequence in the buffer is checked at once, without stepping the state.
