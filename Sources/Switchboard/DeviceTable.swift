@@ -10,7 +10,7 @@ import StringBytes
 struct DeviceTable<Peer: SwitchboardPeer> {
     /// A peer beside its id's tag: `empty`, `removed`, or the low 32 bits of the id's hash (see
     /// `tag`). Probes compare tags before reading a peer's id (at 20,000 devices every peer read
-    /// is a cache miss), the two share a cache line, and growth re-places peers by their tags
+    /// is a cache miss), the two share a cache line, and a rebuild re-places peers by their tags
     /// without reading or hashing any id.
     private struct Slot {
         var tag: UInt32
@@ -61,7 +61,7 @@ struct DeviceTable<Peer: SwitchboardPeer> {
 
     /// Makes `peer` the entry for `id`; returns the peer it replaces, if any.
     mutating func insert(_ peer: Peer, for id: String) -> Peer? {
-        if (count + removedCount + 1) * 4 > slots.count * 3 { grow() }
+        if (count + removedCount + 1) * 4 > slots.count * 3 { rebuild() }
         let tag = DeviceTable.tag(id)
         var index = Int(tag) & mask
         var reusable: Int?
@@ -100,9 +100,10 @@ struct DeviceTable<Peer: SwitchboardPeer> {
         for slot in slots { if let peer = slot.peer { body(peer) } }
     }
 
-    /// Rebuilds without removed slots, growing so the live entries fill at most half of it. Ids
-    /// are unique here, so each peer goes to the first empty slot from its tag's home.
-    private mutating func grow() {
+    /// Rebuilds without removed slots, sized so the live entries fill at most half of it (it
+    /// shrinks after many removals). Ids are unique here, so each peer goes to the first empty
+    /// slot from its tag's home.
+    private mutating func rebuild() {
         var capacity = 16
         while capacity < (count + 1) * 2 { capacity *= 2 }
         let old = slots

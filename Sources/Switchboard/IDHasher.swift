@@ -1,7 +1,8 @@
 /// SipHash-1-3, the function `Hasher` computes, of a device id's bytes under a key drawn once per
-/// process (`shared`; kept out of the table, whose copies a bigger struct made dearer). Written out so the registry's lookup (one a routed message) hashes inline: `Hasher`'s
-/// init, `combine(bytes:)` and `finalize()` are three calls into the runtime, about 170
-/// instructions for a short id against about 70 here. Keyed at random like `Hasher`, so ids chosen
+/// process (`shared`; kept out of the table, whose copies a bigger struct made dearer). Written
+/// out so the registry's lookup (one a routed message) hashes inline: `Hasher`'s init,
+/// `combine(bytes:)` and `finalize()` are three calls into the runtime, about 170 instructions
+/// for a short id against about 70 here. Keyed at random like `Hasher`, so ids chosen
 /// to collide cannot be precomputed.
 struct IDHasher {
     static let shared = IDHasher()
@@ -11,12 +12,8 @@ struct IDHasher {
 
     init() {
         var random = SystemRandomNumberGenerator()
-        self.init(k0: random.next(), k1: random.next())
-    }
-
-    init(k0: UInt64, k1: UInt64) {
-        self.k0 = k0
-        self.k1 = k1
+        k0 = random.next()
+        k1 = random.next()
     }
 
     @inline(__always)

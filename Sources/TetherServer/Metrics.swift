@@ -31,6 +31,7 @@ final class Metrics {
     /// Connections that became a device, and devices whose connection ended, by close code.
     var deviceConnects: UInt64 = 0
     /// By close code (0: a code not counted apart); only codes seen are listed.
+    var deviceDisconnectsTotal: UInt64 { disconnectsBySlot.reduce(0, +) }
     var deviceDisconnects: [UInt16: UInt64] {
         var byCode: [UInt16: UInt64] = [:]
         for (slot, count) in disconnectsBySlot.enumerated() where count > 0 { byCode[Metrics.disconnectCode(slot: slot)] = count }

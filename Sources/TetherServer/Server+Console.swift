@@ -5,7 +5,7 @@ extension Server {
     func counterReading() -> CounterReading {
         var reading = CounterReading(at: loop.now)
         reading.deviceConnects = metrics.deviceConnects
-        reading.deviceDisconnects = metrics.deviceDisconnects.values.reduce(0, +)
+        reading.deviceDisconnects = metrics.deviceDisconnectsTotal
         reading.messagesRouted = metrics.messagesRouted
         for (status, count) in metrics.routingErrors where CounterReading.replyStatuses.contains(status) {
             reading.replies[status] = count

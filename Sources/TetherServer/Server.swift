@@ -221,7 +221,8 @@ public final class Server {
         sweepTimer = sweep
         startKeeping()
         // Twice a loop iteration (every paced message's wakeup): the server outlives its hooks
-        // (closed with the loop), so it is borrowed each run, not retained.
+        // (closed with the loop), so it is borrowed each run, not retained. Only `run` drives a
+        // started server's loop: a server dropped without it must not have its loop run again.
         let server = Unmanaged.passUnretained(self)
         tickHook = try TickHook(loop: loop) { server._withUnsafeGuaranteedRef { $0.endTick() } }
         if let cluster { startCluster(cluster) }

@@ -23,10 +23,12 @@ extension Loop {
     /// Writes every corked connection's gathered bytes (also safe to call at any time).
     public func flushCorked() {
         readsSinceFlush = 0
-        guard !corked.isEmpty else { return }
+        guard !corked.isEmpty, !flushingCorked else { return }
+        flushingCorked = true
+        defer { flushingCorked = false }
         // Unmanaged entries: emptying the list releases nothing through the runtime's generic
         // path (a list of references cost about 120 instructions a message to keep and clear).
-        // By index, in case a flush corks again.
+        // By index, in case a flush corks again (the walk reaches what that adds).
         var index = 0
         while index < corked.count {
             let connection = corked[index]

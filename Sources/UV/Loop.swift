@@ -11,6 +11,8 @@ public final class Loop {
     /// Connections with bytes gathered by `TCPConnection.send`, flushed after this iteration's I/O.
     /// Each entry holds a reference, released by that flush.
     var corked: [Unmanaged<TCPConnection>] = []
+    /// True while `flushCorked` walks `corked` (a nested call would release its entries twice).
+    var flushingCorked = false
     /// Sockets read since the cork was last flushed (see `Loop.flushAfterReads`).
     var readsSinceFlush = 0
     /// The loop's own per-iteration hook: flushes corked bytes, and closes what was closed during

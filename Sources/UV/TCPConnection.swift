@@ -472,7 +472,8 @@ open class TCPConnection: Handle {
 
     /// Drops every unit not yet handed to the kernel (gathered this iteration, or waiting behind
     /// the batch in flight), showing each dropped chunk to `visit` first. The batch in flight
-    /// still goes out, so a frame written after this follows it closely.
+    /// still goes out, so a frame written after this follows it closely. `visit` must not write
+    /// to this connection: the gathered bytes it is shown are the cork buffer itself.
     public func dropUnsent(_ visit: (UnsafeRawBufferPointer) -> Void) {
         if hasCork {
             visit(corkBuffer.bytes)
@@ -482,6 +483,7 @@ open class TCPConnection: Handle {
     }
 
     /// Shows every unit the kernel has not fully taken, with the count of its bytes it did take.
+    /// `visit` must not write to this connection (see `dropUnsent`).
     public func forEachUnsent(_ visit: (UnsafeRawBufferPointer, Int) -> Void) {
         backlog?.forEachUnsent(visit)
         if hasCork { visit(corkBuffer.bytes, 0) }

@@ -186,8 +186,9 @@ public struct HTTPRequestHead: Sendable {
 
     /// Whether `token` (lower-case) is one of the header's comma-separated tokens.
     public func hasToken(_ known: KnownHeader, _ token: StaticString) -> Bool {
-        let expected = UnsafeBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount)
-        return forEachField(known) { field, bytes in Self.has(expected, field, bytes) }
+        token.withUTF8Buffer { expected in   // (a one-character literal has no pointer of its own)
+            forEachField(known) { field, bytes in Self.has(expected, field, bytes) }
+        }
     }
 
     /// The name to look up: lower-cased (callers mostly pass lower-case literals, used as they are),

@@ -36,6 +36,6 @@ public enum KnownHeader: Int, CaseIterable, Sendable {
     /// Whether `name` holds `literal`'s bytes (the caller checked the length).
     @inline(__always)
     private static func matches(_ name: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
-        memcmp(name.baseAddress!, literal.utf8Start, literal.utf8CodeUnitCount) == 0
+        literal.withUTF8Buffer { memcmp(name.baseAddress!, $0.baseAddress!, $0.count) == 0 }
     }
 }
