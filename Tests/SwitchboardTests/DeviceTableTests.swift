@@ -54,3 +54,42 @@ import Testing
         #expect(table["box"] === new)
     }
 }
+
+@Suite struct DeviceTableTagTests {
+    /// Two ids whose hashes agree in the 32 bits a slot keeps: the same tag and the same home
+    /// slot, so only comparing ids tells them apart. Found by a birthday search (about 80,000
+    /// ids on average under the process's random key).
+    private func idsSharingATag() -> (String, String) {
+        var seen: [UInt32: String] = [:]
+        for index in 0..<4_000_000 {
+            var id = "device-\(index)"
+            let tag = UInt32(truncatingIfNeeded: id.withUTF8 { IDHasher.shared.hash(UnsafeRawBufferPointer($0)) })
+            if let other = seen[tag] { return (other, id) }
+            seen[tag] = id
+        }
+        preconditionFailure("no two of 4,000,000 ids share 32 bits of hash")
+    }
+
+    @Test func idsWithOneTagAreToldApartByTheirBytes() {
+        let (first, second) = idsSharingATag()
+        var table = DeviceTable<FakeConnection>()
+        let a = FakeConnection("a"), b = FakeConnection("b")
+        a.deviceID = first
+        b.deviceID = second
+        let replacedByA = table.insert(a, for: first)
+        let replacedByB = table.insert(b, for: second)   // a new entry, not a replacement of a
+        #expect(replacedByA == nil && replacedByB == nil)
+        #expect(table[first] === a)
+        #expect(table[second] === b)
+        let replacement = FakeConnection("a2")
+        replacement.deviceID = first
+        let replaced = table.insert(replacement, for: first)
+        #expect(replaced === a)
+        #expect(table[second] === b)
+        let removed = table.remove(b, for: second)
+        #expect(removed)
+        #expect(table[first] === replacement)
+        #expect(table[second] == nil)
+        #expect(table.count == 1)
+    }
+}
