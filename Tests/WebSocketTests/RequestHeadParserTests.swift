@@ -28,6 +28,13 @@ private func parse(_ text: String, chunks: [Int]? = nil) -> Parsed {
     return .needMore
 }
 
+/// The head `text` parses to in one feed, or nil.
+private func parsedHead(_ text: String) -> HTTPRequestHead? {
+    var parser = RequestHeadParser()
+    guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else { return nil }
+    return head
+}
+
 private func allChunkingsAgree(_ text: String) -> Bool {
     let whole = parse(text)
     return chunkings(of: text.utf8.count).allSatisfy { parse(text, chunks: $0) == whole }
@@ -77,11 +84,7 @@ private func allChunkingsAgree(_ text: String) -> Bool {
 
     @Test func headerValuesAreTrimmedAndNamesLowerCased() throws {
         let text = "GET / HTTP/1.1\r\nX-Thing: \t spaced value \t\r\nConnection: keep-alive ,  Upgrade\r\n\r\n"
-        var parser = RequestHeadParser()
-        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
-            Issue.record("not parsed")
-            return
-        }
+        let head = try #require(parsedHead(text))
         #expect(head.headers.map(\.name) == ["x-thing", "connection"])
         #expect(head.header("X-THING") == "spaced value")
         #expect(head.hasToken("connection", "upgrade") && head.hasToken("Connection", "keep-alive"))
@@ -92,11 +95,7 @@ private func allChunkingsAgree(_ text: String) -> Bool {
     @Test func namesOfAKnownNamesLengthAreLowerCasedWhetherKnownOrNot() throws {
         let text = "GET / HTTP/1.1\r\nHOST: a\r\nHosT-: b\r\nX-HoSt: c\r\nUser-Agent: d\r\nCONNECTION: e\r\nConnectioN: f\r\n"
             + "X-Connect1: g\r\nSec-WebSocket-KEY: h\r\nSec-WebSocket-Kez: i\r\n\r\n"
-        var parser = RequestHeadParser()
-        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
-            Issue.record("not parsed")
-            return
-        }
+        let head = try #require(parsedHead(text))
         #expect(head.headers.map(\.name) == ["host", "host-", "x-host", "user-agent", "connection", "connection", "x-connect1",
                                              "sec-websocket-key", "sec-websocket-kez"])
         #expect(head.headers.map(\.value) == ["a", "b", "c", "d", "e", "f", "g", "h", "i"])
@@ -104,22 +103,14 @@ private func allChunkingsAgree(_ text: String) -> Bool {
 
     @Test func valuesKeepTheirBytesWhetherCommonOrNot() throws {
         let text = "GET / HTTP/1.1\r\nA: 13\r\nB: 14\r\nC: Upgrade\r\nD: upgrade\r\nE: websocket\r\nF: WebSocket\r\nG:  websocket \r\n\r\n"
-        var parser = RequestHeadParser()
-        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
-            Issue.record("not parsed")
-            return
-        }
+        let head = try #require(parsedHead(text))
         #expect(head.headers.map(\.value) == ["13", "14", "Upgrade", "upgrade", "websocket", "WebSocket", "websocket"])
         #expect(head.headers.map { Array($0.value.utf8) } == ["13", "14", "Upgrade", "upgrade", "websocket", "WebSocket", "websocket"].map { Array($0.utf8) })
     }
 
     @Test func tokensMatchWholeAndCaseBlindAndHeadersByAnyCase() throws {
         let text = "GET / HTTP/1.1\r\nUpgrade: h2c, WebSocket \r\nX-Long-Header-Name: v\r\n\r\n"
-        var parser = RequestHeadParser()
-        guard case .head(let head, _) = Array(text.utf8).withUnsafeBytes({ parser.feed($0) }) else {
-            Issue.record("not parsed")
-            return
-        }
+        let head = try #require(parsedHead(text))
         #expect(head.hasToken("upgrade", "websocket") && head.hasToken("UPGRADE", "h2c"))
         #expect(!head.hasToken("upgrade", "websocke") && !head.hasToken("upgrade", "websockets") && !head.hasToken("upgrade", ""))
         #expect(head.header("x-long-header-name") == "v" && head.header("X-Long-Header-NAME") == "v")
