@@ -83,7 +83,7 @@ enum HTTPRoutes {
         }
         let ids = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         if let trust = server.trust, !APIRoutes.hasAPIKey(head, server: server) {
-            let token = head.queryValue("token") ?? head.bearerToken
+            let token = DeviceRequest.token(in: head)
             guard let token else { return .failure(Refusal(response: Server.unauthorized(.missing))) }
             switch trust.verifier.verify(token, now: Trust.now(), expectedSubject: nil) {
             case .failure(let problem): return .failure(Refusal(response: Server.unauthorized(problem)))
