@@ -194,7 +194,7 @@ public final class Server {
             return connection
         }
         // The peer comes from accept4: no getpeername for the per-address limits.
-        listener.onConnectionFrom = { [unowned self] in accept($0 as! Connection, peer: $1.ip) }
+        listener.onConnection = { [unowned self] in accept($0 as! Connection, peer: $1.ip) }
         listener.onAcceptError = { [logger] error in
             logger.warning("accept failed, still serving open connections", metadata: ["error": "\(error)"])
         }

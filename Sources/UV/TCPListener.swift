@@ -9,9 +9,8 @@ import Glibc
 /// accepts and drops what is pending and reserves one again (libuv's trick), so the loop does not
 /// spin; it reports the first failure of each burst and stays quiet until an accept succeeds again.
 public final class TCPListener: Handle {
-    public var onConnection: ((TCPConnection) -> Void)?
-    /// Used instead of `onConnection` when set: the peer's address comes with each connection.
-    public var onConnectionFrom: ((TCPConnection, SocketAddress) -> Void)?
+    /// Each accepted connection with its peer's address (from accept itself: no getpeername).
+    public var onConnection: ((TCPConnection, SocketAddress) -> Void)?
     /// Makes the object for each accepted socket (the loop, the socket's descriptor to adopt): a
     /// `DelegatingConnection` unless set. If it throws, the listener closes the socket.
     public var makeConnection: (Loop, Int32) throws(UVError) -> TCPConnection = TCPListener.makeDelegatingConnection
@@ -118,7 +117,6 @@ public final class TCPListener: Handle {
         if reserve >= 0 { Glibc.close(reserve) }
         reserve = -1
         onConnection = nil
-        onConnectionFrom = nil
         onAcceptError = nil
         makeConnection = TCPListener.makeDelegatingConnection   // lets go of what the caller's factory captured
     }
@@ -153,10 +151,8 @@ public final class TCPListener: Handle {
                 continue
             }
             inErrorBurst = false
-            if let onConnectionFrom {
-                onConnectionFrom(connection, peer)
-            } else if let onConnection {
-                onConnection(connection)
+            if let onConnection {
+                onConnection(connection, peer)
             } else {
                 connection.close()
             }

@@ -13,7 +13,7 @@ final class FakeRedis: TCPConnectionDelegate {
         listener = try TCPListener(loop: loop, host: "127.0.0.1", port: 0)
         port = listener.localAddress!.port
         self.answer = answer
-        listener.onConnection = { [unowned self] connection in
+        listener.onConnection = { [unowned self] connection, _ in
             let connection = connection as! DelegatingConnection
             connection.delegate = self
             accepted.append(connection)

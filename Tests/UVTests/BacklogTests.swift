@@ -11,7 +11,7 @@ import UV
     static func pair(_ loop: Loop, serverSide: Probe) throws -> (listener: TCPListener, client: DelegatingConnection, server: TCPConnection) {
         let (listener, address) = try listen(loop)
         var serverConnection: TCPConnection?
-        listener.onConnection = { connection in
+        listener.onConnection = { connection, _ in
             (connection as! DelegatingConnection).delegate = serverSide
             serverConnection = connection
         }

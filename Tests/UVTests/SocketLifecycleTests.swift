@@ -113,7 +113,7 @@ import UV
         var accepted: DelegatingConnection?
         let serverSide = Probe()
         serverSide.onRead = { _, _ in reads += 1 }
-        listener.onConnection = { connection in   // inside the listener's I/O callback
+        listener.onConnection = { connection, _ in   // inside the listener's I/O callback
             let connection = connection as! DelegatingConnection
             connection.delegate = serverSide
             try? connection.startReading()
@@ -139,7 +139,7 @@ import UV
     private func connectedPair(_ loop: Loop) throws -> (DelegatingConnection, DelegatingConnection, TCPListener) {
         let (listener, address) = try listen(loop)
         var server: DelegatingConnection?
-        listener.onConnection = { server = $0 as? DelegatingConnection }
+        listener.onConnection = { connection, _ in server = connection as? DelegatingConnection }
         var client: DelegatingConnection?
         DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
         run(loop, limit: 1000) { client != nil && server != nil }

@@ -39,7 +39,7 @@ func watchdog(_ loop: Loop, ms: UInt64 = 20_000, fired: @escaping () -> Void) th
 func connectedClients(_ loop: Loop, count: Int = 1, serverSide: Probe) throws -> (clients: [DelegatingConnection], accepted: [TCPConnection]) {
     let (listener, address) = try listen(loop)
     var accepted: [TCPConnection] = []
-    listener.onConnection = { connection in
+    listener.onConnection = { connection, _ in
         (connection as! DelegatingConnection).delegate = serverSide
         try? connection.startReading()
         accepted.append(connection)

@@ -9,7 +9,7 @@ import Testing
         let (listener, address) = try listen(loop)
         let serverSide = Probe()
         serverSide.onRead = { connection, bytes in connection.write(UnsafeRawBufferPointer(bytes)) }
-        listener.onConnection = { connection in
+        listener.onConnection = { connection, _ in
             (connection as! DelegatingConnection).delegate = serverSide
             try? connection.startReading()
         }
@@ -48,7 +48,7 @@ import Testing
         let (listener, address) = try listen(loop)
         try listener.setAcceptedSocketOptions(noDelay: true, sendBufferBytes: 32 * 1024)
         var accepted: TCPConnection?
-        listener.onConnection = { accepted = $0 }
+        listener.onConnection = { connection, _ in accepted = connection }
         var client: DelegatingConnection?
         DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
         run(loop, limit: 1000) { accepted != nil && client != nil }
@@ -70,7 +70,7 @@ import Testing
         let listener = try TCPListener(loop: loop, host: host, port: 0)
         let address = try SocketAddress(host: host, port: listener.localAddress!.port)
         var accepted: (connection: TCPConnection, peer: SocketAddress)?
-        listener.onConnectionFrom = { accepted = ($0, $1) }
+        listener.onConnection = { accepted = ($0, $1) }
         var client: DelegatingConnection?
         DelegatingConnection.connect(loop: loop, to: address) { client = try? $0.get() }
         run(loop, limit: 1000) { accepted != nil && client != nil }
@@ -90,7 +90,7 @@ import Testing
         var received: [UInt8] = []
         let serverSide = Probe()
         serverSide.onRead = { _, bytes in received.append(contentsOf: bytes) }
-        listener.onConnection = { connection in
+        listener.onConnection = { connection, _ in
             (connection as! DelegatingConnection).delegate = serverSide
             serverConnection = connection   // not reading yet: the peer is paused
         }
@@ -137,7 +137,7 @@ import Testing
             _ = connection.write(UnsafeRawBufferPointer(start: nil, count: 0))
             [UInt8]([1, 2, 3]).withUnsafeBytes { #expect(connection.write($0) == false) }
         }
-        listener.onConnection = { connection in
+        listener.onConnection = { connection, _ in
             (connection as! DelegatingConnection).delegate = serverSide
             try? connection.startReading()
         }
@@ -165,7 +165,7 @@ import Testing
         let loop = try Loop()
         let (listener, address) = try listen(loop)
         var accepted: [TCPConnection] = []
-        listener.onConnection = { accepted.append($0) }
+        listener.onConnection = { connection, _ in accepted.append(connection) }
         var connected: [DelegatingConnection] = []
         var failures = 0
         for _ in 0..<1000 {
